@@ -1,0 +1,203 @@
+"""The tamper-evident audit log: one hash-chained event per change, in the change's transaction.
+
+``hash = sha256(prev_hash || canonical_json(entry))`` where the entry is every column but the
+hash itself. Editing, deleting or reordering any event breaks the chain from that point, and
+``verify`` names the first broken link. The head row (``audit_head``) is locked by each append,
+which orders concurrent writers on PostgreSQL; SQLite's write lock already orders them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, select, update
+
+from clew.core import schema
+from clew.core.actor import Actor
+from clew.core.ids import now_ms
+
+GENESIS = "0" * 64
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: the same entry always hashes the same."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    seq: int
+    time: int
+    actor: str
+    actor_kind: str
+    action: str
+    resource_type: str
+    resource_id: str
+    summary: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            "actor": self.actor,
+            "actor_kind": self.actor_kind,
+            "action": self.action,
+            "resource_type": self.resource_type,
+            "resource_id": self.resource_id,
+            "summary": self.summary,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+def _entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
+    return hashlib.sha256(prev_hash.encode() + canonical_json(dict(entry))).hexdigest()
+
+
+def _entry(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "seq": row["seq"],
+        "time": row["time"],
+        "actor": row["actor"],
+        "actor_kind": row["actor_kind"],
+        "action": row["action"],
+        "resource_type": row["resource_type"],
+        "resource_id": row["resource_id"],
+        "summary": row["summary"],
+    }
+
+
+def append(
+    conn: Connection,
+    actor: Actor,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    summary: Mapping[str, Any] | None = None,
+) -> int:
+    """Append one event inside the caller's transaction and return its sequence number."""
+    head_q = select(schema.audit_head.c.seq, schema.audit_head.c.hash).where(
+        schema.audit_head.c.id == 1
+    )
+    if conn.dialect.name == "postgresql":
+        head_q = head_q.with_for_update()
+    head = conn.execute(head_q).one()
+    seq = head.seq + 1
+    row = {
+        "seq": seq,
+        "time": now_ms(),
+        "actor": actor.name,
+        "actor_kind": actor.kind,
+        "action": action,
+        "resource_type": resource_type,
+        "resource_id": str(resource_id),
+        "summary": canonical_json(dict(summary or {})).decode(),
+    }
+    digest = _entry_hash(head.hash, _entry(row))
+    conn.execute(schema.audit_events.insert(), [{**row, "prev_hash": head.hash, "hash": digest}])
+    conn.execute(
+        update(schema.audit_head).where(schema.audit_head.c.id == 1).values(seq=seq, hash=digest)
+    )
+    return seq
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    ok: bool
+    checked: int
+    head_seq: int
+    broken_seq: int | None = None
+    reason: str = ""
+
+
+def verify(conn: Connection, batch: int = 5000) -> Verification:
+    """Recompute the chain from the first event; report the first link that does not hold."""
+    prev_hash, expected_seq, checked = GENESIS, 1, 0
+    last_seq = 0
+    while True:
+        rows = conn.execute(
+            select(schema.audit_events)
+            .where(schema.audit_events.c.seq >= expected_seq)
+            .order_by(schema.audit_events.c.seq)
+            .limit(batch)
+        ).mappings().all()
+        if not rows:
+            break
+        for row in rows:
+            if row["seq"] != expected_seq:
+                return Verification(False, checked, last_seq, expected_seq, "event missing")
+            if row["prev_hash"] != prev_hash:
+                return Verification(
+                    False, checked, last_seq, row["seq"], "prev_hash does not match previous event"
+                )
+            if _entry_hash(prev_hash, _entry(row)) != row["hash"]:
+                return Verification(False, checked, last_seq, row["seq"], "content was altered")
+            prev_hash, last_seq = row["hash"], row["seq"]
+            expected_seq += 1
+            checked += 1
+    head = conn.execute(select(schema.audit_head).where(schema.audit_head.c.id == 1)).one()
+    if head.seq != last_seq or head.hash != prev_hash:
+        return Verification(
+            False, checked, last_seq, last_seq + 1, "events after the last one were removed"
+        )
+    return Verification(True, checked, last_seq)
+
+
+def _to_event(row: Mapping[str, Any]) -> AuditEvent:
+    return AuditEvent(
+        seq=row["seq"],
+        time=row["time"],
+        actor=row["actor"],
+        actor_kind=row["actor_kind"],
+        action=row["action"],
+        resource_type=row["resource_type"],
+        resource_id=row["resource_id"],
+        summary=orjson.loads(row["summary"]),
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
+def list_events(
+    conn: Connection,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    after_seq: int | None = None,
+    limit: int = 100,
+    newest_first: bool = True,
+) -> list[AuditEvent]:
+    """Filtered events; page with ``after_seq`` (a cursor, never an offset)."""
+    t = schema.audit_events
+    q = select(t)
+    if actor is not None:
+        q = q.where(t.c.actor == actor)
+    if action is not None:
+        q = q.where(t.c.action == action)
+    if resource_type is not None:
+        q = q.where(t.c.resource_type == resource_type)
+    if resource_id is not None:
+        q = q.where(t.c.resource_id == resource_id)
+    if since_ms is not None:
+        q = q.where(t.c.time >= since_ms)
+    if until_ms is not None:
+        q = q.where(t.c.time < until_ms)
+    if after_seq is not None:
+        q = q.where(t.c.seq < after_seq if newest_first else t.c.seq > after_seq)
+    q = q.order_by(t.c.seq.desc() if newest_first else t.c.seq.asc()).limit(limit)
+    return [_to_event(row) for row in conn.execute(q).mappings()]
+
+
+def iter_all(conn: Connection) -> Iterator[AuditEvent]:
+    for row in conn.execute(select(schema.audit_events).order_by(schema.audit_events.c.seq)).mappings():
+        yield _to_event(row)

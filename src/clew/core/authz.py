@@ -1,0 +1,39 @@
+"""Authorization primitives: the check every service method makes before it writes.
+
+Until the governance capability lands, the only policy is ``AllowAll``; services already call
+``authorizer.check`` so that a real policy slots in without touching them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+from clew.core.actor import Actor
+
+
+class Permission(enum.StrEnum):
+    READ = "read"
+    EDIT = "edit"
+    MANAGE = "manage"
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """What is being touched: its type and id (e.g. ``experiment``/``"3"``, ``run``/``<hex>``)."""
+
+    type: str
+    id: str
+
+
+class Authorizer(Protocol):
+    def check(self, actor: Actor, permission: Permission, resource: Resource) -> None:
+        """Return if allowed; raise ``PermissionDenied`` otherwise."""
+
+
+class AllowAll:
+    """Local mode and the pre-governance server: every actor may do everything."""
+
+    def check(self, actor: Actor, permission: Permission, resource: Resource) -> None:
+        return None

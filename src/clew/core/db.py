@@ -1,0 +1,134 @@
+"""Engines and transactions for SQLite and PostgreSQL.
+
+SQLite runs in WAL mode with a busy timeout and foreign keys on, and every write transaction
+starts with ``BEGIN IMMEDIATE``: the write lock is taken up front, so a reader never has to
+upgrade to a writer mid-transaction (the case where SQLite gives up at once with "database is
+locked" whatever the busy timeout). PostgreSQL goes through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from clew.core.errors import InvalidInput, TemporarilyUnavailable
+from clew.core.settings import Settings
+
+_WRITE = "clew_write"
+
+
+def _normalize_url(url: str) -> str:
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _configure_sqlite(engine: Engine, settings: Settings) -> None:
+    synchronous = settings.sqlite_synchronous.upper()
+    if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise InvalidInput(f"CLEW_SQLITE_SYNCHRONOUS must be NORMAL or FULL, not {synchronous!r}")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event issue BEGIN, instead of pysqlite's implicit one.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA case_sensitive_like=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """An engine plus the two kinds of transaction services use: ``read()`` and ``write()``."""
+
+    def __init__(self, url: str, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.url = _normalize_url(url)
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {"future": True}
+        if self.dialect == "sqlite":
+            database = parsed.database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {
+                "check_same_thread": False,
+                "timeout": self.settings.sqlite_busy_timeout_ms / 1000,
+            }
+        elif self.dialect == "postgresql":
+            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        else:
+            raise InvalidInput(f"Unsupported database {self.dialect!r}: use sqlite or postgresql")
+        self.engine = create_engine(self.url, **kwargs)
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine, self.settings)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: commits when the block ends, rolls back on any exception."""
+        with self._connect(write=True) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A consistent read-only snapshot."""
+        with self._connect(write=False) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _connect(self, *, write: bool) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                if write:
+                    conn.execution_options(**{_WRITE: True})
+                yield conn
+        except OperationalError as exc:
+            if _is_transient(exc):
+                raise TemporarilyUnavailable(
+                    "The database is busy; retry the request", reason=str(exc.orig)
+                ) from exc
+            raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _is_transient(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return any(
+        needle in text
+        for needle in ("database is locked", "deadlock detected", "could not serialize", "busy")
+    )
+
+
+def wait_for_database(db: Database, timeout_s: float = 10.0) -> None:
+    """Block until the database answers (used when a server starts next to a booting Postgres)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with db.read() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

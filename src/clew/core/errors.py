@@ -1,0 +1,94 @@
+"""The one error hierarchy. Each class carries its HTTP status and a stable code.
+
+Routes never catch these: the server maps them to JSON once (native shape) and the MLflow
+adapter maps them once more (MLflow's shape). Codes are part of the API contract; add new
+ones, never rename.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ClewError(Exception):
+    """Base of every error Clew raises on purpose."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class InvalidInput(ClewError):
+    status = 400
+    code = "INVALID_PARAMETER_VALUE"
+
+
+class InvalidFilter(InvalidInput):
+    code = "INVALID_FILTER"
+
+
+class InvalidPath(InvalidInput):
+    code = "INVALID_PATH"
+
+
+class InvalidPageToken(InvalidInput):
+    code = "INVALID_PAGE_TOKEN"
+
+
+class ParamOverwrite(InvalidInput):
+    """A param is immutable: logging a different value for an existing key."""
+
+    code = "PARAM_OVERWRITE"
+
+
+class LimitExceeded(InvalidInput):
+    code = "LIMIT_EXCEEDED"
+
+
+class PayloadTooLarge(ClewError):
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class NotFound(ClewError):
+    status = 404
+    code = "RESOURCE_DOES_NOT_EXIST"
+
+
+class AlreadyExists(ClewError):
+    status = 409
+    code = "RESOURCE_ALREADY_EXISTS"
+
+
+class Conflict(ClewError):
+    """The request is valid but the resource's state forbids it (e.g. logging to a deleted run)."""
+
+    status = 409
+    code = "INVALID_STATE"
+
+
+class Unauthenticated(ClewError):
+    status = 401
+    code = "UNAUTHENTICATED"
+
+
+class PermissionDenied(ClewError):
+    status = 403
+    code = "PERMISSION_DENIED"
+
+
+class TemporarilyUnavailable(ClewError):
+    status = 503
+    code = "TEMPORARILY_UNAVAILABLE"

@@ -1,0 +1,34 @@
+"""Identifier shapes (MLflow's, so the compatibility adapter stays thin) and the clock."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from clew.core.errors import InvalidInput
+
+_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+_EXPERIMENT_ID = re.compile(r"^[0-9]{1,18}$")
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+def now_ms() -> int:
+    """Time in UTC milliseconds since the epoch (MLflow's convention)."""
+    return time.time_ns() // 1_000_000
+
+
+def check_run_id(run_id: str) -> str:
+    if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+        raise InvalidInput(f"Invalid run id {run_id!r}: expected 32 lowercase hex characters")
+    return run_id
+
+
+def check_experiment_id(experiment_id: str | int) -> int:
+    text = str(experiment_id)
+    if not _EXPERIMENT_ID.match(text):
+        raise InvalidInput(f"Invalid experiment id {text!r}: expected a non-negative integer")
+    return int(text)

@@ -1,0 +1,58 @@
+"""One settings object, read from ``CLEW_*`` environment variables (and flags that override them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path.home() / ".clew"
+
+
+class Settings(BaseSettings):
+    """Everything Clew can be configured with.
+
+    Empty ``tracking_uri`` means local mode: the services run in-process on ``home``.
+    ``database_url`` and ``artifact_root`` default to ``home/clew.db`` and ``home/artifacts``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CLEW_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home)
+    tracking_uri: str = ""
+    database_url: str = ""
+    artifact_root: str = ""
+    #: ``NORMAL`` survives a killed process (WAL); ``FULL`` also survives power loss, slower.
+    sqlite_synchronous: str = "NORMAL"
+    sqlite_busy_timeout_ms: int = 60_000
+
+    host: str = "127.0.0.1"
+    port: int = 5000
+    workers: int = 1
+    #: Authentication is a later capability; until then non-loopback binds are refused.
+    auth: bool = False
+
+    max_body_bytes: int = 32 * 1024 * 1024
+    max_batch_metrics: int = 10_000
+    max_batch_params: int = 1_000
+    max_batch_tags: int = 1_000
+    max_page_size: int = 50_000
+    #: Chunk size for streaming artifact bodies in and out.
+    stream_chunk_bytes: int = 1024 * 1024
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'clew.db'}"
+
+    def resolved_artifact_root(self) -> str:
+        if self.artifact_root:
+            return self.artifact_root
+        return str(self.home / "artifacts")
+
+    @property
+    def is_remote(self) -> bool:
+        return self.tracking_uri.startswith(("http://", "https://"))
