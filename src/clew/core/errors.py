@@ -92,3 +92,23 @@ class PermissionDenied(ClewError):
 class TemporarilyUnavailable(ClewError):
     status = 503
     code = "TEMPORARILY_UNAVAILABLE"
+
+
+def _all_subclasses(cls: type[ClewError]) -> list[type[ClewError]]:
+    out = [cls]
+    for sub in cls.__subclasses__():
+        out += _all_subclasses(sub)
+    return out
+
+
+def error_from_dict(body: dict[str, Any], status: int) -> ClewError:
+    """Rebuild the error a server sent (the HTTP client raises what the local client would)."""
+    code = str(body.get("code") or "INTERNAL_ERROR")
+    message = str(body.get("message") or "")
+    details = body.get("details") or {}
+    by_code = {c.code: c for c in _all_subclasses(ClewError)}
+    cls = by_code.get(code)
+    if cls is None:
+        cls = next((c for c in _all_subclasses(ClewError) if c.status == status), ClewError)
+    err = cls(message, code=code, **details)
+    return err

@@ -1,0 +1,113 @@
+"""The one interface both transports implement: local (services in-process) and HTTP (REST).
+
+``Client`` talks only to this protocol, so the SDK test suite runs unchanged on both. Methods
+mirror the services minus the ``actor`` argument: the local transport supplies the OS user, the
+HTTP transport's server derives the actor from the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from clew.artifacts.model import FileInfo
+from clew.core.audit import AuditEvent, Verification
+from clew.tracking.model import (
+    DatasetInput,
+    Experiment,
+    Metric,
+    MetricHistory,
+    Page,
+    Run,
+    RunInfo,
+    ViewType,
+)
+
+
+class Transport(Protocol):
+    # experiments
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Mapping[str, str] | None = None
+    ) -> str: ...
+    def get_experiment(self, experiment_id: str) -> Experiment: ...
+    def get_experiment_by_name(self, name: str) -> Experiment: ...
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None: ...
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None: ...
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None: ...
+    def delete_experiment(self, experiment_id: str) -> None: ...
+    def restore_experiment(self, experiment_id: str) -> None: ...
+    def search_experiments(
+        self,
+        filter_string: str = "",
+        order_by: Sequence[str] = (),
+        max_results: int = 1000,
+        page_token: str | None = None,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+    ) -> Page[Experiment]: ...
+
+    # runs
+    def create_run(
+        self,
+        experiment_id: str = "0",
+        run_name: str | None = None,
+        start_time: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_run_id: str | None = None,
+    ) -> Run: ...
+    def get_run(self, run_id: str) -> Run: ...
+    def update_run(
+        self,
+        run_id: str,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo: ...
+    def delete_run(self, run_id: str) -> None: ...
+    def restore_run(self, run_id: str) -> None: ...
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        tags: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+    ) -> None: ...
+    def delete_tag(self, run_id: str, key: str) -> None: ...
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None: ...
+    def get_metric_history(
+        self, run_id: str, key: str, start_step: int | None = None, end_step: int | None = None
+    ) -> MetricHistory: ...
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | None = None,
+        filter_string: str = "",
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] = (),
+        page_token: str | None = None,
+    ) -> Page[Run]: ...
+
+    # run artifacts
+    def log_artifact_stream(self, run_id: str, path: str, stream: BinaryIO) -> FileInfo: ...
+    def log_artifact_dir(self, run_id: str, local_dir: Path, artifact_path: str | None) -> list[FileInfo]: ...
+    def list_artifacts(self, run_id: str, path: str = "") -> list[FileInfo]: ...
+    def open_artifact(self, run_id: str, path: str) -> AbstractContextManager[Iterator[bytes]]: ...
+    def download_artifacts(self, run_id: str, path: str, dest_dir: Path) -> Path: ...
+
+    # audit
+    def verify_audit(self) -> Verification: ...
+    def list_audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        after_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[AuditEvent]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,408 @@
+"""The SQL of tracking, and nothing else: experiments (contexts), runs (executions), params,
+metrics, tags and dataset inputs (artifacts + INPUT events).
+
+One instance wraps one connection inside the caller's transaction. Bulk paths use executemany
+with ``ON CONFLICT`` so that a retried batch is a no-op rather than an error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, delete, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from clew.core import schema
+from clew.core.errors import NotFound
+from clew.core.ids import now_ms
+from clew.tracking.model import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    LifecycleStage,
+    Metric,
+    MetricHistory,
+    Run,
+    RunData,
+    RunInfo,
+)
+
+EXPERIMENT = "experiment"
+RUN = "run"
+DATASET = "dataset"
+
+C, CT = schema.contexts, schema.context_tags
+E, EP, ET = schema.executions, schema.execution_params, schema.execution_tags
+M, LM = schema.metrics, schema.latest_metrics
+A, EV = schema.artifacts, schema.events
+
+# Stay under SQLite's 32,766 bound-parameter limit per statement.
+_IN_CHUNK = 900
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class TrackingStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+    # ---- experiments -------------------------------------------------------------------------
+
+    def insert_experiment(self, name: str, artifact_location: str | None, now: int) -> int:
+        result = self.conn.execute(
+            C.insert().values(
+                type=EXPERIMENT,
+                name=name,
+                lifecycle_stage=LifecycleStage.ACTIVE,
+                artifact_location=artifact_location,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def experiment_id_by_name(self, name: str) -> int | None:
+        return self.conn.execute(
+            select(C.c.id).where(C.c.type == EXPERIMENT, C.c.name == name)
+        ).scalar_one_or_none()
+
+    def get_experiments(self, ids: Sequence[int]) -> dict[int, Experiment]:
+        rows = []
+        for chunk in _chunks(list(ids)):
+            rows += self.conn.execute(
+                select(C).where(C.c.type == EXPERIMENT, C.c.id.in_(chunk))
+            ).all()
+        tags: dict[int, dict[str, str]] = defaultdict(dict)
+        for chunk in _chunks([r.id for r in rows]):
+            for t in self.conn.execute(select(CT).where(CT.c.context_id.in_(chunk))):
+                tags[t.context_id][t.key] = t.value
+        return {
+            r.id: Experiment(
+                experiment_id=str(r.id),
+                name=r.name,
+                artifact_location=r.artifact_location or "",
+                lifecycle_stage=r.lifecycle_stage,
+                creation_time=r.created_at,
+                last_update_time=r.updated_at,
+                tags=tags[r.id],
+            )
+            for r in rows
+        }
+
+    def get_experiment(self, experiment_id: int) -> Experiment:
+        found = self.get_experiments([experiment_id]).get(experiment_id)
+        if found is None:
+            raise NotFound(f"Experiment {experiment_id} does not exist")
+        return found
+
+    def update_experiment(self, experiment_id: int, **values: Any) -> None:
+        self.conn.execute(
+            update(C).where(C.c.id == experiment_id).values(updated_at=now_ms(), **values)
+        )
+
+    def set_experiment_tags(self, experiment_id: int, tags: Mapping[str, str]) -> None:
+        if not tags:
+            return
+        stmt = self._insert(CT)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[CT.c.context_id, CT.c.key], set_={"value": stmt.excluded.value}
+        )
+        self.conn.execute(
+            stmt, [{"context_id": experiment_id, "key": k, "value": v} for k, v in tags.items()]
+        )
+
+    def delete_experiment_tag(self, experiment_id: int, key: str) -> int:
+        return self.conn.execute(
+            delete(CT).where(CT.c.context_id == experiment_id, CT.c.key == key)
+        ).rowcount
+
+    # ---- runs ----------------------------------------------------------------------------------
+
+    def insert_run(self, info: RunInfo) -> None:
+        self.conn.execute(
+            E.insert().values(
+                id=info.run_id,
+                type=RUN,
+                context_id=int(info.experiment_id),
+                name=info.run_name,
+                status=info.status,
+                user_id=info.user_id,
+                start_time=info.start_time,
+                end_time=info.end_time,
+                lifecycle_stage=info.lifecycle_stage,
+                parent_id=info.parent_run_id,
+                artifact_uri=info.artifact_uri,
+            )
+        )
+
+    def get_run_infos(self, run_ids: Sequence[str]) -> dict[str, RunInfo]:
+        out: dict[str, RunInfo] = {}
+        for chunk in _chunks(list(run_ids)):
+            for r in self.conn.execute(select(E).where(E.c.id.in_(chunk), E.c.type == RUN)):
+                out[r.id] = RunInfo(
+                    run_id=r.id,
+                    experiment_id=str(r.context_id),
+                    run_name=r.name,
+                    user_id=r.user_id,
+                    status=r.status,
+                    start_time=r.start_time,
+                    end_time=r.end_time,
+                    artifact_uri=r.artifact_uri,
+                    lifecycle_stage=r.lifecycle_stage,
+                    parent_run_id=r.parent_id,
+                )
+        return out
+
+    def get_run_info(self, run_id: str) -> RunInfo:
+        info = self.get_run_infos([run_id]).get(run_id)
+        if info is None:
+            raise NotFound(f"Run {run_id} does not exist")
+        return info
+
+    def update_run(self, run_id: str, **values: Any) -> None:
+        self.conn.execute(update(E).where(E.c.id == run_id).values(**values))
+
+    def child_run_ids(self, run_id: str) -> list[str]:
+        return list(self.conn.execute(select(E.c.id).where(E.c.parent_id == run_id)).scalars())
+
+    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        """Whole runs (info, params, latest metrics, tags, inputs) in a handful of queries."""
+        infos = self.get_run_infos(run_ids)
+        ids = [i for i in run_ids if i in infos]
+        params: dict[str, dict[str, str]] = defaultdict(dict)
+        tags: dict[str, dict[str, str]] = defaultdict(dict)
+        metrics: dict[str, dict[str, Metric]] = defaultdict(dict)
+        for chunk in _chunks(ids):
+            for eid, key, value in self.conn.execute(
+                select(EP.c.execution_id, EP.c.key, EP.c.value).where(EP.c.execution_id.in_(chunk))
+            ):
+                params[eid][key] = value
+            for eid, key, value in self.conn.execute(
+                select(ET.c.execution_id, ET.c.key, ET.c.value).where(ET.c.execution_id.in_(chunk))
+            ):
+                tags[eid][key] = value
+            for eid, key, step, ts, value, is_nan in self.conn.execute(
+                select(
+                    LM.c.execution_id, LM.c.key, LM.c.step, LM.c.timestamp, LM.c.value, LM.c.is_nan
+                ).where(LM.c.execution_id.in_(chunk))
+            ):
+                metrics[eid][key] = Metric(key, math.nan if is_nan else value, ts, step)
+        inputs = self.dataset_inputs(ids)
+        return [
+            Run(
+                info=infos[i],
+                data=RunData(params=params[i], metrics=metrics[i], tags=tags[i]),
+                inputs=tuple(inputs.get(i, ())),
+            )
+            for i in ids
+        ]
+
+    # ---- params, tags, metrics ------------------------------------------------------------------
+
+    def get_params(self, run_id: str, keys: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for chunk in _chunks(list(keys)):
+            out.update(
+                self.conn.execute(
+                    select(EP.c.key, EP.c.value).where(
+                        EP.c.execution_id == run_id, EP.c.key.in_(chunk)
+                    )
+                ).tuples()
+            )
+        return out
+
+    def insert_params(self, run_id: str, params: Mapping[str, str]) -> None:
+        if params:
+            stmt = self._insert(EP).on_conflict_do_nothing()
+            self.conn.execute(
+                stmt, [{"execution_id": run_id, "key": k, "value": v} for k, v in params.items()]
+            )
+
+    def set_run_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        if not tags:
+            return
+        stmt = self._insert(ET)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[ET.c.execution_id, ET.c.key], set_={"value": stmt.excluded.value}
+        )
+        self.conn.execute(
+            stmt, [{"execution_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+        )
+
+    def delete_run_tag(self, run_id: str, key: str) -> int:
+        return self.conn.execute(
+            delete(ET).where(ET.c.execution_id == run_id, ET.c.key == key)
+        ).rowcount
+
+    def insert_metrics(self, run_id: str, points: Sequence[Metric]) -> None:
+        """Append points (exact repeats are ignored) and move each key's latest value forward."""
+        if not points:
+            return
+        rows = []
+        latest: dict[str, tuple[int, int, float, bool]] = {}
+        for p in points:
+            nan = math.isnan(p.value)
+            value = 0.0 if nan else p.value
+            rows.append(
+                {
+                    "execution_id": run_id,
+                    "key": p.key,
+                    "step": p.step,
+                    "timestamp": p.timestamp,
+                    "value": value,
+                    "is_nan": nan,
+                }
+            )
+            candidate = (p.step, p.timestamp, value, nan)
+            current = latest.get(p.key)
+            if current is None or candidate[:3] > current[:3]:
+                latest[p.key] = candidate
+        self.conn.execute(self._insert(M).on_conflict_do_nothing(), rows)
+        stmt = self._insert(LM)
+        ex = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[LM.c.execution_id, LM.c.key],
+            set_={"step": ex.step, "timestamp": ex.timestamp, "value": ex.value, "is_nan": ex.is_nan},
+            where=tuple_(ex.step, ex.timestamp, ex.value)
+            > tuple_(LM.c.step, LM.c.timestamp, LM.c.value),
+        )
+        # A global key order keeps two writers on one run from deadlocking on PostgreSQL.
+        self.conn.execute(
+            stmt,
+            [
+                {
+                    "execution_id": run_id,
+                    "key": key,
+                    "step": s,
+                    "timestamp": ts,
+                    "value": v,
+                    "is_nan": nan,
+                }
+                for key, (s, ts, v, nan) in sorted(latest.items())
+            ],
+        )
+
+    def metric_history(
+        self, run_id: str, key: str, *, start_step: int | None = None, end_step: int | None = None
+    ) -> MetricHistory:
+        q = (
+            select(M.c.step, M.c.timestamp, M.c.value, M.c.is_nan)
+            .where(M.c.execution_id == run_id, M.c.key == key)
+            .order_by(M.c.step, M.c.timestamp)
+        )
+        if start_step is not None:
+            q = q.where(M.c.step >= start_step)
+        if end_step is not None:
+            q = q.where(M.c.step <= end_step)
+        rows = self.conn.execute(q).all()
+        if any(r[3] for r in rows):
+            values = [math.nan if r[3] else r[2] for r in rows]
+        else:
+            values = [r[2] for r in rows]
+        return MetricHistory(
+            key=key,
+            steps=[r[0] for r in rows],
+            timestamps=[r[1] for r in rows],
+            values=values,
+        )
+
+    def metric_keys(self, run_id: str) -> list[str]:
+        return list(
+            self.conn.execute(
+                select(LM.c.key).where(LM.c.execution_id == run_id).order_by(LM.c.key)
+            ).scalars()
+        )
+
+    # ---- datasets ------------------------------------------------------------------------------
+
+    def upsert_dataset(self, dataset: Dataset, now: int) -> int:
+        """The dataset's node in the graph: one per (name, digest), created on first use."""
+        dedup = f"{DATASET}:{dataset.name}:{dataset.digest}"
+        props = orjson.dumps(
+            {
+                "source_type": dataset.source_type,
+                "source": dataset.source,
+                "schema": dataset.schema,
+                "profile": dataset.profile,
+            }
+        ).decode()
+        self.conn.execute(
+            self._insert(A)
+            .values(
+                type=DATASET,
+                name=dataset.name,
+                uri=dataset.source,
+                digest=dataset.digest,
+                properties=props,
+                created_at=now,
+                dedup_key=dedup,
+            )
+            .on_conflict_do_nothing()
+        )
+        return int(self.conn.execute(select(A.c.id).where(A.c.dedup_key == dedup)).scalar_one())
+
+    def insert_input_event(
+        self, run_id: str, artifact_id: int, name: str, tags: Mapping[str, str], now: int
+    ) -> None:
+        self.conn.execute(
+            self._insert(EV)
+            .values(
+                execution_id=run_id,
+                artifact_id=artifact_id,
+                type="INPUT",
+                name=name,
+                properties=orjson.dumps({"tags": dict(tags)}).decode(),
+                time=now,
+            )
+            .on_conflict_do_nothing()
+        )
+
+    def dataset_inputs(self, run_ids: Sequence[str]) -> dict[str, list[DatasetInput]]:
+        out: dict[str, list[DatasetInput]] = defaultdict(list)
+        for chunk in _chunks(list(run_ids)):
+            q = (
+                select(
+                    EV.c.execution_id,
+                    EV.c.properties.label("event_props"),
+                    A.c.name,
+                    A.c.digest,
+                    A.c.properties,
+                )
+                .join(A, A.c.id == EV.c.artifact_id)
+                .where(and_(EV.c.execution_id.in_(chunk), EV.c.type == "INPUT", A.c.type == DATASET))
+                .order_by(EV.c.id)
+            )
+            for r in self.conn.execute(q):
+                props = orjson.loads(r.properties)
+                event_props = orjson.loads(r.event_props)
+                out[r.execution_id].append(
+                    DatasetInput(
+                        dataset=Dataset(
+                            name=r.name,
+                            digest=r.digest,
+                            source_type=props.get("source_type", ""),
+                            source=props.get("source", ""),
+                            schema=props.get("schema", ""),
+                            profile=props.get("profile", ""),
+                        ),
+                        tags=event_props.get("tags", {}),
+                    )
+                )
+        return out
+
+    def count_runs(self, experiment_id: int) -> int:
+        return int(
+            self.conn.execute(
+                select(func.count()).select_from(E).where(E.c.context_id == experiment_id)
+            ).scalar_one()
+        )
