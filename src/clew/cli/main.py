@@ -1,0 +1,67 @@
+"""The ``clew`` command: one typer app with a sub-app per feature."""
+
+from __future__ import annotations
+
+from importlib.metadata import version as package_version
+from typing import Annotated
+
+import click
+import typer
+
+from clew.cli import artifacts, audit, db, experiments, runs
+from clew.cli.context import CliState
+from clew.cli.output import err_console
+from clew.cli.server import server
+from clew.core.errors import ClewError
+
+app = typer.Typer(
+    help="Clew: experiment tracking, a governed model registry and pipelines with lineage.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(runs.app, name="runs")
+app.add_typer(artifacts.app, name="artifacts")
+app.add_typer(audit.app, name="audit")
+app.add_typer(db.app, name="db")
+app.command()(server)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(package_version("clew"))
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--tracking-uri",
+            envvar="CLEW_TRACKING_URI",
+            help="http://host:port of a clew server; empty means local (CLEW_HOME).",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    ctx.obj = CliState(tracking_uri or None)
+
+
+def main() -> None:
+    """Entry point: Clew's errors become one red line and exit status 1, not a traceback."""
+    try:
+        app(standalone_mode=False)
+    except ClewError as exc:
+        err_console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+        raise SystemExit(1) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except click.Abort:
+        raise SystemExit(130) from None
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
