@@ -212,13 +212,10 @@ class TrackingStore:
     def get_params(self, run_id: str, keys: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         for chunk in _chunks(list(keys)):
-            out.update(
-                self.conn.execute(
-                    select(EP.c.key, EP.c.value).where(
-                        EP.c.execution_id == run_id, EP.c.key.in_(chunk)
-                    )
-                ).tuples()
+            rows = self.conn.execute(
+                select(EP.c.key, EP.c.value).where(EP.c.execution_id == run_id, EP.c.key.in_(chunk))
             )
+            out.update((key, value) for key, value in rows)
         return out
 
     def insert_params(self, run_id: str, params: Mapping[str, str]) -> None:
