@@ -48,7 +48,7 @@ def train_grid() -> str:
         with console.status("Training") as status:
             for i, params in enumerate(combos, 1):
                 status.update(f"Training combination {i}/{len(combos)}: {params}")
-                name = "-".join(f"{k}={v}" for k, v in params.items())
+                name = "rf-" + "-".join(str(v) for v in params.values())
                 with clew.start_run(run_name=name, nested=True):
                     clew.log_params(params)
                     clew.log_input(dataset, context="training")

@@ -29,7 +29,11 @@ class Platform:
 
     @classmethod
     def open(
-        cls, settings: Settings | None = None, *, migrate: bool = True, authz: Authorizer | None = None
+        cls,
+        settings: Settings | None = None,
+        *,
+        migrate: bool = True,
+        authz: Authorizer | None = None,
     ) -> Platform:
         settings = settings or Settings()
         authz = authz or AllowAll()
@@ -38,7 +42,13 @@ class Platform:
             migrations.upgrade(db)
         blobs = BlobStore.from_uri(settings.resolved_artifact_root())
         tracking = TrackingService(db, settings, authz)
-        artifacts = ArtifactService(db, blobs, authz, check_owner=tracking.check_run_writable)
+        artifacts = ArtifactService(
+            db,
+            blobs,
+            authz,
+            check_owner=tracking.check_run_writable,
+            check_owner_readable=tracking.check_run_readable,
+        )
         return cls(settings, db, blobs, tracking, artifacts, AuditService(db, authz))
 
     def close(self) -> None:

@@ -40,7 +40,9 @@ def test_audit_rows_refuse_update(db: Database) -> None:
 @pytest.mark.parametrize(
     ("tamper", "broken", "reason"),
     [
-        pytest.param("UPDATE audit_events SET actor='mallory' WHERE seq=3", 3, "altered", id="edit"),
+        pytest.param(
+            "UPDATE audit_events SET actor='mallory' WHERE seq=3", 3, "altered", id="edit"
+        ),
         pytest.param("DELETE FROM audit_events WHERE seq=2", 2, "missing", id="delete"),
         pytest.param("DELETE FROM audit_events WHERE seq>=4", 4, "removed", id="truncate-tail"),
         pytest.param(

@@ -7,6 +7,7 @@ Every wait here has a deadline: a hang fails the test instead of blocking CI.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -42,6 +43,7 @@ class Worker:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: kill() reaches forked children
             )
 
     def wait(self, timeout: float) -> int:
@@ -52,9 +54,10 @@ class Worker:
             pytest.fail(f"worker {self.name} still running after {timeout:.0f}s\n{self.output()}")
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        """SIGKILL the worker and anything it forked (a no-op for what already exited)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
@@ -67,7 +70,7 @@ class Worker:
 
 
 class Barrier:
-    """Workers touch ``ready-<name>`` and poll for ``go``: the parent releases them together."""
+    """Workers touch ``ready<tag>-<name>`` and poll for ``go<tag>``: released together."""
 
     def __init__(self, directory: Path, tag: str = "") -> None:
         self.directory = directory
@@ -78,20 +81,23 @@ class Barrier:
     def args(self) -> dict[str, str]:
         return {"barrier": str(self.directory), "barrier_tag": self.tag}
 
-    def wait_ready(self, workers: Iterable[Worker], timeout: float = 60.0) -> None:
-        pending = list(workers)
+    def wait_ready(
+        self, names: Iterable[str], processes: Iterable[Worker], timeout: float = 60.0
+    ) -> None:
+        """Wait until every name is ready; fail early if a process that runs them exits."""
+        pending, processes = list(names), list(processes)
         deadline = time.monotonic() + timeout
         while pending:
-            pending = [
-                w for w in pending if not (self.directory / f"ready{self.tag}-{w.name}").exists()
-            ]
-            for w in pending:
+            pending = [n for n in pending if not (self.directory / f"ready{self.tag}-{n}").exists()]
+            if not pending:
+                return
+            for w in processes:
                 if w.proc.poll() is not None:
                     pytest.fail(f"worker {w.name} exited before the barrier\n{w.output()}")
-            if pending and time.monotonic() > deadline:
-                for w in pending:
+            if time.monotonic() > deadline:
+                for w in processes:
                     w.kill()
-                pytest.fail(f"workers not ready after {timeout:.0f}s: {[w.name for w in pending]}")
+                pytest.fail(f"not ready after {timeout:.0f}s: {pending}")
             time.sleep(0.01)
 
     def go(self) -> None:
@@ -99,25 +105,85 @@ class Barrier:
 
 
 def run_together(
-    command: str, arg_list: list[dict[str, Any]], workdir: Path, timeout: float = 90.0
+    command: str, arg_list: list[dict[str, Any]], workdir: Path, timeout: float = 120.0
 ) -> list[dict[str, Any]]:
-    """Start one worker per args, release them at the same moment, return their results."""
+    """Run one process per args (forked from one launcher), released at the same moment.
+
+    Returns each worker's result. Any worker failing, or the whole not finishing within
+    ``timeout`` seconds, fails the test with the workers' output.
+    """
     barrier = Barrier(workdir / "barrier")
-    workers = [
-        Worker(command, {**args, **barrier.args}, workdir, f"w{i}")
-        for i, args in enumerate(arg_list)
+    names = [f"w{i}" for i in range(len(arg_list))]
+    children = [
+        {
+            "command": command,
+            "args": {
+                **args,
+                **barrier.args,
+                "name": name,
+                "result_file": str(workdir / f"{name}.result.json"),
+            },
+        }
+        for name, args in zip(names, arg_list, strict=True)
     ]
+    launcher = Worker("fanout", {"children": children}, workdir, "fanout")
     try:
-        barrier.wait_ready(workers)
+        barrier.wait_ready(names, [launcher])
         barrier.go()
-        deadline = time.monotonic() + timeout
-        for w in workers:
-            code = w.wait(max(1.0, deadline - time.monotonic()))
-            assert code == 0, f"worker {w.name} exited with {code}\n{w.output()}"
-        return [w.result() for w in workers]
+        code = launcher.wait(timeout)
+        assert code == 0, f"workers failed (exit {code})\n{launcher.output()}"
     finally:
-        for w in workers:
-            w.kill()
+        launcher.kill()
+    results = []
+    for name in names:
+        path = workdir / f"{name}.result.json"
+        assert path.exists(), f"worker {name} wrote no result\n{launcher.output()}"
+        results.append(json.loads(path.read_text()))
+    return results
+
+
+class Forker:
+    """One warm launcher that forks a child per round on request (see ``workers.cmd_forker``).
+
+    ``spawn(r)`` starts round ``r``'s child and returns its pid, for the test to SIGKILL;
+    ``exit_code(r)`` is how it ended (``-9`` for SIGKILL), as reaped by the launcher.
+    """
+
+    def __init__(self, rounds: list[tuple[str, dict[str, Any]]], workdir: Path) -> None:
+        self.control = workdir / "control"
+        self.control.mkdir()
+        spec = [{"command": command, "args": args} for command, args in rounds]
+        self.launcher = Worker(
+            "forker", {"control": str(self.control), "rounds": spec}, workdir, "forker"
+        )
+
+    def _wait_file(self, name: str, timeout: float) -> str:
+        path = self.control / name
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            if self.launcher.proc.poll() is not None:
+                pytest.fail(f"the forker exited while waiting for {name}\n{self.output()}")
+            if time.monotonic() > deadline:
+                self.close()
+                pytest.fail(f"no {name} after {timeout:.0f}s\n{self.output()}")
+            time.sleep(0.005)
+        return path.read_text()
+
+    def spawn(self, r: int, timeout: float = 60.0) -> int:
+        (self.control / f"spawn{r}").touch()
+        return int(self._wait_file(f"pid{r}", timeout))
+
+    def exited(self, r: int) -> bool:
+        return (self.control / f"status{r}").exists()
+
+    def exit_code(self, r: int, timeout: float = 30.0) -> int:
+        return int(self._wait_file(f"status{r}", timeout))
+
+    def output(self) -> str:
+        return self.launcher.output()
+
+    def close(self) -> None:
+        self.launcher.kill()
 
 
 def read_acks(path: Path) -> list[int]:

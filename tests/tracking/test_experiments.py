@@ -123,8 +123,9 @@ def test_search_pages_and_view_types(tracking: TrackingService, alice: Actor) ->
     seen: list[str] = []
     token = None
     while True:
-        page = tracking.search_experiments(alice, max_results=3, page_token=token,
-                                           order_by=["name ASC"])
+        page = tracking.search_experiments(
+            alice, max_results=3, page_token=token, order_by=["name ASC"]
+        )
         seen += [e.name for e in page]
         token = page.next_page_token
         if token is None:

@@ -32,7 +32,8 @@ def test_param_overwrite_fails_the_whole_batch(
     before = audit_actions(tracking.db)
     with pytest.raises(ParamOverwrite):
         tracking.log_batch(
-            alice, run_id,
+            alice,
+            run_id,
             metrics=[Metric("loss", 1.0, 1, 0)],
             params=[("depth", "3"), ("lr", "0.5")],
             tags=[("t", "v")],
@@ -72,7 +73,9 @@ def test_an_older_point_does_not_move_latest(
     assert tracking.get_run(alice, run_id).data.metrics["acc"].value == 0.9
 
 
-def test_nan_and_infinities_round_trip(tracking: TrackingService, alice: Actor, run_id: str) -> None:
+def test_nan_and_infinities_round_trip(
+    tracking: TrackingService, alice: Actor, run_id: str
+) -> None:
     values = [math.nan, math.inf, -math.inf, 0.0]
     tracking.log_batch(
         alice, run_id, metrics=[Metric("m", v, 1, step) for step, v in enumerate(values)]

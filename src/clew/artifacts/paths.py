@@ -29,9 +29,10 @@ Decisions, each pinned by ``tests/artifacts/test_paths.py``:
   fragments, queries and params, which is how ``a#/../../x`` style payloads hid traversal.
 - A percent-escape that is not valid UTF-8 (``%c0%ae``, ``%ff``) is rejected: overlong forms
   are how old decoders turned bytes into dots.
-- Compatibility characters are stored as given but checked in NFKC form too: ``a．txt`` (a
-  fullwidth dot inside a name) is accepted, while ``．．``, ``‥`` and ``﹒﹒`` — which any
-  NFKC-normalising consumer turns into ``..`` — are rejected, as are fullwidth ``＼`` and ``：``.
+- Compatibility characters are stored as given but checked in NFKC form too: a name with a
+  fullwidth dot inside (``a\uff0etxt``) is accepted, while two fullwidth dots (U+FF0E), the
+  two-dot leader (U+2025) or two small full stops (U+FE52) — which any NFKC-normalising
+  consumer turns into ``..`` — are rejected, as are the fullwidth backslash and colon.
 - ``:`` is allowed except as a scheme (``file:``, ``s3:``) at the start or a drive (``C:``) at the
   start of any segment, so ``2024-01-01T10:00:00.json`` is fine.
 - A segment of only dots and spaces (``...``, ``. .``) is rejected: Windows trims trailing dots

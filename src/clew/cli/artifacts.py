@@ -28,8 +28,10 @@ def list_(
         lambda: table(
             f"Artifacts of {run_id}" + (f" under {path}" if path else ""),
             ["path", "size", "sha256"],
-            ((f.path + ("/" if f.is_dir else ""), f.size if not f.is_dir else "", f.digest or "")
-             for f in files),
+            (
+                (f.path + ("/" if f.is_dir else ""), f.size if not f.is_dir else "", f.digest or "")
+                for f in files
+            ),
         ),
     )
 

@@ -63,7 +63,9 @@ def log_(
     resource_id: Annotated[str | None, typer.Option("--id", help="A resource id.")] = None,
     since: Annotated[str | None, typer.Option(help="ISO time or epoch ms.")] = None,
     until: Annotated[str | None, typer.Option(help="ISO time or epoch ms.")] = None,
-    before_seq: Annotated[int | None, typer.Option(help="Page: events older than this seq.")] = None,
+    before_seq: Annotated[
+        int | None, typer.Option(help="Page: events older than this seq.")
+    ] = None,
     limit: Annotated[int, typer.Option(help="How many events.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:

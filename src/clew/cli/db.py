@@ -31,7 +31,9 @@ def upgrade(database_url: UrlOpt = None) -> None:
     try:
         applied = migrate.upgrade(db)
         state = "upgraded to" if applied else "already at"
-        console.print(f"Database {db.engine.url.render_as_string()} {state} {migrate.head_revision()}")
+        console.print(
+            f"Database {db.engine.url.render_as_string()} {state} {migrate.head_revision()}"
+        )
     finally:
         db.dispose()
 

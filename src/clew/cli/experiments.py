@@ -8,6 +8,7 @@ import typer
 
 from clew.cli.context import client
 from clew.cli.output import console, emit, table, when
+from clew.core.errors import NotFound
 from clew.tracking.model import Experiment, ViewType
 
 app = typer.Typer(help="Experiments: named groups of runs.", no_args_is_help=True)
@@ -38,7 +39,9 @@ def list_(
     filter_string: Annotated[
         str, typer.Option("--filter", "-f", help="e.g. \"name LIKE 'churn%' AND tags.team = 'ml'\"")
     ] = "",
-    order_by: Annotated[list[str] | None, typer.Option("--order-by", help="e.g. 'name ASC'")] = None,
+    order_by: Annotated[
+        list[str] | None, typer.Option("--order-by", help="e.g. 'name ASC'")
+    ] = None,
     view: Annotated[ViewType, typer.Option(help="Which lifecycle stages to show.")] = (
         ViewType.ACTIVE_ONLY
     ),
@@ -47,7 +50,10 @@ def list_(
 ) -> None:
     """List experiments, optionally filtered by name and tags."""
     page = client(ctx).search_experiments(
-        filter_string=filter_string, order_by=order_by or (), view_type=view, max_results=max_results
+        filter_string=filter_string,
+        order_by=order_by or (),
+        view_type=view,
+        max_results=max_results,
     )
     emit(as_json, [e.to_dict() for e in page], lambda: _render(page.items))
 
@@ -57,7 +63,9 @@ def create(
     ctx: typer.Context,
     name: str,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE; repeatable.")] = None,
-    artifact_location: Annotated[str | None, typer.Option(help="Recorded, for MLflow users.")] = None,
+    artifact_location: Annotated[
+        str | None, typer.Option(help="Recorded, for MLflow users.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create an experiment and print its id."""
@@ -106,7 +114,10 @@ def _lookup(ctx: typer.Context, experiment: str) -> Experiment:
     c = client(ctx)
     if experiment.isdigit():
         return c.get_experiment(experiment)
-    return c.get_experiment_by_name(experiment)
+    found = c.get_experiment_by_name(experiment)
+    if found is None:
+        raise NotFound(f"Experiment {experiment!r} does not exist")
+    return found
 
 
 def _tags(pairs: list[str] | None) -> dict[str, str]:

@@ -9,10 +9,13 @@ import typer
 from clew.cli.context import client
 from clew.cli.output import console, emit, table, when
 from clew.client.client import Client
-from clew.tracking.model import Page, Run, ViewType
+from clew.core.errors import NotFound
+from clew.tracking.model import Experiment, Page, Run, ViewType
 
-app = typer.Typer(help="Runs: params, metrics, tags, datasets and artifacts of one execution.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Runs: params, metrics, tags, datasets and artifacts of one execution.",
+    no_args_is_help=True,
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 ExperimentOpt = Annotated[
@@ -24,7 +27,14 @@ ExperimentOpt = Annotated[
 def _experiment_ids(c: Client, experiments: list[str] | None) -> list[str] | None:
     if not experiments:
         return None
-    return [e if e.isdigit() else c.get_experiment_by_name(e).experiment_id for e in experiments]
+    return [e if e.isdigit() else _by_name(c, e).experiment_id for e in experiments]
+
+
+def _by_name(c: Client, name: str) -> Experiment:
+    found = c.get_experiment_by_name(name)
+    if found is None:
+        raise NotFound(f"Experiment {name!r} does not exist")
+    return found
 
 
 def _duration(run: Run) -> str:
@@ -88,7 +98,7 @@ def list_(
     """The most recent runs, newest first."""
     c = client(ctx)
     page = c.search_runs(
-        experiment_ids=_experiment_ids(c, experiment), max_results=max_results, view_type=view
+        experiment_ids=_experiment_ids(c, experiment), max_results=max_results, run_view_type=view
     )
     emit(as_json, _page_json(page), lambda: _render_runs(page, "Runs", []))
 
@@ -99,14 +109,16 @@ def search(
     filter_string: Annotated[
         str,
         typer.Option(
-            "--filter", "-f",
+            "--filter",
+            "-f",
             help="MLflow's grammar plus OR and parentheses, e.g. "
             "\"metrics.acc > 0.9 AND (params.model = 'rf' OR tags.team = 'ml')\"",
         ),
     ] = "",
     experiment: ExperimentOpt = None,
     order_by: Annotated[
-        list[str] | None, typer.Option("--order-by", "-o", help="e.g. 'metrics.acc DESC'; repeatable.")
+        list[str] | None,
+        typer.Option("--order-by", "-o", help="e.g. 'metrics.acc DESC'; repeatable."),
     ] = None,
     column: Annotated[
         list[str] | None, typer.Option("--column", "-c", help="Extra column, e.g. params.lr.")
@@ -124,7 +136,7 @@ def search(
         order_by=order_by or (),
         max_results=max_results,
         page_token=page_token,
-        view_type=view,
+        run_view_type=view,
     )
     emit(as_json, _page_json(page), lambda: _render_runs(page, "Runs", column or []))
 
@@ -170,7 +182,10 @@ def show(ctx: typer.Context, run_id: str, as_json: JsonOpt = False) -> None:
         table(
             "Artifacts",
             ["path", "size", "digest"],
-            ((f.path + ("/" if f.is_dir else ""), f.size or "", (f.digest or "")[:12]) for f in files),
+            (
+                (f.path + ("/" if f.is_dir else ""), f.size or "", (f.digest or "")[:12])
+                for f in files
+            ),
         )
 
 

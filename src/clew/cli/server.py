@@ -11,7 +11,9 @@ from clew.core.settings import Settings
 
 
 def server(
-    host: Annotated[str, typer.Option(help="Address to bind; loopback unless --auth.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to bind; loopback unless --auth.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 5000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     home: Annotated[Path | None, typer.Option(help="CLEW_HOME: database and artifacts.")] = None,

@@ -121,12 +121,16 @@ def verify(conn: Connection, batch: int = 5000) -> Verification:
     prev_hash, expected_seq, checked = GENESIS, 1, 0
     last_seq = 0
     while True:
-        rows = conn.execute(
-            select(schema.audit_events)
-            .where(schema.audit_events.c.seq >= expected_seq)
-            .order_by(schema.audit_events.c.seq)
-            .limit(batch)
-        ).mappings().all()
+        rows = (
+            conn.execute(
+                select(schema.audit_events)
+                .where(schema.audit_events.c.seq >= expected_seq)
+                .order_by(schema.audit_events.c.seq)
+                .limit(batch)
+            )
+            .mappings()
+            .all()
+        )
         if not rows:
             break
         for row in rows:
@@ -199,5 +203,7 @@ def list_events(
 
 
 def iter_all(conn: Connection) -> Iterator[AuditEvent]:
-    for row in conn.execute(select(schema.audit_events).order_by(schema.audit_events.c.seq)).mappings():
+    for row in conn.execute(
+        select(schema.audit_events).order_by(schema.audit_events.c.seq)
+    ).mappings():
         yield _to_event(row)

@@ -8,11 +8,13 @@ locked" whatever the busy timeout). PostgreSQL goes through psycopg 3.
 
 from __future__ import annotations
 
+import functools
+import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -102,9 +104,12 @@ class Database:
                     conn.execution_options(**{_WRITE: True})
                 yield conn
         except OperationalError as exc:
-            if _is_transient(exc):
+            kind = _transient_kind(exc)
+            if kind is not None:
                 raise TemporarilyUnavailable(
-                    "The database is busy; retry the request", reason=str(exc.orig)
+                    "The database is busy; retry the request",
+                    reason=kind,
+                    retryable=kind in _RETRY_INSIDE,
                 ) from exc
             raise
 
@@ -112,12 +117,45 @@ class Database:
         self.engine.dispose()
 
 
-def _is_transient(exc: OperationalError) -> bool:
+_TRANSIENT = {
+    "deadlock detected": "deadlock",
+    "could not serialize": "serialization_failure",
+    "database is locked": "locked",
+    "database is busy": "locked",
+}
+# Conflicts PostgreSQL resolves by aborting one transaction: re-running it is the cure. A SQLite
+# lock that outlasted the busy timeout is not retried here; the client sees 503 and backs off.
+_RETRY_INSIDE = {"deadlock", "serialization_failure"}
+_ATTEMPTS = 4
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _transient_kind(exc: OperationalError) -> str | None:
     text = str(exc.orig).lower()
-    return any(
-        needle in text
-        for needle in ("database is locked", "deadlock detected", "could not serialize", "busy")
-    )
+    return next((kind for needle, kind in _TRANSIENT.items() if needle in text), None)
+
+
+def retry_conflicts(method: Callable[P, R]) -> Callable[P, R]:
+    """Re-run a use case whose transaction lost a deadlock or serialization conflict.
+
+    Only for methods whose every side effect is inside one ``Database.write()`` block, so a
+    rolled-back attempt leaves nothing behind and the rerun starts clean.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(_ATTEMPTS):
+            try:
+                return method(*args, **kwargs)
+            except TemporarilyUnavailable as exc:
+                if not exc.details.get("retryable") or attempt == _ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    return wrapper
 
 
 def wait_for_database(db: Database, timeout_s: float = 10.0) -> None:

@@ -40,6 +40,7 @@ metadata = MetaData(
 )
 
 KEY_LEN = 250
+PathString = String(1024).with_variant(String(1024, collation="C"), "postgresql")
 
 contexts = Table(
     "contexts",
@@ -165,7 +166,8 @@ artifact_files = Table(
     "artifact_files",
     metadata,
     Column("owner_id", String(64), primary_key=True),
-    Column("path", String(1024), primary_key=True),
+    # Byte order on PostgreSQL too, so a folder listing is one range scan of the primary key.
+    Column("path", PathString, primary_key=True),
     Column("digest", String(64), nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),

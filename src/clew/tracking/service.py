@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from clew.core import audit
 from clew.core.actor import Actor
 from clew.core.authz import AllowAll, Authorizer, Permission, Resource
-from clew.core.db import Database
+from clew.core.db import Database, retry_conflicts
 from clew.core.errors import AlreadyExists, Conflict, InvalidInput, NotFound, ParamOverwrite
 from clew.core.ids import check_experiment_id, check_run_id, new_run_id, now_ms
 from clew.core.settings import Settings
@@ -62,6 +62,7 @@ class TrackingService:
 
     # ---- experiments ---------------------------------------------------------------------------
 
+    @retry_conflicts
     def create_experiment(
         self,
         actor: Actor,
@@ -81,10 +82,18 @@ class TrackingService:
                     raise AlreadyExists(f"Experiment {name!r} already exists")
                 eid = store.insert_experiment(name, artifact_location, now_ms())
                 if not artifact_location:
-                    store.update_experiment(eid, artifact_location=f"clew-artifacts:/experiments/{eid}")
+                    store.update_experiment(
+                        eid, artifact_location=f"clew-artifacts:/experiments/{eid}"
+                    )
                 store.set_experiment_tags(eid, tags)
-                audit.append(conn, actor, "experiment.create", "experiment", str(eid),
-                             {"name": name, "tags": dict(tags)})
+                audit.append(
+                    conn,
+                    actor,
+                    "experiment.create",
+                    "experiment",
+                    str(eid),
+                    {"name": name, "tags": dict(tags)},
+                )
         except IntegrityError as exc:  # a concurrent creator won the race for the name
             raise AlreadyExists(f"Experiment {name!r} already exists") from exc
         return str(eid)
@@ -104,6 +113,7 @@ class TrackingService:
             self.authz.check(actor, Permission.READ, _experiment(eid))
             return store.get_experiment(eid)
 
+    @retry_conflicts
     def rename_experiment(self, actor: Actor, experiment_id: str, new_name: str) -> None:
         eid = check_experiment_id(experiment_id)
         self.authz.check(actor, Permission.EDIT, _experiment(eid))
@@ -118,12 +128,21 @@ class TrackingService:
                 if other is not None and other != eid:
                     raise AlreadyExists(f"Experiment {new_name!r} already exists")
                 store.update_experiment(eid, name=new_name)
-                audit.append(conn, actor, "experiment.rename", "experiment", str(eid),
-                             {"from": old.name, "to": new_name})
+                audit.append(
+                    conn,
+                    actor,
+                    "experiment.rename",
+                    "experiment",
+                    str(eid),
+                    {"from": old.name, "to": new_name},
+                )
         except IntegrityError as exc:
             raise AlreadyExists(f"Experiment {new_name!r} already exists") from exc
 
-    def set_experiment_tags(self, actor: Actor, experiment_id: str, tags: Mapping[str, str]) -> None:
+    @retry_conflicts
+    def set_experiment_tags(
+        self, actor: Actor, experiment_id: str, tags: Mapping[str, str]
+    ) -> None:
         eid = check_experiment_id(experiment_id)
         self.authz.check(actor, Permission.EDIT, _experiment(eid))
         tags = self._check_tags(tags, v.MAX_EXPERIMENT_TAG_VALUE)
@@ -132,8 +151,11 @@ class TrackingService:
             self._active_experiment(store, eid)
             store.set_experiment_tags(eid, tags)
             store.update_experiment(eid)
-            audit.append(conn, actor, "experiment.tag.set", "experiment", str(eid), {"tags": dict(tags)})
+            audit.append(
+                conn, actor, "experiment.tag.set", "experiment", str(eid), {"tags": dict(tags)}
+            )
 
+    @retry_conflicts
     def delete_experiment_tag(self, actor: Actor, experiment_id: str, key: str) -> None:
         eid = check_experiment_id(experiment_id)
         self.authz.check(actor, Permission.EDIT, _experiment(eid))
@@ -150,7 +172,10 @@ class TrackingService:
     def restore_experiment(self, actor: Actor, experiment_id: str) -> None:
         self._set_experiment_stage(actor, experiment_id, LifecycleStage.ACTIVE)
 
-    def _set_experiment_stage(self, actor: Actor, experiment_id: str, stage: LifecycleStage) -> None:
+    @retry_conflicts
+    def _set_experiment_stage(
+        self, actor: Actor, experiment_id: str, stage: LifecycleStage
+    ) -> None:
         eid = check_experiment_id(experiment_id)
         self.authz.check(actor, Permission.MANAGE, _experiment(eid))
         with self.db.write() as conn:
@@ -159,7 +184,9 @@ class TrackingService:
             if current.lifecycle_stage == stage:
                 raise Conflict(f"Experiment {eid} is already {stage}")
             store.update_experiment(eid, lifecycle_stage=stage)
-            action = "experiment.delete" if stage == LifecycleStage.DELETED else "experiment.restore"
+            action = (
+                "experiment.delete" if stage == LifecycleStage.DELETED else "experiment.restore"
+            )
             audit.append(conn, actor, action, "experiment", str(eid), {"name": current.name})
 
     def search_experiments(
@@ -187,6 +214,7 @@ class TrackingService:
 
     # ---- runs ----------------------------------------------------------------------------------
 
+    @retry_conflicts
     def create_run(
         self,
         actor: Actor,
@@ -231,8 +259,14 @@ class TrackingService:
                     raise InvalidInput("A nested run must be in its parent's experiment")
             store.insert_run(info)
             store.set_run_tags(run_id, tags)
-            audit.append(conn, actor, "run.create", "run", run_id,
-                         {"experiment_id": str(eid), "name": run_name, "parent": parent_run_id})
+            audit.append(
+                conn,
+                actor,
+                "run.create",
+                "run",
+                run_id,
+                {"experiment_id": str(eid), "name": run_name, "parent": parent_run_id},
+            )
             return store.get_runs([run_id])[0]
 
     def get_run(self, actor: Actor, run_id: str) -> Run:
@@ -244,6 +278,7 @@ class TrackingService:
             raise NotFound(f"Run {run_id} does not exist")
         return runs[0]
 
+    @retry_conflicts
     def update_run(
         self,
         actor: Actor,
@@ -279,8 +314,14 @@ class TrackingService:
                 store.update_run(run_id, **values)
                 if run_name is not None:
                     store.set_run_tags(run_id, {"mlflow.runName": run_name})
-                audit.append(conn, actor, "run.update", "run", run_id,
-                             {k: str(val) for k, val in values.items()} | {"was": info.status})
+                audit.append(
+                    conn,
+                    actor,
+                    "run.update",
+                    "run",
+                    run_id,
+                    {k: str(val) for k, val in values.items()} | {"was": info.status},
+                )
             return store.get_run_info(run_id)
 
     def delete_run(self, actor: Actor, run_id: str) -> None:
@@ -289,6 +330,7 @@ class TrackingService:
     def restore_run(self, actor: Actor, run_id: str) -> None:
         self._set_run_stage(actor, run_id, LifecycleStage.ACTIVE)
 
+    @retry_conflicts
     def _set_run_stage(self, actor: Actor, run_id: str, stage: LifecycleStage) -> None:
         check_run_id(run_id)
         self.authz.check(actor, Permission.EDIT, _run(run_id))
@@ -304,6 +346,7 @@ class TrackingService:
 
     # ---- logging -------------------------------------------------------------------------------
 
+    @retry_conflicts
     def log_batch(
         self,
         actor: Actor,
@@ -332,7 +375,9 @@ class TrackingService:
             value = _param_text(value)
             v.check_value("Param", key, value, v.MAX_PARAM_VALUE)
             if new_params.get(key, value) != value:
-                raise ParamOverwrite(f"Param {key!r} appears twice in the batch with different values")
+                raise ParamOverwrite(
+                    f"Param {key!r} appears twice in the batch with different values"
+                )
             new_params[key] = value
         new_tags = self._check_tags(dict(tag_items), v.MAX_TAG_VALUE)
         if not (checked_metrics or new_params or new_tags):
@@ -349,16 +394,32 @@ class TrackingService:
                             f"immutable, so it cannot become {new_params[key]!r}",
                             key=key,
                         )
-                store.insert_params(run_id, {k: x for k, x in new_params.items() if k not in existing})
-            store.insert_metrics(run_id, checked_metrics)
-            store.set_run_tags(run_id, new_tags)
+                store.insert_params(
+                    run_id, {k: x for k, x in new_params.items() if k not in existing}
+                )
+            # The run row before its tag rows, as update_run does: one lock order everywhere.
             if new_tags.get("mlflow.runName"):
                 store.update_run(run_id, name=new_tags["mlflow.runName"])
-            audit.append(conn, actor, "run.log", "run", run_id, _batch_summary(
-                checked_metrics, new_params, new_tags))
+            store.insert_metrics(run_id, checked_metrics)
+            store.set_run_tags(run_id, new_tags)
+            audit.append(
+                conn,
+                actor,
+                "run.log",
+                "run",
+                run_id,
+                _batch_summary(checked_metrics, new_params, new_tags),
+            )
 
-    def log_metric(self, actor: Actor, run_id: str, key: str, value: float,
-                   timestamp: int | None = None, step: int = 0) -> None:
+    def log_metric(
+        self,
+        actor: Actor,
+        run_id: str,
+        key: str,
+        value: float,
+        timestamp: int | None = None,
+        step: int = 0,
+    ) -> None:
         ts = timestamp if timestamp is not None else now_ms()
         self.log_batch(actor, run_id, metrics=[Metric(key, value, ts, step)])
 
@@ -368,6 +429,7 @@ class TrackingService:
     def set_tag(self, actor: Actor, run_id: str, key: str, value: str) -> None:
         self.log_batch(actor, run_id, tags=[(key, value)])
 
+    @retry_conflicts
     def delete_tag(self, actor: Actor, run_id: str, key: str) -> None:
         check_run_id(run_id)
         self.authz.check(actor, Permission.EDIT, _run(run_id))
@@ -378,6 +440,7 @@ class TrackingService:
                 raise NotFound(f"Run {run_id} has no tag {key!r}")
             audit.append(conn, actor, "run.tag.delete", "run", run_id, {"key": key})
 
+    @retry_conflicts
     def log_inputs(self, actor: Actor, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         """Record datasets the run read: a dataset node per (name, digest) and an INPUT event."""
         check_run_id(run_id)
@@ -400,18 +463,29 @@ class TrackingService:
             for item in datasets:
                 artifact_id = store.upsert_dataset(item.dataset, now)
                 store.insert_input_event(run_id, artifact_id, item.context, item.tags, now)
-            audit.append(conn, actor, "run.inputs", "run", run_id, {
-                "datasets": [
-                    {"name": i.dataset.name, "digest": i.dataset.digest, "context": i.context}
-                    for i in datasets
-                ]
-            })
+            audit.append(
+                conn,
+                actor,
+                "run.inputs",
+                "run",
+                run_id,
+                {
+                    "datasets": [
+                        {"name": i.dataset.name, "digest": i.dataset.digest, "context": i.context}
+                        for i in datasets
+                    ]
+                },
+            )
 
     # ---- reads ---------------------------------------------------------------------------------
 
     def get_metric_history(
-        self, actor: Actor, run_id: str, key: str,
-        start_step: int | None = None, end_step: int | None = None,
+        self,
+        actor: Actor,
+        run_id: str,
+        key: str,
+        start_step: int | None = None,
+        end_step: int | None = None,
     ) -> MetricHistory:
         check_run_id(run_id)
         self.authz.check(actor, Permission.READ, _run(run_id))
@@ -501,12 +575,47 @@ def _batch_summary(
     return summary
 
 
-_ADJECTIVES = ("amber", "brisk", "calm", "dapper", "eager", "fuzzy", "gentle", "hardy", "keen",
-               "lucid", "mellow", "nimble", "placid", "quiet", "rustic", "sturdy", "tidy", "vivid")
-_NOUNS = ("otter", "heron", "lynx", "badger", "falcon", "marten", "ibis", "wren", "yak", "koala",
-          "gecko", "puffin", "tapir", "newt", "bison", "crane", "stoat", "vole")
+_ADJECTIVES = (
+    "amber",
+    "brisk",
+    "calm",
+    "dapper",
+    "eager",
+    "fuzzy",
+    "gentle",
+    "hardy",
+    "keen",
+    "lucid",
+    "mellow",
+    "nimble",
+    "placid",
+    "quiet",
+    "rustic",
+    "sturdy",
+    "tidy",
+    "vivid",
+)
+_NOUNS = (
+    "otter",
+    "heron",
+    "lynx",
+    "badger",
+    "falcon",
+    "marten",
+    "ibis",
+    "wren",
+    "yak",
+    "koala",
+    "gecko",
+    "puffin",
+    "tapir",
+    "newt",
+    "bison",
+    "crane",
+    "stoat",
+    "vole",
+)
 
 
 def _generated_name() -> str:
     return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}-{secrets.randbelow(1000)}"
-

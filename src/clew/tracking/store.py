@@ -50,6 +50,9 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[An
 
 
 class TrackingStore:
+    """Row writes go in one global order (sorted keys) so concurrent PostgreSQL writers on the
+    same run cannot lock rows in opposite orders and deadlock."""
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
@@ -118,7 +121,8 @@ class TrackingStore:
             index_elements=[CT.c.context_id, CT.c.key], set_={"value": stmt.excluded.value}
         )
         self.conn.execute(
-            stmt, [{"context_id": experiment_id, "key": k, "value": v} for k, v in tags.items()]
+            stmt,
+            [{"context_id": experiment_id, "key": k, "value": v} for k, v in sorted(tags.items())],
         )
 
     def delete_experiment_tag(self, experiment_id: int, key: str) -> int:
@@ -222,7 +226,8 @@ class TrackingStore:
         if params:
             stmt = self._insert(EP).on_conflict_do_nothing()
             self.conn.execute(
-                stmt, [{"execution_id": run_id, "key": k, "value": v} for k, v in params.items()]
+                stmt,
+                [{"execution_id": run_id, "key": k, "value": v} for k, v in sorted(params.items())],
             )
 
     def set_run_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
@@ -233,7 +238,7 @@ class TrackingStore:
             index_elements=[ET.c.execution_id, ET.c.key], set_={"value": stmt.excluded.value}
         )
         self.conn.execute(
-            stmt, [{"execution_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+            stmt, [{"execution_id": run_id, "key": k, "value": v} for k, v in sorted(tags.items())]
         )
 
     def delete_run_tag(self, run_id: str, key: str) -> int:
@@ -264,12 +269,18 @@ class TrackingStore:
             current = latest.get(p.key)
             if current is None or candidate[:3] > current[:3]:
                 latest[p.key] = candidate
+        rows.sort(key=lambda r: (r["key"], r["step"], r["timestamp"], r["value"], r["is_nan"]))
         self.conn.execute(self._insert(M).on_conflict_do_nothing(), rows)
         stmt = self._insert(LM)
         ex = stmt.excluded
         stmt = stmt.on_conflict_do_update(
             index_elements=[LM.c.execution_id, LM.c.key],
-            set_={"step": ex.step, "timestamp": ex.timestamp, "value": ex.value, "is_nan": ex.is_nan},
+            set_={
+                "step": ex.step,
+                "timestamp": ex.timestamp,
+                "value": ex.value,
+                "is_nan": ex.is_nan,
+            },
             where=tuple_(ex.step, ex.timestamp, ex.value)
             > tuple_(LM.c.step, LM.c.timestamp, LM.c.value),
         )
@@ -376,7 +387,9 @@ class TrackingStore:
                     A.c.properties,
                 )
                 .join(A, A.c.id == EV.c.artifact_id)
-                .where(and_(EV.c.execution_id.in_(chunk), EV.c.type == "INPUT", A.c.type == DATASET))
+                .where(
+                    and_(EV.c.execution_id.in_(chunk), EV.c.type == "INPUT", A.c.type == DATASET)
+                )
                 .order_by(EV.c.id)
             )
             for r in self.conn.execute(q):

@@ -75,7 +75,11 @@ def check_metric(metric: Metric) -> Metric:
     check_int64(f"Metric {metric.key!r} timestamp", metric.timestamp)
     check_int64(f"Metric {metric.key!r} step", metric.step)
     value = float(metric.value)
-    return metric if value is metric.value else Metric(metric.key, value, metric.timestamp, metric.step)
+    return (
+        metric
+        if value is metric.value
+        else Metric(metric.key, value, metric.timestamp, metric.step)
+    )
 
 
 def check_batch_size(kind: str, items: Sequence[object], limit: int) -> None:
@@ -104,4 +108,3 @@ def check_artifact_location(location: str) -> str:
     if ".." in decoded.replace("\\", "/").split("/") or "\x00" in decoded:
         raise InvalidInput("artifact_location must not contain '..' segments")
     return location
-

@@ -28,7 +28,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.BigInteger, nullable=False),
         sa.Column("updated_at", sa.BigInteger, nullable=False),
         sa.Column("parent_id", BigId, nullable=True),
-        sa.ForeignKeyConstraint(["parent_id"], ["contexts.id"], name="fk_contexts_parent_id_contexts"),
+        sa.ForeignKeyConstraint(
+            ["parent_id"], ["contexts.id"], name="fk_contexts_parent_id_contexts"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_contexts"),
         sa.UniqueConstraint("type", "name", name="uq_contexts_type_name"),
     )
@@ -38,7 +40,9 @@ def upgrade() -> None:
         sa.Column("key", sa.String(250), nullable=False),
         sa.Column("value", sa.Text, nullable=False),
         sa.ForeignKeyConstraint(
-            ["context_id"], ["contexts.id"], name="fk_context_tags_context_id_contexts",
+            ["context_id"],
+            ["contexts.id"],
+            name="fk_context_tags_context_id_contexts",
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("context_id", "key", name="pk_context_tags"),
@@ -57,13 +61,18 @@ def upgrade() -> None:
         sa.Column("deleted_at", sa.BigInteger, nullable=True),
         sa.Column("parent_id", sa.String(32), nullable=True),
         sa.Column("artifact_uri", sa.Text, nullable=False),
-        sa.ForeignKeyConstraint(["context_id"], ["contexts.id"], name="fk_executions_context_id_contexts"),
-        sa.ForeignKeyConstraint(["parent_id"], ["executions.id"], name="fk_executions_parent_id_executions"),
+        sa.ForeignKeyConstraint(
+            ["context_id"], ["contexts.id"], name="fk_executions_context_id_contexts"
+        ),
+        sa.ForeignKeyConstraint(
+            ["parent_id"], ["executions.id"], name="fk_executions_parent_id_executions"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_executions"),
     )
     op.create_index(
         "ix_executions_context_id_lifecycle_stage_start_time",
-        "executions", ["context_id", "lifecycle_stage", "start_time"],
+        "executions",
+        ["context_id", "lifecycle_stage", "start_time"],
     )
     op.create_index("ix_executions_parent_id", "executions", ["parent_id"])
     for name in ("execution_params", "execution_tags"):
@@ -87,7 +96,9 @@ def upgrade() -> None:
         sa.Column("timestamp", sa.BigInteger, nullable=False),
         sa.Column("value", sa.Float, nullable=False),
         sa.Column("is_nan", sa.Boolean, nullable=False),
-        sa.ForeignKeyConstraint(["execution_id"], ["executions.id"], name="fk_metrics_execution_id_executions"),
+        sa.ForeignKeyConstraint(
+            ["execution_id"], ["executions.id"], name="fk_metrics_execution_id_executions"
+        ),
         sa.PrimaryKeyConstraint(
             "execution_id", "key", "step", "timestamp", "value", "is_nan", name="pk_metrics"
         ),
@@ -132,11 +143,18 @@ def upgrade() -> None:
         sa.Column("name", sa.String(500), nullable=False),
         sa.Column("properties", sa.Text, nullable=False),
         sa.Column("time", sa.BigInteger, nullable=False),
-        sa.ForeignKeyConstraint(["execution_id"], ["executions.id"], name="fk_events_execution_id_executions"),
-        sa.ForeignKeyConstraint(["artifact_id"], ["artifacts.id"], name="fk_events_artifact_id_artifacts"),
+        sa.ForeignKeyConstraint(
+            ["execution_id"], ["executions.id"], name="fk_events_execution_id_executions"
+        ),
+        sa.ForeignKeyConstraint(
+            ["artifact_id"], ["artifacts.id"], name="fk_events_artifact_id_artifacts"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_events"),
         sa.UniqueConstraint(
-            "execution_id", "artifact_id", "type", "name",
+            "execution_id",
+            "artifact_id",
+            "type",
+            "name",
             name="uq_events_execution_id_artifact_id_type_name",
         ),
     )
@@ -144,7 +162,11 @@ def upgrade() -> None:
     op.create_table(
         "artifact_files",
         sa.Column("owner_id", sa.String(64), nullable=False),
-        sa.Column("path", sa.String(1024), nullable=False),
+        sa.Column(
+            "path",
+            sa.String(1024).with_variant(sa.String(1024, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("digest", sa.String(64), nullable=False),
         sa.Column("size", sa.BigInteger, nullable=False),
         sa.Column("created_at", sa.BigInteger, nullable=False),
@@ -167,7 +189,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq", name="pk_audit_events"),
     )
     op.create_index(
-        "ix_audit_events_resource_type_resource_id", "audit_events", ["resource_type", "resource_id"]
+        "ix_audit_events_resource_type_resource_id",
+        "audit_events",
+        ["resource_type", "resource_id"],
     )
     op.create_index("ix_audit_events_action", "audit_events", ["action"])
     op.create_index("ix_audit_events_time", "audit_events", ["time"])
