@@ -16,12 +16,13 @@ import pickle
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import clew
 from clew.cli.output import console, table
 
 EXPERIMENT = "breast-cancer-forest"
-GRID = {"n_estimators": [50, 150], "max_depth": [3, 6, None], "max_features": ["sqrt", 0.5]}
+GRID: dict[str, list[Any]] = {"n_estimators": [50, 150], "max_depth": [3, 6, None], "max_features": ["sqrt", 0.5]}
 FOLDS = 5
 
 

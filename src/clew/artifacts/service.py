@@ -129,7 +129,7 @@ class ArtifactService:
         if not root.is_dir():
             raise InvalidInput(f"Not a directory: {root}")
         sources = [
-            (local, join_artifact_path(base, rel)) for local, rel in _walk_local(root.resolve())
+            (local, join_artifact_path(base, rel)) for local, rel in walk_local_tree(root.resolve())
         ]
         if not sources:
             return []
@@ -275,7 +275,7 @@ def _make_dirs(root: Path, directory: Path) -> None:
             raise Conflict("A file in the destination is in the way of a directory")
 
 
-def _walk_local(root: Path) -> Iterator[tuple[Path, str]]:
+def walk_local_tree(root: Path) -> Iterator[tuple[Path, str]]:
     """(file, path relative to ``root`` with ``/``) for every file of a local tree, sorted."""
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)

@@ -60,7 +60,7 @@ def _entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical_json(dict(entry))).hexdigest()
 
 
-def _entry(row: Mapping[str, Any]) -> dict[str, Any]:
+def _entry(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {
         "seq": row["seq"],
         "time": row["time"],
@@ -153,7 +153,7 @@ def verify(conn: Connection, batch: int = 5000) -> Verification:
     return Verification(True, checked, last_seq)
 
 
-def _to_event(row: Mapping[str, Any]) -> AuditEvent:
+def _to_event(row: Mapping[Any, Any]) -> AuditEvent:
     return AuditEvent(
         seq=row["seq"],
         time=row["time"],

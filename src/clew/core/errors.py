@@ -62,6 +62,18 @@ class PayloadTooLarge(ClewError):
     code = "PAYLOAD_TOO_LARGE"
 
 
+class UnsupportedMediaType(ClewError):
+    """A body in a Content-Type the route does not take (JSON for the API, octets for uploads)."""
+
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class MethodNotAllowed(ClewError):
+    status = 405
+    code = "METHOD_NOT_ALLOWED"
+
+
 class NotFound(ClewError):
     status = 404
     code = "RESOURCE_DOES_NOT_EXIST"

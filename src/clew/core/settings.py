@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     max_batch_params: int = 1_000
     max_batch_tags: int = 1_000
     max_page_size: int = 50_000
+    #: Uploads stream to the blob store, so this bound is about disk, not memory.
+    max_artifact_bytes: int = 50 * 1024**3
     #: Chunk size for streaming artifact bodies in and out.
     stream_chunk_bytes: int = 1024 * 1024
 

@@ -506,8 +506,8 @@ class TrackingService:
     ) -> Page[Run]:
         """Runs matching MLflow's filter grammar (plus OR and parentheses); all experiments if none."""
         ids = None if experiment_ids is None else [check_experiment_id(e) for e in experiment_ids]
-        for eid in ids or ["*"]:
-            self.authz.check(actor, Permission.READ, _experiment(eid))
+        for scope in ids if ids is not None else ["*"]:
+            self.authz.check(actor, Permission.READ, _experiment(scope))
         plan = compile_run_search(
             experiment_ids=ids,
             filter_string=filter_string,

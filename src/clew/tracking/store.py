@@ -80,7 +80,7 @@ class TrackingStore:
         ).scalar_one_or_none()
 
     def get_experiments(self, ids: Sequence[int]) -> dict[int, Experiment]:
-        rows = []
+        rows: list[Any] = []
         for chunk in _chunks(list(ids)):
             rows += self.conn.execute(
                 select(C).where(C.c.type == EXPERIMENT, C.c.id.in_(chunk))

@@ -1,0 +1,160 @@
+"""Run artifacts over HTTP: streamed upload, streamed download, listing and delete.
+
+Bodies are never held in memory. An upload's async request stream feeds the (synchronous)
+``ArtifactService.log_stream`` running in a worker thread: the thread pulls one chunk at a time
+back from the event loop (``anyio.from_thread.run``), so at most one chunk is in flight whatever
+the file size. Downloads are a ``StreamingResponse`` over the service's chunk iterator.
+
+Every path goes to the service, which validates it (``artifacts.paths``) and uses only the
+canonical form. Starlette has already percent-decoded the URL path once; what arrives here is
+the name the client chose, and the validator checks every further decoding layer.
+
+Downloads are always ``application/octet-stream`` with ``Content-Disposition: attachment``, so a
+stored HTML or SVG file never renders in a browser on the server's origin (security.md §5
+item 37).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Final
+from urllib.parse import quote
+
+import anyio
+import anyio.from_thread
+import orjson
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from clew.core.errors import PayloadTooLarge
+from clew.server.deps import ActorDep, PlatformDep
+
+router = APIRouter(tags=["artifacts"])
+
+RunId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+_UPLOAD = re.compile(r"^/runs/[^/]+/artifacts/.")
+_BINARY: Final[dict[str, Any]] = {"schema": {"type": "string", "format": "binary"}}
+_SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def is_upload(method: str, path: str) -> bool:
+    """Whether a request (path relative to the API prefix) is a streamed artifact upload."""
+    return method == "PUT" and _UPLOAD.match(path) is not None
+
+
+class FileInfoOut(BaseModel):
+    path: str
+    is_dir: bool
+    size: int | None
+    digest: str | None
+
+
+class FileList(BaseModel):
+    files: list[FileInfoOut]
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+
+
+class AsyncStreamReader(io.RawIOBase):
+    """A blocking, read-only file over an async byte stream, for code running in a worker thread.
+
+    Each ``readinto`` that needs more data asks the event loop for the next chunk and waits for
+    it: memory stays at one chunk. Passing ``limit`` bytes raises ``PayloadTooLarge``.
+    """
+
+    def __init__(self, chunks: AsyncIterator[bytes], limit: int) -> None:
+        super().__init__()
+        self._chunks = chunks
+        self._limit = limit
+        self._buffer = memoryview(b"")
+        self._eof = False
+        self.total = 0
+
+    def readable(self) -> bool:
+        return True
+
+    async def _next_chunk(self) -> bytes:
+        try:
+            return await self._chunks.__anext__()
+        except StopAsyncIteration:
+            return b""
+
+    def readinto(self, target: Any) -> int:
+        while not self._buffer and not self._eof:
+            chunk = anyio.from_thread.run(self._next_chunk)
+            if not chunk:
+                # Starlette's stream ends with an empty chunk or StopAsyncIteration; either is EOF.
+                self._eof = True
+                break
+            self.total += len(chunk)
+            if self.total > self._limit:
+                raise PayloadTooLarge(f"An artifact may be at most {self._limit} bytes")
+            self._buffer = memoryview(chunk)
+        n = min(len(target), len(self._buffer))
+        target[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+
+def _content_disposition(path: str) -> str:
+    name = path.rsplit("/", 1)[-1] or "artifact"
+    fallback = _SAFE_FILENAME.sub("_", name) or "artifact"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+@router.put(
+    "/runs/{run_id}/artifacts/{path:path}",
+    response_model=FileInfoOut,
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/octet-stream": _BINARY}}
+    },
+)
+async def upload_artifact(
+    run_id: RunId, path: str, request: Request, platform: PlatformDep, actor: ActorDep
+) -> Response:
+    """Store the request body at ``path`` in the run's artifact tree (replacing any file there)."""
+    reader = AsyncStreamReader(request.stream(), platform.settings.max_artifact_bytes)
+    info = await anyio.to_thread.run_sync(
+        platform.artifacts.log_stream, actor, run_id, path, reader
+    )
+    return _json(info.to_dict())
+
+
+@router.get("/runs/{run_id}/artifacts", response_model=FileList)
+def list_artifacts(
+    run_id: RunId,
+    platform: PlatformDep,
+    actor: ActorDep,
+    path: Annotated[str, Query(max_length=4096)] = "",
+) -> Response:
+    """The direct children of ``path`` (the run's root by default)."""
+    files = platform.artifacts.list(actor, run_id, path)
+    return _json({"files": [f.to_dict() for f in files]})
+
+
+@router.get(
+    "/runs/{run_id}/artifacts/{path:path}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": _BINARY}}},
+)
+def download_artifact(run_id: RunId, path: str, platform: PlatformDep, actor: ActorDep) -> Response:
+    info, chunks = platform.artifacts.open(actor, run_id, path)
+    headers = {"content-disposition": _content_disposition(info.path)}
+    if info.size is not None:
+        headers["content-length"] = str(info.size)
+    if info.digest:
+        headers["etag"] = f'"{info.digest}"'
+        headers["x-clew-digest"] = f"sha256:{info.digest}"
+    return StreamingResponse(chunks, media_type="application/octet-stream", headers=headers)
+
+
+@router.delete("/runs/{run_id}/artifacts/{path:path}", status_code=204, response_class=Response)
+def delete_artifact(run_id: RunId, path: str, platform: PlatformDep, actor: ActorDep) -> Response:
+    platform.artifacts.delete(actor, run_id, path)
+    return Response(status_code=204)

@@ -1,0 +1,136 @@
+"""``create_app(settings)``: the whole server, built in one place, with no module-level state.
+
+The platform (database, blob store, services) hangs off ``app.state`` and reaches routes through
+``server.deps``. Feature routers are mounted under ``/api/v1``; ``/health`` and ``/metrics``
+serve load balancers and Prometheus. Middleware, outermost first: security headers, request
+metrics, then the body-size / Content-Type guard, all pure ASGI.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import metadata
+from typing import Any, Final
+
+import orjson
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+
+from clew.artifacts import api as artifacts_api
+from clew.audit import api as audit_api
+from clew.core.settings import Settings
+from clew.platform import Platform
+from clew.server.errors import ERROR_RESPONSES, install_error_handlers
+from clew.server.metrics import HttpMetrics, MetricsMiddleware
+from clew.server.middleware import RequestGuard, SecurityHeaders
+from clew.tracking import api as tracking_api
+
+API_PREFIX: Final = "/api/v1"
+#: ``serve`` hands its settings to worker processes through this variable (JSON), because
+#: uvicorn builds each worker's app from an import string, not from an object.
+SETTINGS_ENV: Final = "CLEW_SERVER_SETTINGS_JSON"
+
+
+def _version() -> str:
+    try:
+        return metadata.version("clew")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0+unknown"
+
+
+def _is_upload(method: str, path: str) -> bool:
+    return path.startswith(API_PREFIX) and artifacts_api.is_upload(method, path[len(API_PREFIX) :])
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+    """Build the server app.
+
+    Args:
+        settings: defaults to the platform's settings, or ``Settings()`` from the environment.
+        platform: an already open platform to serve (the caller keeps ownership); by default the
+            app opens one from ``settings`` (migrating the database) and closes it at shutdown.
+    """
+    if platform is not None:
+        return _build(settings or platform.settings, platform, owned=False)
+    settings = settings or Settings()
+    return _build(settings, Platform.open(settings), owned=True)
+
+
+def create_app_from_env() -> FastAPI:
+    """The factory uvicorn calls in each worker (``clew.server.app:create_app_from_env``).
+
+    ``serve`` has already migrated the database, so workers open the platform without
+    migrating: several processes racing through Alembic at once would collide.
+    """
+    raw = os.environ.get(SETTINGS_ENV)
+    if not raw:
+        return create_app(Settings())
+    settings = Settings(**orjson.loads(raw))
+    return _build(settings, Platform.open(settings, migrate=False), owned=True)
+
+
+def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
+    metrics = HttpMetrics()
+    version = _version()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned:
+                served.close()
+
+    app = FastAPI(
+        title="Clew",
+        version=version,
+        summary="Experiment tracking, model registry and pipelines with lineage.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.platform = served
+    app.state.settings = settings
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    for router in (tracking_api.router, artifacts_api.router, audit_api.router):
+        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+
+    @app.get("/health", tags=["operations"], responses={503: {"description": "Database down"}})
+    def health(request: Request) -> Response:
+        """Liveness and readiness: the version and whether the database answers."""
+        database_ok = _database_ok(request.app.state.platform)
+        body: dict[str, Any] = {
+            "status": "ok" if database_ok else "unavailable",
+            "version": version,
+            "database": "ok" if database_ok else "unavailable",
+        }
+        return Response(
+            orjson.dumps(body),
+            status_code=200 if database_ok else 503,
+            media_type="application/json",
+        )
+
+    app.add_route("/metrics", metrics.endpoint, methods=["GET"], include_in_schema=False)
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        upload_limit=settings.max_artifact_bytes,
+        upload_route=_is_upload,
+    )
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _database_ok(platform: Platform) -> bool:
+    try:
+        with platform.db.read() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception:
+        return False
+    return True

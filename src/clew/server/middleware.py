@@ -1,0 +1,165 @@
+"""Pure ASGI middleware (no ``BaseHTTPMiddleware``: it buffers and costs a task per request).
+
+- ``SecurityHeaders``: ``nosniff``, ``X-Frame-Options: DENY`` and friends on every response.
+- ``RequestGuard``: control characters in the path, the body-size limit and the Content-Type
+  rule for state-changing requests, all enforced before the app reads a byte (security.md §5
+  items 3, 33, 42).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from email.message import Message as _MimeMessage
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from clew.core.errors import ClewError, InvalidPath, PayloadTooLarge, UnsupportedMediaType
+from clew.server.errors import SECURITY_HEADERS, error_body
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+JSON = "application/json"
+OCTETS = "application/octet-stream"
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def send_error(send: Send, error: ClewError) -> None:
+    body = error_body(error)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [
+                (b"content-type", JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _media_type(raw: bytes) -> str:
+    """``application/json; charset=utf-8`` -> ``application/json`` (parsed, never reflected)."""
+    msg = _MimeMessage()
+    msg["content-type"] = raw.decode("latin-1")
+    return msg.get_content_type()
+
+
+class _BodyTooLarge(Exception):
+    """Raised into the app when a streamed body passes the limit; the guard answers 413."""
+
+
+class RequestGuard:
+    """Body-size limit and Content-Type check.
+
+    ``upload_route(method, path)`` says whether a request is a streamed artifact upload: those
+    take ``application/octet-stream`` and a larger limit (``upload_limit``) since they are never
+    held in memory. A declared ``Content-Length`` over the limit is refused before the app runs;
+    a chunked body is counted as it streams, and the moment it passes the limit the guard
+    answers 413 itself and discards whatever the app tries to send after that (FastAPI turns
+    exceptions raised while it reads a body into its own 400, which must not win).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        upload_limit: int,
+        upload_route: Callable[[str, str], bool],
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.upload_limit = upload_limit
+        self.upload_route = upload_route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _CONTROL.search(scope["path"]):
+            # A decoded path with control characters (``%0A``, ``%00``) is never legitimate;
+            # the router would just not match it (404), which hides what was wrong.
+            await send_error(send, InvalidPath("Invalid request path", reason="control_character"))
+            return
+        if scope["method"] not in _STATE_CHANGING:
+            await self.app(scope, receive, send)
+            return
+        upload = self.upload_route(scope["method"], scope["path"])
+        limit = self.upload_limit if upload else self.max_body_bytes
+        length_header = _header(scope, b"content-length")
+        chunked = _header(scope, b"transfer-encoding") is not None
+        declared: int | None = None
+        if length_header is not None:
+            try:
+                declared = int(length_header)
+            except ValueError:
+                declared = None
+        if declared is not None and declared > limit:
+            await send_error(send, PayloadTooLarge(f"Request body is larger than {limit} bytes"))
+            return
+        if chunked or (declared or 0) > 0:
+            content_type = _header(scope, b"content-type")
+            wanted = OCTETS if upload else JSON
+            if content_type is None or _media_type(content_type) != wanted:
+                await send_error(
+                    send, UnsupportedMediaType(f"This endpoint takes a body of type {wanted}")
+                )
+                return
+        await self._guarded(scope, receive, send, limit)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        received = 0
+        rejected = False
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, rejected
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    rejected = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if rejected:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not rejected or started:
+                raise
+        if rejected and not started:
+            await send_error(send, PayloadTooLarge(f"Request body is larger than {limit} bytes"))
