@@ -8,13 +8,14 @@ which orders concurrent writers on PostgreSQL; SQLite's write lock already order
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from clew.core import schema
 from clew.core.actor import Actor
@@ -82,12 +83,8 @@ def append(
     summary: Mapping[str, Any] | None = None,
 ) -> int:
     """Append one event inside the caller's transaction and return its sequence number."""
-    head_q = select(schema.audit_head.c.seq, schema.audit_head.c.hash).where(
-        schema.audit_head.c.id == 1
-    )
-    if conn.dialect.name == "postgresql":
-        head_q = head_q.with_for_update()
-    head = conn.execute(head_q).one()
+    sql = _statements(conn.dialect.name)
+    head = conn.execute(sql.head).one()
     seq = head.seq + 1
     row = {
         "seq": seq,
@@ -100,11 +97,33 @@ def append(
         "summary": canonical_json(dict(summary or {})).decode(),
     }
     digest = _entry_hash(head.hash, _entry(row))
-    conn.execute(schema.audit_events.insert(), [{**row, "prev_hash": head.hash, "hash": digest}])
-    conn.execute(
-        update(schema.audit_head).where(schema.audit_head.c.id == 1).values(seq=seq, hash=digest)
-    )
+    conn.execute(sql.insert, {**row, "prev_hash": head.hash, "hash": digest})
+    conn.execute(sql.move_head, {"new_seq": seq, "new_hash": digest})
     return seq
+
+
+@dataclass(frozen=True)
+class _Statements:
+    head: Any
+    insert: Any
+    move_head: Any
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    """Built once per dialect: constructing them cost more than running them on SQLite."""
+    head = select(schema.audit_head.c.seq, schema.audit_head.c.hash).where(
+        schema.audit_head.c.id == 1
+    )
+    if dialect == "postgresql":
+        head = head.with_for_update()  # orders concurrent appenders on the chain
+    return _Statements(
+        head=head,
+        insert=schema.audit_events.insert(),
+        move_head=update(schema.audit_head)
+        .where(schema.audit_head.c.id == 1)
+        .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, delete, func, select, tuple_, update
+from sqlalchemy import Connection, and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from clew.core import schema
@@ -30,6 +30,7 @@ from clew.tracking.model import (
     RunData,
     RunInfo,
 )
+from clew.tracking.statements import statements
 
 EXPERIMENT = "experiment"
 RUN = "run"
@@ -44,6 +45,21 @@ A, EV = schema.artifacts, schema.events
 _IN_CHUNK = 900
 
 
+def _run_info(r: Any) -> RunInfo:
+    return RunInfo(
+        run_id=r.id,
+        experiment_id=str(r.context_id),
+        run_name=r.name,
+        user_id=r.user_id,
+        status=r.status,
+        start_time=r.start_time,
+        end_time=r.end_time,
+        artifact_uri=r.artifact_uri,
+        lifecycle_stage=r.lifecycle_stage,
+        parent_run_id=r.parent_id,
+    )
+
+
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -56,6 +72,7 @@ class TrackingStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        self._sql = statements(conn.dialect.name)
 
     # ---- experiments -------------------------------------------------------------------------
 
@@ -153,25 +170,14 @@ class TrackingStore:
         out: dict[str, RunInfo] = {}
         for chunk in _chunks(list(run_ids)):
             for r in self.conn.execute(select(E).where(E.c.id.in_(chunk), E.c.type == RUN)):
-                out[r.id] = RunInfo(
-                    run_id=r.id,
-                    experiment_id=str(r.context_id),
-                    run_name=r.name,
-                    user_id=r.user_id,
-                    status=r.status,
-                    start_time=r.start_time,
-                    end_time=r.end_time,
-                    artifact_uri=r.artifact_uri,
-                    lifecycle_stage=r.lifecycle_stage,
-                    parent_run_id=r.parent_id,
-                )
+                out[r.id] = _run_info(r)
         return out
 
     def get_run_info(self, run_id: str) -> RunInfo:
-        info = self.get_run_infos([run_id]).get(run_id)
-        if info is None:
+        row = self.conn.execute(self._sql.run_by_id, {"run_id": run_id}).first()
+        if row is None:
             raise NotFound(f"Run {run_id} does not exist")
-        return info
+        return _run_info(row)
 
     def update_run(self, run_id: str, **values: Any) -> None:
         self.conn.execute(update(E).where(E.c.id == run_id).values(**values))
@@ -216,30 +222,23 @@ class TrackingStore:
     def get_params(self, run_id: str, keys: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         for chunk in _chunks(list(keys)):
-            rows = self.conn.execute(
-                select(EP.c.key, EP.c.value).where(EP.c.execution_id == run_id, EP.c.key.in_(chunk))
-            )
+            rows = self.conn.execute(self._sql.params_by_keys, {"run_id": run_id, "keys": chunk})
             out.update((key, value) for key, value in rows)
         return out
 
     def insert_params(self, run_id: str, params: Mapping[str, str]) -> None:
         if params:
-            stmt = self._insert(EP).on_conflict_do_nothing()
             self.conn.execute(
-                stmt,
+                self._sql.insert_params,
                 [{"execution_id": run_id, "key": k, "value": v} for k, v in sorted(params.items())],
             )
 
     def set_run_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
-        if not tags:
-            return
-        stmt = self._insert(ET)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[ET.c.execution_id, ET.c.key], set_={"value": stmt.excluded.value}
-        )
-        self.conn.execute(
-            stmt, [{"execution_id": run_id, "key": k, "value": v} for k, v in sorted(tags.items())]
-        )
+        if tags:
+            self.conn.execute(
+                self._sql.upsert_run_tags,
+                [{"execution_id": run_id, "key": k, "value": v} for k, v in sorted(tags.items())],
+            )
 
     def delete_run_tag(self, run_id: str, key: str) -> int:
         return self.conn.execute(
@@ -270,23 +269,9 @@ class TrackingStore:
             if current is None or candidate[:3] > current[:3]:
                 latest[p.key] = candidate
         rows.sort(key=lambda r: (r["key"], r["step"], r["timestamp"], r["value"], r["is_nan"]))
-        self.conn.execute(self._insert(M).on_conflict_do_nothing(), rows)
-        stmt = self._insert(LM)
-        ex = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[LM.c.execution_id, LM.c.key],
-            set_={
-                "step": ex.step,
-                "timestamp": ex.timestamp,
-                "value": ex.value,
-                "is_nan": ex.is_nan,
-            },
-            where=tuple_(ex.step, ex.timestamp, ex.value)
-            > tuple_(LM.c.step, LM.c.timestamp, LM.c.value),
-        )
-        # A global key order keeps two writers on one run from deadlocking on PostgreSQL.
+        self.conn.execute(self._sql.insert_metrics, rows)
         self.conn.execute(
-            stmt,
+            self._sql.upsert_latest,
             [
                 {
                     "execution_id": run_id,
