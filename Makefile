@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export CLEW_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: demo test lint unit bench clean install
+.PHONY: demo test lint unit bench docs clean install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ test: lint unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/tracking_vs_mlflow.py
+
+docs: $(STAMP)
+	$(BIN)/typer clew.cli.main utils docs --name clew --output docs/cli.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
