@@ -1,0 +1,150 @@
+"""Clew: experiment tracking, a governed model registry and pipelines with lineage.
+
+The public surface is what this module exports: the fluent API (``clew.start_run``,
+``clew.log_metric`` …), ``Client`` for explicit calls, dataset helpers in ``clew.data``, the
+domain models and the errors. Everything else is internal and may change.
+
+Importing ``clew`` stays cheap: no pandas, matplotlib, database driver or web framework is
+imported until a call needs it.
+
+Example:
+    >>> with clew.start_run() as run:
+    ...     clew.log_metric("loss", 0.1)
+    >>> clew.get_run(run.info.run_id).data.metrics["loss"].value
+    0.1
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clew.client import data
+from clew.client.client import Client
+from clew.client.fluent import (
+    ActiveRun,
+    active_run,
+    delete_tag,
+    end_run,
+    flush,
+    get_metric_history,
+    get_run,
+    get_tracking_uri,
+    log_artifact,
+    log_artifacts,
+    log_dict,
+    log_figure,
+    log_input,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_text,
+    search_runs,
+    set_experiment,
+    set_tag,
+    set_tags,
+    set_tracking_uri,
+    start_run,
+    use_client,
+)
+from clew.core.errors import (
+    AlreadyExists,
+    ClewError,
+    Conflict,
+    InvalidFilter,
+    InvalidInput,
+    InvalidPageToken,
+    InvalidPath,
+    LimitExceeded,
+    NotFound,
+    ParamOverwrite,
+    PayloadTooLarge,
+    PermissionDenied,
+    TemporarilyUnavailable,
+    Unauthenticated,
+)
+from clew.tracking.model import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    Metric,
+    MetricHistory,
+    Page,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+
+__all__ = [
+    "ActiveRun",
+    "AlreadyExists",
+    "ClewError",
+    "Client",
+    "Conflict",
+    "Dataset",
+    "DatasetInput",
+    "Experiment",
+    "InvalidFilter",
+    "InvalidInput",
+    "InvalidPageToken",
+    "InvalidPath",
+    "LimitExceeded",
+    "Metric",
+    "MetricHistory",
+    "NotFound",
+    "Page",
+    "Param",
+    "ParamOverwrite",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunStatus",
+    "RunTag",
+    "TemporarilyUnavailable",
+    "Unauthenticated",
+    "ViewType",
+    "__version__",
+    "active_run",
+    "data",
+    "delete_tag",
+    "end_run",
+    "flush",
+    "get_metric_history",
+    "get_run",
+    "get_tracking_uri",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_input",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+    "use_client",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The version is read from the installed metadata on first use, not at import.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("clew")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            return "0.0.0+unknown"
+    raise AttributeError(f"module 'clew' has no attribute {name!r}")
