@@ -1,0 +1,380 @@
+"""Run use cases: create, read, lifecycle, logging (params, metrics, tags, datasets), search.
+
+Each public method: authorize → validate → write → audit, in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from clew.core import audit
+from clew.core.actor import Actor
+from clew.core.authz import Permission
+from clew.core.db import retry_conflicts
+from clew.core.errors import InvalidInput, NotFound, ParamOverwrite
+from clew.core.ids import check_experiment_id, check_run_id, new_run_id, now_ms
+from clew.tracking import validation as v
+from clew.tracking.model import (
+    DatasetInput,
+    LifecycleStage,
+    Metric,
+    MetricHistory,
+    Page,
+    Run,
+    RunInfo,
+    RunStatus,
+    ViewType,
+)
+from clew.tracking.names import generated_run_name
+from clew.tracking.search.compile import compile_run_search
+from clew.tracking.service_base import (
+    DEFAULT_EXPERIMENT_ID,
+    UseCases,
+    experiment_resource,
+    run_artifact_uri,
+    run_resource,
+)
+from clew.tracking.store import TrackingStore
+
+
+class RunUseCases(UseCases):
+    @retry_conflicts
+    def create_run(
+        self,
+        actor: Actor,
+        experiment_id: str = DEFAULT_EXPERIMENT_ID,
+        run_name: str | None = None,
+        start_time: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_run_id: str | None = None,
+    ) -> Run:
+        eid = check_experiment_id(experiment_id)
+        self.authz.check(actor, Permission.EDIT, experiment_resource(eid))
+        if run_name:
+            v.check_name("Run", run_name)
+        if start_time is not None:
+            v.check_int64("start_time", start_time)
+        tags = dict(self._check_tags(tags or {}, v.MAX_TAG_VALUE))
+        if parent_run_id is not None:
+            check_run_id(parent_run_id)
+            tags.setdefault("mlflow.parentRunId", parent_run_id)
+        run_name = run_name or tags.get("mlflow.runName") or generated_run_name()
+        tags["mlflow.runName"] = run_name
+        tags.setdefault("mlflow.user", actor.name)
+        run_id = new_run_id()
+        info = RunInfo(
+            run_id=run_id,
+            experiment_id=str(eid),
+            run_name=run_name,
+            user_id=actor.name,
+            status=RunStatus.RUNNING,
+            start_time=start_time if start_time is not None else now_ms(),
+            end_time=None,
+            artifact_uri=run_artifact_uri(run_id),
+            lifecycle_stage=LifecycleStage.ACTIVE,
+            parent_run_id=parent_run_id,
+        )
+        with self.db.write() as conn:
+            store = TrackingStore(conn)
+            self._active_experiment(store, eid)
+            if parent_run_id is not None:
+                parent = store.get_run_info(parent_run_id)
+                if parent.experiment_id != str(eid):
+                    raise InvalidInput("A nested run must be in its parent's experiment")
+            store.insert_run(info)
+            store.set_run_tags(run_id, tags)
+            audit.append(
+                conn,
+                actor,
+                "run.create",
+                "run",
+                run_id,
+                {"experiment_id": str(eid), "name": run_name, "parent": parent_run_id},
+            )
+            return store.get_runs([run_id])[0]
+
+    def get_run(self, actor: Actor, run_id: str) -> Run:
+        check_run_id(run_id)
+        self.authz.check(actor, Permission.READ, run_resource(run_id))
+        with self.db.read() as conn:
+            runs = TrackingStore(conn).get_runs([run_id])
+        if not runs:
+            raise NotFound(f"Run {run_id} does not exist")
+        return runs[0]
+
+    @retry_conflicts
+    def update_run(
+        self,
+        actor: Actor,
+        run_id: str,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        """Set status (RUNNING → FINISHED/FAILED/KILLED; a finished run may resume), end, name."""
+        check_run_id(run_id)
+        self.authz.check(actor, Permission.EDIT, run_resource(run_id))
+        values: dict[str, Any] = {}
+        if status is not None:
+            try:
+                new_status = RunStatus(status)
+            except ValueError:
+                raise InvalidInput(
+                    f"Unknown run status {status!r}; expected one of {[s.value for s in RunStatus]}"
+                ) from None
+            values["status"] = new_status
+            if new_status.is_terminal:
+                values["end_time"] = end_time if end_time is not None else now_ms()
+            else:
+                values["end_time"] = None
+        elif end_time is not None:
+            values["end_time"] = v.check_int64("end_time", end_time)
+        if run_name is not None:
+            values["name"] = v.check_name("Run", run_name)
+        with self.db.write() as conn:
+            store = TrackingStore(conn)
+            info = self._active_run(store, run_id)
+            if values:
+                store.update_run(run_id, **values)
+                if run_name is not None:
+                    store.set_run_tags(run_id, {"mlflow.runName": run_name})
+                audit.append(
+                    conn,
+                    actor,
+                    "run.update",
+                    "run",
+                    run_id,
+                    {k: str(val) for k, val in values.items()} | {"was": info.status},
+                )
+            return store.get_run_info(run_id)
+
+    def delete_run(self, actor: Actor, run_id: str) -> None:
+        self._set_run_stage(actor, run_id, LifecycleStage.DELETED)
+
+    def restore_run(self, actor: Actor, run_id: str) -> None:
+        self._set_run_stage(actor, run_id, LifecycleStage.ACTIVE)
+
+    @retry_conflicts
+    def _set_run_stage(self, actor: Actor, run_id: str, stage: LifecycleStage) -> None:
+        check_run_id(run_id)
+        self.authz.check(actor, Permission.EDIT, run_resource(run_id))
+        with self.db.write() as conn:
+            store = TrackingStore(conn)
+            info = store.get_run_info(run_id)
+            if info.lifecycle_stage == stage:
+                return  # idempotent, as MLflow's clients expect
+            deleted_at = now_ms() if stage == LifecycleStage.DELETED else None
+            store.update_run(run_id, lifecycle_stage=stage, deleted_at=deleted_at)
+            action = "run.delete" if stage == LifecycleStage.DELETED else "run.restore"
+            audit.append(conn, actor, action, "run", run_id, {"experiment_id": info.experiment_id})
+
+    # ---- logging -------------------------------------------------------------------------------
+
+    @retry_conflicts
+    def log_batch(
+        self,
+        actor: Actor,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        tags: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Log metrics, params and tags at once. Retrying the same batch changes nothing.
+
+        Params are immutable: a different value for an existing key fails the whole batch
+        (``PARAM_OVERWRITE``) and nothing of it is written.
+        """
+        check_run_id(run_id)
+        self.authz.check(actor, Permission.EDIT, run_resource(run_id))
+        s = self.settings
+        param_items = list(params.items()) if isinstance(params, Mapping) else list(params)
+        tag_items = list(tags.items()) if isinstance(tags, Mapping) else list(tags)
+        v.check_batch_size("metrics", metrics, s.max_batch_metrics)
+        v.check_batch_size("params", param_items, s.max_batch_params)
+        v.check_batch_size("tags", tag_items, s.max_batch_tags)
+        checked_metrics = [v.check_metric(m) for m in metrics]
+        new_params: dict[str, str] = {}
+        for key, value in param_items:
+            v.check_key("Param", key)
+            value = _param_text(value)
+            v.check_value("Param", key, value, v.MAX_PARAM_VALUE)
+            if new_params.get(key, value) != value:
+                raise ParamOverwrite(
+                    f"Param {key!r} appears twice in the batch with different values"
+                )
+            new_params[key] = value
+        new_tags = self._check_tags(dict(tag_items), v.MAX_TAG_VALUE)
+        if not (checked_metrics or new_params or new_tags):
+            return
+        with self.db.write() as conn:
+            store = TrackingStore(conn)
+            self._active_run(store, run_id)
+            if new_params:
+                existing = store.get_params(run_id, list(new_params))
+                for key, old in existing.items():
+                    if old != new_params[key]:
+                        raise ParamOverwrite(
+                            f"Param {key!r} of run {run_id} is already {old!r}; params are "
+                            f"immutable, so it cannot become {new_params[key]!r}",
+                            key=key,
+                        )
+                store.insert_params(
+                    run_id, {k: x for k, x in new_params.items() if k not in existing}
+                )
+            # The run row before its tag rows, as update_run does: one lock order everywhere.
+            if new_tags.get("mlflow.runName"):
+                store.update_run(run_id, name=new_tags["mlflow.runName"])
+            store.insert_metrics(run_id, checked_metrics)
+            store.set_run_tags(run_id, new_tags)
+            audit.append(
+                conn,
+                actor,
+                "run.log",
+                "run",
+                run_id,
+                _batch_summary(checked_metrics, new_params, new_tags),
+            )
+
+    def log_metric(
+        self,
+        actor: Actor,
+        run_id: str,
+        key: str,
+        value: float,
+        timestamp: int | None = None,
+        step: int = 0,
+    ) -> None:
+        ts = timestamp if timestamp is not None else now_ms()
+        self.log_batch(actor, run_id, metrics=[Metric(key, value, ts, step)])
+
+    def log_param(self, actor: Actor, run_id: str, key: str, value: object) -> None:
+        self.log_batch(actor, run_id, params=[(key, _param_text(value))])
+
+    def set_tag(self, actor: Actor, run_id: str, key: str, value: str) -> None:
+        self.log_batch(actor, run_id, tags=[(key, value)])
+
+    @retry_conflicts
+    def delete_tag(self, actor: Actor, run_id: str, key: str) -> None:
+        check_run_id(run_id)
+        self.authz.check(actor, Permission.EDIT, run_resource(run_id))
+        with self.db.write() as conn:
+            store = TrackingStore(conn)
+            self._active_run(store, run_id)
+            if not store.delete_run_tag(run_id, key):
+                raise NotFound(f"Run {run_id} has no tag {key!r}")
+            audit.append(conn, actor, "run.tag.delete", "run", run_id, {"key": key})
+
+    @retry_conflicts
+    def log_inputs(self, actor: Actor, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        """Record datasets the run read: a dataset node per (name, digest) and an INPUT event."""
+        check_run_id(run_id)
+        self.authz.check(actor, Permission.EDIT, run_resource(run_id))
+        for item in datasets:
+            d = item.dataset
+            v.check_name("Dataset", d.name)
+            if not d.digest or len(d.digest) > 128:
+                raise InvalidInput(f"Dataset {d.name!r} needs a digest of at most 128 characters")
+            v.check_value("Dataset", d.name, d.source, v.MAX_DATASET_SOURCE)
+            v.check_value("Dataset", d.name, d.schema, v.MAX_DATASET_SCHEMA)
+            v.check_value("Dataset", d.name, d.profile, v.MAX_DATASET_PROFILE)
+            self._check_tags(item.tags, v.MAX_TAG_VALUE)
+        if not datasets:
+            return
+        with self.db.write() as conn:
+            store = TrackingStore(conn)
+            self._active_run(store, run_id)
+            now = now_ms()
+            for item in datasets:
+                artifact_id = store.upsert_dataset(item.dataset, now)
+                store.insert_input_event(run_id, artifact_id, item.context, item.tags, now)
+            audit.append(
+                conn,
+                actor,
+                "run.inputs",
+                "run",
+                run_id,
+                {
+                    "datasets": [
+                        {"name": i.dataset.name, "digest": i.dataset.digest, "context": i.context}
+                        for i in datasets
+                    ]
+                },
+            )
+
+    # ---- reads ---------------------------------------------------------------------------------
+
+    def get_metric_history(
+        self,
+        actor: Actor,
+        run_id: str,
+        key: str,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> MetricHistory:
+        check_run_id(run_id)
+        self.authz.check(actor, Permission.READ, run_resource(run_id))
+        with self.db.read() as conn:
+            store = TrackingStore(conn)
+            store.get_run_info(run_id)
+            return store.metric_history(run_id, key, start_step=start_step, end_step=end_step)
+
+    def search_runs(
+        self,
+        actor: Actor,
+        experiment_ids: Sequence[str] | None = None,
+        filter_string: str = "",
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] = (),
+        page_token: str | None = None,
+    ) -> Page[Run]:
+        """Runs matching MLflow's filter grammar (plus OR and parentheses); all experiments if none."""
+        ids = None if experiment_ids is None else [check_experiment_id(e) for e in experiment_ids]
+        for scope in ids if ids is not None else ["*"]:
+            self.authz.check(actor, Permission.READ, experiment_resource(scope))
+        plan = compile_run_search(
+            experiment_ids=ids,
+            filter_string=filter_string,
+            order_by=order_by,
+            view_type=view_type,
+            max_results=max_results,
+            page_token=page_token,
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(plan.statement).all()
+            run_ids, token = plan.page(rows)
+            runs = TrackingStore(conn).get_runs(run_ids)
+        return Page(runs, token)
+
+    # ---- checks shared with other services --------------------------------------------------------
+
+    def check_run_writable(self, conn: Connection, run_id: str) -> None:
+        """For services that attach things to a run (artifacts): it exists and is not deleted."""
+        check_run_id(run_id)
+        self._active_run(TrackingStore(conn), run_id)
+
+    def check_run_readable(self, conn: Connection, run_id: str) -> None:
+        check_run_id(run_id)
+        TrackingStore(conn).get_run_info(run_id)
+
+
+def _param_text(value: object) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _batch_summary(
+    metrics: Sequence[Metric], params: Mapping[str, str], tags: Mapping[str, str]
+) -> dict[str, Any]:
+    """What the audit event records of a batch: counts and keys, not every point."""
+    summary: dict[str, Any] = {}
+    if metrics:
+        keys = sorted({m.key for m in metrics})
+        summary["metrics"] = {"points": len(metrics), "keys": keys[:50]}
+    if params:
+        summary["params"] = dict(list(params.items())[:50])
+    if tags:
+        summary["tags"] = sorted(tags)[:50]
+    return summary

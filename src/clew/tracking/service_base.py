@@ -1,0 +1,64 @@
+"""What every tracking use case shares: its dependencies, resource names and state checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from clew.core.authz import AllowAll, Authorizer, Resource
+from clew.core.db import Database
+from clew.core.errors import Conflict
+from clew.core.settings import Settings
+from clew.tracking import validation as v
+from clew.tracking.model import (
+    Experiment,
+    LifecycleStage,
+    RunInfo,
+)
+from clew.tracking.store import TrackingStore
+
+DEFAULT_EXPERIMENT_ID = "0"
+
+
+def run_artifact_uri(run_id: str) -> str:
+    return f"clew-artifacts:/runs/{run_id}"
+
+
+def experiment_resource(experiment_id: str | int) -> Resource:
+    return Resource("experiment", str(experiment_id))
+
+
+def run_resource(run_id: str) -> Resource:
+    return Resource("run", run_id)
+
+
+class UseCases:
+    """Holds the database, settings and authorizer that use-case methods work with."""
+
+    def __init__(
+        self, db: Database, settings: Settings | None = None, authz: Authorizer | None = None
+    ) -> None:
+        self.db = db
+        self.settings = settings or db.settings
+        self.authz = authz or AllowAll()
+
+    @staticmethod
+    def _active_run(store: TrackingStore, run_id: str) -> RunInfo:
+        info = store.get_run_info(run_id)
+        if info.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise Conflict(f"Run {run_id} is deleted; restore it before changing it")
+        return info
+
+    @staticmethod
+    def _active_experiment(store: TrackingStore, eid: int) -> Experiment:
+        exp = store.get_experiment(eid)
+        if exp.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise Conflict(f"Experiment {eid} is deleted; restore it first")
+        return exp
+
+    @staticmethod
+    def _check_tags(tags: Mapping[str, str], limit: int) -> dict[str, str]:
+        out = {}
+        for key, value in tags.items():
+            v.check_key("Tag", key)
+            out[key] = v.check_value("Tag", key, value, limit)
+        return out
