@@ -79,7 +79,10 @@ executions = Table(
     Column("deleted_at", BigInteger, nullable=True),
     Column("parent_id", String(32), ForeignKey("executions.id"), nullable=True),
     Column("artifact_uri", Text, nullable=False, default=""),
-    Index(None, "context_id", "lifecycle_stage", "start_time"),
+    # Covering indexes for the default search order (start_time DESC, id), per experiment and
+    # across all experiments: a page is an index range scan with no table lookups.
+    Index(None, "context_id", "lifecycle_stage", "start_time", "id"),
+    Index(None, "lifecycle_stage", "start_time", "id"),
     Index(None, "parent_id"),
 )
 
@@ -127,7 +130,7 @@ latest_metrics = Table(
     Column("timestamp", BigInteger, nullable=False),
     Column("value", Float, nullable=False),
     Column("is_nan", Boolean, nullable=False),
-    Index(None, "key", "value"),
+    Index(None, "key", "is_nan", "value"),  # covers metric filters and ordering by a metric
     sqlite_with_rowid=False,
 )
 
@@ -158,7 +161,7 @@ events = Table(
     Column("properties", Text, nullable=False, default="{}"),
     Column("time", BigInteger, nullable=False),
     UniqueConstraint("execution_id", "artifact_id", "type", "name"),
-    Index(None, "artifact_id"),
+    Index(None, "artifact_id", "type", "name", "execution_id"),  # dataset filters, index-only
 )
 
 # (owner, path) -> blob digest. The owner is a run id today; logged models and pipelines later.

@@ -21,7 +21,20 @@ LIST_OPS = frozenset({"IN", "NOT IN"})
 PATTERN_OPS = frozenset({"LIKE", "ILIKE"})
 
 # Operators in the order error messages list them.
-OP_ORDER = ("=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "NOT IN", "IS NULL", "IS NOT NULL")
+OP_ORDER = (
+    "=",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "LIKE",
+    "ILIKE",
+    "IN",
+    "NOT IN",
+    "IS NULL",
+    "IS NOT NULL",
+)
 
 
 class ValueKind(enum.Enum):

@@ -219,7 +219,9 @@ class _Parser:
                     raise self.error(f"expected NULL after IS, got {self.current.describe()}")
                 self.advance()
                 return "IS NOT NULL" if negated else "IS NULL"
-        raise self.error(f"expected an operator after {ident.text!r}, got {token.describe()}", token)
+        raise self.error(
+            f"expected an operator after {ident.text!r}, got {token.describe()}", token
+        )
 
     def parse_list(self, ident: Token, op: str, field: Field) -> tuple[Scalar, ...]:
         self.expect(Kind.LPAREN, f"after {op}")

@@ -105,7 +105,7 @@ def _identifier(text: str, i: int, what: str) -> tuple[Token, int]:
             return Token(Kind.KEYWORD, raw, i, raw.upper()), end
         return Token(Kind.IDENT, raw, i, raw), end
     entity, key_start = word.group(), end + 1
-    if key_start < len(text) and text[key_start] in "`\"":
+    if key_start < len(text) and text[key_start] in '`"':
         key, after = _quoted(text, key_start, what)
     else:
         plain = _PLAIN_KEY.match(text, key_start)
@@ -138,7 +138,7 @@ def tokenize(text: str, what: str = "filter") -> list[Token]:
         elif ch.isalpha() or ch == "_":
             token, i = _identifier(text, i, what)
             tokens.append(token)
-        elif (number := _NUMBER.match(text, i)):
+        elif number := _NUMBER.match(text, i):
             end = number.end()
             if end < n and (text[end].isalnum() or text[end] in "_."):
                 raise fail("malformed number", i, text[i : end + 1], what)
@@ -155,4 +155,3 @@ def tokenize(text: str, what: str = "filter") -> list[Token]:
             raise fail(f"unexpected character {ch!r}", i, ch, what)
     tokens.append(Token(Kind.END, "", n))
     return tokens
-

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, Select, and_, false, or_
+from sqlalchemy import ColumnElement, Row, Select, and_, or_
 
 from clew.core import paging
 from clew.core.errors import InvalidPageToken
@@ -50,14 +50,20 @@ def after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]
     """Rows strictly after the cursor ``values`` in the order of ``keys``.
 
     Built from the last key outwards: ``k1 beyond v1 OR (k1 = v1 AND (k2 beyond v2 OR …))``.
+    The last key must be unique and non-null (the id), so that "after" is strict.
     """
-    condition: ColumnElement[bool] = false()
+    condition: ColumnElement[bool] | None = None
     for key, value in reversed(list(zip(keys, values, strict=True))):
         if value is None:
-            condition = and_(key.expr.is_(None), condition)
+            same: ColumnElement[bool] = key.expr.is_(None)
+            condition = same if condition is None else and_(same, condition)
         else:
-            condition = or_(key.beyond(value), and_(key.expr == value, condition))
-    if keys and values[0] is not None:
+            beyond = key.beyond(value)
+            condition = (
+                beyond if condition is None else or_(beyond, and_(key.expr == value, condition))
+            )
+    assert condition is not None, "at least the id is a sort key"
+    if values[0] is not None:
         condition = and_(keys[0].reached(values[0]), condition)
     return condition
 
@@ -129,7 +135,7 @@ def plan(
     ``keys`` must end with the unique id so the order is total; the id is selected once, as
     the first column, and the other keys follow it as ``sort_0``, ``sort_1`` ….
     """
-    *sorts, tiebreak = keys
+    sorts = keys[:-1]  # the last key is the id, already the first column
     statement = query.add_columns(*(k.expr.label(f"sort_{i}") for i, k in enumerate(sorts)))
     if page_token:
         statement = statement.where(after(keys, read_cursor(page_token, fingerprint, keys)))

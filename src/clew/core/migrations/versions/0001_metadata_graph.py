@@ -70,9 +70,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_executions"),
     )
     op.create_index(
-        "ix_executions_context_id_lifecycle_stage_start_time",
+        "ix_executions_context_id_lifecycle_stage_start_time_id",
         "executions",
-        ["context_id", "lifecycle_stage", "start_time"],
+        ["context_id", "lifecycle_stage", "start_time", "id"],
+    )
+    op.create_index(
+        "ix_executions_lifecycle_stage_start_time_id",
+        "executions",
+        ["lifecycle_stage", "start_time", "id"],
     )
     op.create_index("ix_executions_parent_id", "executions", ["parent_id"])
     for name in ("execution_params", "execution_tags"):
@@ -118,7 +123,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("execution_id", "key", name="pk_latest_metrics"),
         sqlite_with_rowid=False,
     )
-    op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value"])
+    op.create_index(
+        "ix_latest_metrics_key_is_nan_value", "latest_metrics", ["key", "is_nan", "value"]
+    )
     op.create_table(
         "artifacts",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
@@ -158,7 +165,11 @@ def upgrade() -> None:
             name="uq_events_execution_id_artifact_id_type_name",
         ),
     )
-    op.create_index("ix_events_artifact_id", "events", ["artifact_id"])
+    op.create_index(
+        "ix_events_artifact_id_type_name_execution_id",
+        "events",
+        ["artifact_id", "type", "name", "execution_id"],
+    )
     op.create_table(
         "artifact_files",
         sa.Column("owner_id", sa.String(64), nullable=False),

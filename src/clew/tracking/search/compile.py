@@ -1,0 +1,337 @@
+"""Compile a parsed search into one SQLAlchemy Core ``Select`` over the metadata graph.
+
+Every value reaches the database as a bound parameter: the AST holds Python values and they
+only ever pass through SQLAlchemy operators, never into SQL text.
+
+Shape of a run search, chosen by measuring SQLite at 100,000 runs: the outer query walks
+``executions`` in ``start_time`` order through an index and stops after ``max_results + 1``
+matches; each condition on a param, tag, metric or dataset is a semi-join (``semijoin``: an
+``IN`` list read once from the child's ``(key, value)`` index on SQLite, ``EXISTS`` on
+PostgreSQL). Ordering by a param, tag or metric is a ``LEFT JOIN`` on the child's primary key
+``(execution_id, key)``, so at most one row per run; that costs one probe per candidate run,
+which is why a filter that narrows the candidates makes such a sort faster.
+
+MLflow's semantics kept: a metric condition reads the latest value and ignores NaN except for
+``!=`` (NaN differs from everything); a run lacking the key never matches a comparison; runs
+lacking a sort value come last in both directions (NaN metrics just before them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    false,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+)
+
+from clew.core import paging, schema
+from clew.core.errors import InvalidInput
+from clew.tracking.model import ViewType
+from clew.tracking.search.fields import ATTRIBUTE, DATASET, METRIC, PARAM, TAG
+from clew.tracking.search.grammar import (
+    And,
+    Comparison,
+    Node,
+    Or,
+    OrderTerm,
+    parse_experiment_filter,
+    parse_experiment_order_by,
+    parse_filter,
+    parse_order_by,
+)
+from clew.tracking.search.plan import SearchPlan, SortKey, ValueType, plan
+from clew.tracking.search.semijoin import having
+
+__all__ = ["SearchPlan", "compile_experiment_search", "compile_run_search"]
+
+MAX_RESULTS_LIMIT = 50_000
+MAX_ORDER_BY = 10
+
+C, CT = schema.contexts, schema.context_tags
+E, EP, ET, LM = (
+    schema.executions,
+    schema.execution_params,
+    schema.execution_tags,
+    schema.latest_metrics,
+)
+A, EV = schema.artifacts, schema.events
+
+EXPERIMENT = "experiment"
+# Sort ranks are constants of the query's shape, written inline so ORDER BY repeats no params.
+RANK = [literal_column(str(n), Integer) for n in range(3)]
+
+RUN_COLUMNS: dict[str, tuple[Column[Any], ValueType]] = {
+    "run_id": (E.c.id, "str"),
+    "run_name": (E.c.name, "str"),
+    "user_id": (E.c.user_id, "str"),
+    "status": (E.c.status, "str"),
+    "artifact_uri": (E.c.artifact_uri, "str"),
+    "lifecycle_stage": (E.c.lifecycle_stage, "str"),
+    "experiment_id": (E.c.context_id, "int"),
+    "start_time": (E.c.start_time, "int"),
+    "end_time": (E.c.end_time, "int"),
+}
+EXPERIMENT_COLUMNS: dict[str, tuple[Column[Any], ValueType]] = {
+    "name": (C.c.name, "str"),
+    "experiment_id": (C.c.id, "int"),
+    "creation_time": (C.c.created_at, "int"),
+    "last_update_time": (C.c.updated_at, "int"),
+}
+DATASET_COLUMNS: dict[str, ColumnElement[Any]] = {
+    "name": A.c.name,
+    "digest": A.c.digest,
+    "context": EV.c.name,  # how the run used it: "training", "evaluation" …
+}
+
+
+def compile_run_search(
+    *,
+    experiment_ids: Sequence[int] | None,
+    filter_string: str,
+    order_by: Sequence[str],
+    view_type: ViewType,
+    max_results: int,
+    page_token: str | None,
+) -> SearchPlan:
+    """Plan a run search; ``experiment_ids=None`` searches every experiment.
+
+    Raises:
+        InvalidFilter: the filter or an order_by clause does not parse or type-check.
+        InvalidInput: ``max_results`` out of 1..50,000 or too many order_by clauses.
+        InvalidPageToken: the token is malformed or belongs to another query.
+    """
+    order_by = _check_limits(max_results, order_by)
+    node = parse_filter(filter_string or "")
+    terms = [parse_order_by(clause) for clause in order_by]
+    view = _view(view_type)
+    scope = None if experiment_ids is None else _experiment_scope(experiment_ids)
+    query = select(E.c.id).where(_equals_any(E.c.lifecycle_stage, _stages(view)))
+    if scope is not None:
+        query = query.where(_equals_any(E.c.context_id, scope))
+    if node is not None:
+        query = query.where(_condition(node, _run_comparison))
+    keys: list[SortKey] = []
+    for term in terms:
+        query, term_keys = _run_sort(query, term)
+        keys += term_keys
+    if not any(t.entity == ATTRIBUTE and t.key == "start_time" for t in terms):
+        keys.append(SortKey(E.c.start_time, False, "int"))
+    keys.append(SortKey(E.c.id, True, "str"))
+    fingerprint = paging.fingerprint("runs", repr(node), repr(terms), scope, view.value)
+    return plan(
+        query, keys=keys, max_results=max_results, fingerprint=fingerprint, page_token=page_token
+    )
+
+
+def compile_experiment_search(
+    *,
+    filter_string: str,
+    order_by: Sequence[str],
+    view_type: ViewType,
+    max_results: int,
+    page_token: str | None,
+) -> SearchPlan:
+    """Plan an experiment search; default order is newest first (MLflow's).
+
+    Raises:
+        InvalidFilter, InvalidInput, InvalidPageToken: as :func:`compile_run_search`.
+    """
+    order_by = _check_limits(max_results, order_by)
+    view = _view(view_type)
+    node = parse_experiment_filter(filter_string or "")
+    terms = [parse_experiment_order_by(clause) for clause in order_by]
+    query = select(C.c.id).where(
+        C.c.type == EXPERIMENT, _equals_any(C.c.lifecycle_stage, _stages(view))
+    )
+    if node is not None:
+        query = query.where(_condition(node, _experiment_comparison))
+    keys = [
+        SortKey(EXPERIMENT_COLUMNS[t.key][0], t.ascending, EXPERIMENT_COLUMNS[t.key][1])
+        for t in terms
+    ]
+    if not terms:
+        keys.append(SortKey(C.c.created_at, False, "int"))
+    keys.append(SortKey(C.c.id, True, "int"))
+    fingerprint = paging.fingerprint("experiments", repr(node), repr(terms), view.value)
+    return plan(
+        query, keys=keys, max_results=max_results, fingerprint=fingerprint, page_token=page_token
+    )
+
+
+def _check_limits(max_results: int, order_by: Sequence[str] | None) -> Sequence[str]:
+    """Validate paging and ordering sizes; ``None`` order_by is the default order."""
+    if isinstance(max_results, bool) or not isinstance(max_results, int):
+        raise InvalidInput(f"max_results must be an integer, not {max_results!r}")
+    if not 1 <= max_results <= MAX_RESULTS_LIMIT:
+        raise InvalidInput(
+            f"max_results must be between 1 and {MAX_RESULTS_LIMIT}, not {max_results}"
+        )
+    order_by = order_by or ()
+    if isinstance(order_by, str) or len(order_by) > MAX_ORDER_BY:
+        raise InvalidInput(f"order_by takes a list of at most {MAX_ORDER_BY} clauses")
+    return order_by
+
+
+def _view(view_type: ViewType | str) -> ViewType:
+    try:
+        return ViewType(view_type)
+    except ValueError:
+        choices = ", ".join(v.value for v in ViewType)
+        raise InvalidInput(f"view_type must be one of {choices}, not {view_type!r}") from None
+
+
+def _experiment_scope(experiment_ids: Sequence[int]) -> list[int]:
+    try:
+        return sorted({int(i) for i in experiment_ids})
+    except (TypeError, ValueError):
+        raise InvalidInput(f"experiment ids must be integers: {experiment_ids!r}") from None
+
+
+def _stages(view: ViewType) -> list[str]:
+    """Plain strings: a driver may adapt an Enum member by its name rather than its value."""
+    return [str(stage) for stage in view.stages()]
+
+
+def _equals_any(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """``=`` for one value: SQLite can then also read an index in order for the ORDER BY."""
+    if len(values) == 1:
+        return column == values[0]
+    return column.in_(list(values))
+
+
+# ---- conditions --------------------------------------------------------------------------------
+
+
+def _condition(node: Node, comparison: Any) -> ColumnElement[bool]:
+    if isinstance(node, And):
+        return and_(*(_condition(t, comparison) for t in node.terms))
+    if isinstance(node, Or):
+        return or_(*(_condition(t, comparison) for t in node.terms))
+    result: ColumnElement[bool] = comparison(node)
+    return result
+
+
+def _compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+    """``column op value`` with ``value`` bound. LIKE escapes with a backslash on both backends
+    (PostgreSQL's default, which SQLite only has when told), so ``'50\\%'`` means "50%"."""
+    if isinstance(value, float) and isinstance(column.type, Integer):
+        column = cast(column, Float)  # start_time > 1.5: compare as numbers, not truncated
+    if op == "=":
+        return column == value
+    if op == "!=":
+        return column != value
+    if op == "<":
+        return column < value
+    if op == "<=":
+        return column <= value
+    if op == ">":
+        return column > value
+    if op == ">=":
+        return column >= value
+    if op == "LIKE":
+        return column.like(value, escape="\\")
+    if op == "ILIKE":
+        return column.ilike(value, escape="\\")
+    if op == "IN":
+        return column.in_(list(value))
+    if op == "NOT IN":
+        return column.not_in(list(value))
+    if op == "IS NULL":
+        return column.is_(None)
+    if op == "IS NOT NULL":
+        return column.is_not(None)
+    raise AssertionError(f"unhandled operator {op!r}")  # the grammar admits no other
+
+
+def _run_comparison(c: Comparison) -> ColumnElement[bool]:
+    if c.entity == ATTRIBUTE:
+        return _compare(RUN_COLUMNS[c.key][0], c.op, c.value)
+    if c.entity in (PARAM, TAG):
+        table = EP if c.entity == PARAM else ET
+        return _keyed(E.c.id, table.c.execution_id, table.c.key == c.key, table.c.value, c)
+    if c.entity == METRIC:
+        return _metric(c)
+    if c.entity == DATASET:
+        return having(
+            E.c.id,
+            EV.c.execution_id,
+            EV.c.type == "INPUT",
+            A.c.id == EV.c.artifact_id,
+            A.c.type == "dataset",
+            _compare(DATASET_COLUMNS[c.key], c.op, c.value),
+        )
+    raise AssertionError(f"unhandled entity {c.entity!r}")
+
+
+def _keyed(
+    owner: ColumnElement[Any],
+    child: ColumnElement[Any],
+    key: ColumnElement[bool],
+    value: ColumnElement[Any],
+    c: Comparison,
+) -> ColumnElement[bool]:
+    """A key/value child row: ``IS NULL`` means the key is absent; other operators need it."""
+    if c.op == "IS NULL":
+        return having(owner, child, key, negate=True)
+    if c.op == "IS NOT NULL":
+        return having(owner, child, key)
+    return having(owner, child, key, _compare(value, c.op, c.value))
+
+
+def _metric(c: Comparison) -> ColumnElement[bool]:
+    key = LM.c.key == c.key
+    if c.op in ("IS NULL", "IS NOT NULL"):
+        return _keyed(E.c.id, LM.c.execution_id, key, LM.c.value, c)
+    value = float(c.value)  # type: ignore[arg-type]
+    if c.op == "!=":
+        matches = or_(LM.c.is_nan == true(), LM.c.value != value)
+    else:
+        matches = and_(LM.c.is_nan == false(), _compare(LM.c.value, c.op, value))
+    return having(E.c.id, LM.c.execution_id, key, matches)
+
+
+def _experiment_comparison(c: Comparison) -> ColumnElement[bool]:
+    if c.entity == ATTRIBUTE:
+        return _compare(EXPERIMENT_COLUMNS[c.key][0], c.op, c.value)
+    if c.entity == TAG:
+        return _keyed(C.c.id, CT.c.context_id, CT.c.key == c.key, CT.c.value, c)
+    raise AssertionError(f"unhandled entity {c.entity!r}")
+
+
+# ---- ordering ----------------------------------------------------------------------------------
+
+
+def _run_sort(query: Any, term: OrderTerm) -> tuple[Any, list[SortKey]]:
+    """The sort keys of one order_by term, joining the child table it reads if any."""
+    asc = term.ascending
+    if term.entity == ATTRIBUTE:
+        column, kind = RUN_COLUMNS[term.key]
+        if not column.nullable:
+            return query, [SortKey(column, asc, kind)]
+        missing = case((column.is_(None), RANK[1]), else_=RANK[0])
+        return query, [SortKey(missing, True, "int"), SortKey(column, asc, kind, nullable=True)]
+    if term.entity == METRIC:
+        lm = LM.alias()
+        query = query.outerjoin(lm, and_(lm.c.execution_id == E.c.id, lm.c.key == term.key))
+        rank = case(
+            (lm.c.execution_id.is_(None), RANK[2]), (lm.c.is_nan == true(), RANK[1]), else_=RANK[0]
+        )
+        value = case((lm.c.is_nan == true(), null()), else_=lm.c.value)
+        return query, [SortKey(rank, True, "int"), SortKey(value, asc, "float", nullable=True)]
+    table = (EP if term.entity == PARAM else ET).alias()
+    query = query.outerjoin(table, and_(table.c.execution_id == E.c.id, table.c.key == term.key))
+    missing = case((table.c.value.is_(None), RANK[1]), else_=RANK[0])
+    return query, [SortKey(missing, True, "int"), SortKey(table.c.value, asc, "str", nullable=True)]
