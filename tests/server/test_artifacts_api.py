@@ -10,7 +10,6 @@ import anyio
 import orjson
 import pytest
 
-from clew.artifacts import api as artifacts_api
 from clew.core import schema
 from clew.core.settings import Settings
 from clew.server.app import create_app
@@ -194,7 +193,7 @@ def test_download_of_a_directory_is_400(api: TestClient, run_id: str) -> None:
 def test_declared_size_over_the_upload_limit_is_refused_unread(
     app: Any, api: TestClient, run_id: str
 ) -> None:
-    headers = {**OCTETS, "content-length": str(artifacts_api.MAX_ARTIFACT_BYTES + 1)}
+    headers = {**OCTETS, "content-length": str(Settings().max_artifact_bytes + 1)}
     status, body = raw_call(app, "PUT", _url(run_id, "big.bin"), b"", headers)
     assert status == 413 and b"PAYLOAD_TOO_LARGE" in body
 
@@ -202,7 +201,7 @@ def test_declared_size_over_the_upload_limit_is_refused_unread(
 def test_streamed_upload_over_the_limit_is_413_and_writes_nothing(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(artifacts_api, "MAX_ARTIFACT_BYTES", 1000)
+    settings = settings.model_copy(update={"max_artifact_bytes": 1000})
     with TestClient(create_app(settings)) as api:
         run_id = api.post(f"{API}/runs", json={}).json()["info"]["run_id"]
         before = audit_count(api)

@@ -173,7 +173,7 @@ class ExperimentUseCases(UseCases):
             page_token=page_token,
         )
         with self.db.read() as conn:
-            rows = conn.execute(plan.statement).all()
+            rows = TrackingStore(conn).run_search(plan)
             ids, token = plan.page(rows)
             found = TrackingStore(conn).get_experiments(ids)
         return Page([found[i] for i in ids if i in found], token)

@@ -344,7 +344,7 @@ class RunUseCases(UseCases):
             page_token=page_token,
         )
         with self.db.read() as conn:
-            rows = conn.execute(plan.statement).all()
+            rows = TrackingStore(conn).run_search(plan)
             run_ids, token = plan.page(rows)
             runs = TrackingStore(conn).get_runs(run_ids)
         return Page(runs, token)

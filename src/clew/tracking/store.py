@@ -30,6 +30,7 @@ from clew.tracking.model import (
     RunData,
     RunInfo,
 )
+from clew.tracking.search.plan import SearchPlan
 from clew.tracking.statements import statements
 
 EXPERIMENT = "experiment"
@@ -394,6 +395,16 @@ class TrackingStore:
                     )
                 )
         return out
+
+    def run_search(self, plan: SearchPlan) -> list[Any]:
+        """Rows of a compiled search: its statements in order, until the page (+1) is full."""
+        rows: list[Any] = []
+        wanted = plan.max_results + 1
+        for statement in plan.statements:
+            rows += self.conn.execute(statement.limit(wanted - len(rows))).all()
+            if len(rows) >= wanted:
+                break
+        return rows
 
     def count_runs(self, experiment_id: int) -> int:
         return int(

@@ -17,6 +17,7 @@ from clew.core import schema
 from clew.core.db import Database
 from clew.tracking.model import ViewType
 from clew.tracking.search import compile_experiment_search, compile_run_search
+from clew.tracking.store import TrackingStore
 
 NAN, INF = math.nan, math.inf
 
@@ -156,7 +157,7 @@ def run_ids(
         page_token=page_token,
     )
     with db.read() as conn:
-        rows = conn.execute(plan.statement).all()
+        rows = TrackingStore(conn).run_search(plan)
     assert len(rows) <= max_results + 1
     ids, token = plan.page(rows)
     return list(ids), token
@@ -206,4 +207,4 @@ def experiment_ids(
         page_token=page_token,
     )
     with db.read() as conn:
-        return plan.page(conn.execute(plan.statement).all())
+        return plan.page(TrackingStore(conn).run_search(plan))

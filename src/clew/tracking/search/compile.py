@@ -19,6 +19,7 @@ lacking a sort value come last in both directions (NaN metrics just before them)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import (
@@ -52,7 +53,7 @@ from clew.tracking.search.grammar import (
     parse_filter,
     parse_order_by,
 )
-from clew.tracking.search.plan import SearchPlan, SortKey, ValueType, plan
+from clew.tracking.search.plan import SearchPlan, SortKey, ValueType, after, plan, read_cursor
 from clew.tracking.search.semijoin import having
 
 __all__ = ["SearchPlan", "compile_experiment_search", "compile_run_search"]
@@ -118,22 +119,121 @@ def compile_run_search(
     terms = [parse_order_by(clause) for clause in order_by]
     view = _view(view_type)
     scope = None if experiment_ids is None else _experiment_scope(experiment_ids)
-    query = select(E.c.id).where(_equals_any(E.c.lifecycle_stage, _stages(view)))
-    if scope is not None:
-        query = query.where(_equals_any(E.c.context_id, scope))
-    if node is not None:
-        query = query.where(_condition(node, _run_comparison))
+    query = _run_candidates(view, scope, node, indexed=True)
     keys: list[SortKey] = []
     for term in terms:
         query, term_keys = _run_sort(query, term)
         keys += term_keys
+    tail = _tail_keys(terms)
+    keys += tail
+    fingerprint = paging.fingerprint("runs", repr(node), repr(terms), scope, view.value)
+    full = plan(
+        query, keys=keys, max_results=max_results, fingerprint=fingerprint, page_token=page_token
+    )
+    if terms and terms[0].entity == METRIC:
+        lm = LM.alias()
+        on_sort_key, rest = _split_sort_metric(node, terms[0].key)
+        base = _run_candidates(view, scope, rest, indexed=False)
+        base = base.join(lm, lm.c.execution_id == E.c.id).where(
+            lm.c.key == terms[0].key,
+            lm.c.is_nan == false(),
+            *(_compare(lm.c.value, c.op, float(c.value)) for c in on_sort_key),  # type: ignore[arg-type]
+        )
+        return _metric_first(full, base, lm, terms, tail, page_token)
+    return full
+
+
+_RANGE_OPS = frozenset({"=", "<", "<=", ">", ">="})
+
+
+def _split_sort_metric(node: Node | None, key: str) -> tuple[list[Comparison], Node | None]:
+    """Top-level ANDed comparisons on the sort metric, and what is left of the filter.
+
+    Those comparisons become a range on the metric index that already drives the query,
+    instead of a semi-join that lists every run matching them.
+    """
+    parts = list(node.terms) if isinstance(node, And) else [] if node is None else [node]
+    on_key = [
+        p
+        for p in parts
+        if isinstance(p, Comparison) and p.entity == METRIC and p.key == key and p.op in _RANGE_OPS
+    ]
+    rest = [p for p in parts if p not in on_key]
+    if not rest:
+        return on_key, None
+    return on_key, rest[0] if len(rest) == 1 else And(tuple(rest))
+
+
+def _run_candidates(
+    view: ViewType, scope: list[int] | None, node: Node | None, *, indexed: bool
+) -> Any:
+    """Run ids in the view, the experiments and the filter.
+
+    ``indexed=False`` wraps the lifecycle and experiment columns in no-op expressions
+    (``|| ''``, ``+ 0``) so the planner cannot drive the query from the executions indexes:
+    a caller that joins a table already in sort order wants that table as the outer loop.
+    """
+    stage: ColumnElement[Any] = E.c.lifecycle_stage if indexed else E.c.lifecycle_stage.concat("")
+    experiment: ColumnElement[Any] = E.c.context_id if indexed else E.c.context_id + 0
+    query = select(E.c.id).where(_equals_any(stage, _stages(view)))
+    if scope is not None:
+        query = query.where(_equals_any(experiment, scope))
+    if node is not None:
+        query = query.where(_condition(node, _run_comparison))
+    return query
+
+
+def _tail_keys(terms: Sequence[OrderTerm]) -> list[SortKey]:
+    """start_time DESC unless ordered by it already, then the id: the order is always total."""
+    keys = []
     if not any(t.entity == ATTRIBUTE and t.key == "start_time" for t in terms):
         keys.append(SortKey(E.c.start_time, False, "int"))
     keys.append(SortKey(E.c.id, True, "str"))
-    fingerprint = paging.fingerprint("runs", repr(node), repr(terms), scope, view.value)
-    return plan(
-        query, keys=keys, max_results=max_results, fingerprint=fingerprint, page_token=page_token
+    return keys
+
+
+def _metric_first(
+    full: SearchPlan,
+    base: Any,
+    lm: Any,
+    terms: Sequence[OrderTerm],
+    tail: list[SortKey],
+    page_token: str | None,
+) -> SearchPlan:
+    """Ordering by a metric first: read the runs that have a value from the metric's index.
+
+    The general plan left-joins every candidate run to its metric and sorts them all, because
+    runs without the metric (rank 2) or with NaN (rank 1) sort after the rest. Rank-0 rows are
+    a prefix of that order, and an inner join driven by ``latest_metrics(key, is_nan, value)``
+    reads them already sorted and stops at the page's end. Only when they run out does the
+    general plan run, restricted to ranks 1 and 2.
+    """
+    cursor = read_cursor(page_token, full.fingerprint, full.keys) if page_token else None
+    if cursor is not None and cursor[0] != 0:
+        return full  # already past every run that has the metric
+    query = base
+    value = SortKey(lm.c.value, terms[0].ascending, "float")
+    keys = [value]
+    for term in terms[1:]:
+        query, term_keys = _run_sort(query, term)
+        keys += term_keys
+    keys += tail
+    fast = plan(
+        query,
+        keys=keys,
+        max_results=full.max_results,
+        fingerprint=full.fingerprint,
+        page_token=None,
     )
+    # The same row shape as the general plan: id, the (constant) rank, then the sort values.
+    sorts = (k.expr.label(f"sort_{i + 1}") for i, k in enumerate(keys[:-1]))
+    columns = [E.c.id, RANK[0].label("sort_0"), *sorts]
+    statement = fast.statement.with_only_columns(*columns)
+    if cursor is not None:
+        statement = statement.where(after(keys, cursor[1:]))
+    # After every rank-0 row (the cursor, if any, is one of them): ranks 1 and 2 only.
+    rest = full.statement.where(full.keys[0].expr > RANK[0])
+    return replace(full, fast=statement, remainder=rest)
 
 
 def compile_experiment_search(

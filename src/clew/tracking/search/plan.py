@@ -110,6 +110,18 @@ class SearchPlan:
     max_results: int
     fingerprint: str
     keys: tuple[SortKey, ...]
+    #: Optional split of ``statement`` for speed: ``fast`` yields a prefix of its rows cheaply
+    #: (e.g. driven by an index already in sort order) and ``remainder`` the rows after that
+    #: prefix. ``statement`` alone stays complete and correct.
+    fast: Select[Any] | None = None
+    remainder: Select[Any] | None = None
+
+    @property
+    def statements(self) -> tuple[Select[Any], ...]:
+        """What to run, in order, until ``max_results + 1`` rows are in hand."""
+        if self.fast is not None and self.remainder is not None:
+            return (self.fast, self.remainder)
+        return (self.statement,)
 
     def page(self, rows: Sequence[Row[Any]]) -> tuple[list[Any], str | None]:
         """The ids of this page (at most ``max_results``) and the next page's token or None."""
