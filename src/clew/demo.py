@@ -22,7 +22,11 @@ import clew
 from clew.cli.output import console, table
 
 EXPERIMENT = "breast-cancer-forest"
-GRID: dict[str, list[Any]] = {"n_estimators": [50, 150], "max_depth": [3, 6, None], "max_features": ["sqrt", 0.5]}
+GRID: dict[str, list[Any]] = {
+    "n_estimators": [50, 150],
+    "max_depth": [3, 6, None],
+    "max_features": ["sqrt", 0.5],
+}
 FOLDS = 5
 
 
