@@ -120,7 +120,7 @@ def delete_experiment_tag(
 
 
 @router.post("/runs", status_code=201, response_model=s.RunOut)
-def create_run(body: s.CreateRun, platform: PlatformDep, actor: ActorDep) -> Response:
+async def create_run(body: s.CreateRun, platform: PlatformDep, actor: ActorDep) -> Response:
     run = platform.tracking.create_run(
         actor,
         experiment_id=body.experiment_id,
@@ -149,12 +149,12 @@ def search_runs(body: s.SearchRuns, platform: PlatformDep, actor: ActorDep) -> R
 
 
 @router.get("/runs/{run_id}", response_model=s.RunOut)
-def get_run(run_id: RunId, platform: PlatformDep, actor: ActorDep) -> Response:
+async def get_run(run_id: RunId, platform: PlatformDep, actor: ActorDep) -> Response:
     return _json(platform.tracking.get_run(actor, run_id).to_dict())
 
 
 @router.patch("/runs/{run_id}", response_model=s.RunInfoOut)
-def update_run(
+async def update_run(
     run_id: RunId, body: s.UpdateRun, platform: PlatformDep, actor: ActorDep
 ) -> Response:
     info = platform.tracking.update_run(
@@ -176,7 +176,9 @@ def restore_run(run_id: RunId, platform: PlatformDep, actor: ActorDep) -> Respon
 
 
 @router.post("/runs/{run_id}/batch", status_code=204, response_class=Response)
-def log_batch(run_id: RunId, body: s.LogBatch, platform: PlatformDep, actor: ActorDep) -> Response:
+async def log_batch(
+    run_id: RunId, body: s.LogBatch, platform: PlatformDep, actor: ActorDep
+) -> Response:
     """Metrics, params and tags in one transaction; a retried batch changes nothing."""
     platform.tracking.log_batch(
         actor,

@@ -24,6 +24,7 @@ from clew.tracking.model import (
     MetricHistory,
     Page,
     Run,
+    RunData,
     RunInfo,
     RunStatus,
     ViewType,
@@ -94,7 +95,8 @@ class RunUseCases(UseCases):
                 run_id,
                 {"experiment_id": str(eid), "name": run_name, "parent": parent_run_id},
             )
-            return store.get_runs([run_id])[0]
+        # Nothing else can have touched a run created a moment ago: no need to read it back.
+        return Run(info=info, data=RunData(tags=tags))
 
     def get_run(self, actor: Actor, run_id: str) -> Run:
         check_run_id(run_id)

@@ -10,7 +10,6 @@ from clew.core.errors import Conflict
 from clew.core.settings import Settings
 from clew.tracking import validation as v
 from clew.tracking.model import (
-    Experiment,
     LifecycleStage,
     RunInfo,
 )
@@ -49,11 +48,9 @@ class UseCases:
         return info
 
     @staticmethod
-    def _active_experiment(store: TrackingStore, eid: int) -> Experiment:
-        exp = store.get_experiment(eid)
-        if exp.lifecycle_stage != LifecycleStage.ACTIVE:
+    def _active_experiment(store: TrackingStore, eid: int) -> None:
+        if store.experiment_stage(eid) != LifecycleStage.ACTIVE:
             raise Conflict(f"Experiment {eid} is deleted; restore it first")
-        return exp
 
     @staticmethod
     def _check_tags(tags: Mapping[str, str], limit: int) -> dict[str, str]:

@@ -16,13 +16,23 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from clew.core import schema
 
+C = schema.contexts
 E, EP, ET = schema.executions, schema.execution_params, schema.execution_tags
 M, LM = schema.metrics, schema.latest_metrics
+A, EV = schema.artifacts, schema.events
+_IDS: Any = bindparam("ids", expanding=True)
 
 
 @dataclass(frozen=True)
 class Statements:
+    experiment_stage: Any
+    insert_run: Any
     run_by_id: Any
+    runs_by_ids: Any
+    params_of_runs: Any
+    tags_of_runs: Any
+    latest_of_runs: Any
+    inputs_of_runs: Any
     params_by_keys: Any
     insert_params: Any
     upsert_run_tags: Any
@@ -37,7 +47,31 @@ def statements(dialect: str) -> Statements:
     latest = insert(LM)
     ex = latest.excluded
     return Statements(
+        experiment_stage=select(C.c.lifecycle_stage).where(
+            C.c.id == bindparam("experiment_id"), C.c.type == "experiment"
+        ),
+        insert_run=E.insert(),
         run_by_id=select(E).where(E.c.id == bindparam("run_id"), E.c.type == "run"),
+        runs_by_ids=select(E).where(E.c.id.in_(_IDS), E.c.type == "run"),
+        params_of_runs=select(EP.c.execution_id, EP.c.key, EP.c.value).where(
+            EP.c.execution_id.in_(_IDS)
+        ),
+        tags_of_runs=select(ET.c.execution_id, ET.c.key, ET.c.value).where(
+            ET.c.execution_id.in_(_IDS)
+        ),
+        latest_of_runs=select(
+            LM.c.execution_id, LM.c.key, LM.c.step, LM.c.timestamp, LM.c.value, LM.c.is_nan
+        ).where(LM.c.execution_id.in_(_IDS)),
+        inputs_of_runs=select(
+            EV.c.execution_id,
+            EV.c.properties.label("event_props"),
+            A.c.name,
+            A.c.digest,
+            A.c.properties,
+        )
+        .join(A, A.c.id == EV.c.artifact_id)
+        .where(EV.c.execution_id.in_(_IDS), EV.c.type == "INPUT", A.c.type == "dataset")
+        .order_by(EV.c.id),
         params_by_keys=select(EP.c.key, EP.c.value).where(
             EP.c.execution_id == bindparam("run_id"),
             EP.c.key.in_(bindparam("keys", expanding=True)),

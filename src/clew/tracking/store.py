@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from clew.core import schema
@@ -126,6 +126,15 @@ class TrackingStore:
             raise NotFound(f"Experiment {experiment_id} does not exist")
         return found
 
+    def experiment_stage(self, experiment_id: int) -> str:
+        """Just the lifecycle stage: the check every run creation makes."""
+        stage = self.conn.execute(
+            self._sql.experiment_stage, {"experiment_id": experiment_id}
+        ).scalar_one_or_none()
+        if stage is None:
+            raise NotFound(f"Experiment {experiment_id} does not exist")
+        return str(stage)
+
     def update_experiment(self, experiment_id: int, **values: Any) -> None:
         self.conn.execute(
             update(C).where(C.c.id == experiment_id).values(updated_at=now_ms(), **values)
@@ -152,25 +161,27 @@ class TrackingStore:
 
     def insert_run(self, info: RunInfo) -> None:
         self.conn.execute(
-            E.insert().values(
-                id=info.run_id,
-                type=RUN,
-                context_id=int(info.experiment_id),
-                name=info.run_name,
-                status=info.status,
-                user_id=info.user_id,
-                start_time=info.start_time,
-                end_time=info.end_time,
-                lifecycle_stage=info.lifecycle_stage,
-                parent_id=info.parent_run_id,
-                artifact_uri=info.artifact_uri,
-            )
+            self._sql.insert_run,
+            {
+                "id": info.run_id,
+                "type": RUN,
+                "context_id": int(info.experiment_id),
+                "name": info.run_name,
+                "status": info.status,
+                "user_id": info.user_id,
+                "start_time": info.start_time,
+                "end_time": info.end_time,
+                "lifecycle_stage": info.lifecycle_stage,
+                "deleted_at": None,
+                "parent_id": info.parent_run_id,
+                "artifact_uri": info.artifact_uri,
+            },
         )
 
     def get_run_infos(self, run_ids: Sequence[str]) -> dict[str, RunInfo]:
         out: dict[str, RunInfo] = {}
         for chunk in _chunks(list(run_ids)):
-            for r in self.conn.execute(select(E).where(E.c.id.in_(chunk), E.c.type == RUN)):
+            for r in self.conn.execute(self._sql.runs_by_ids, {"ids": chunk}):
                 out[r.id] = _run_info(r)
         return out
 
@@ -194,18 +205,13 @@ class TrackingStore:
         tags: dict[str, dict[str, str]] = defaultdict(dict)
         metrics: dict[str, dict[str, Metric]] = defaultdict(dict)
         for chunk in _chunks(ids):
-            for eid, key, value in self.conn.execute(
-                select(EP.c.execution_id, EP.c.key, EP.c.value).where(EP.c.execution_id.in_(chunk))
-            ):
+            bound = {"ids": chunk}
+            for eid, key, value in self.conn.execute(self._sql.params_of_runs, bound):
                 params[eid][key] = value
-            for eid, key, value in self.conn.execute(
-                select(ET.c.execution_id, ET.c.key, ET.c.value).where(ET.c.execution_id.in_(chunk))
-            ):
+            for eid, key, value in self.conn.execute(self._sql.tags_of_runs, bound):
                 tags[eid][key] = value
             for eid, key, step, ts, value, is_nan in self.conn.execute(
-                select(
-                    LM.c.execution_id, LM.c.key, LM.c.step, LM.c.timestamp, LM.c.value, LM.c.is_nan
-                ).where(LM.c.execution_id.in_(chunk))
+                self._sql.latest_of_runs, bound
             ):
                 metrics[eid][key] = Metric(key, math.nan if is_nan else value, ts, step)
         inputs = self.dataset_inputs(ids)
@@ -364,21 +370,7 @@ class TrackingStore:
     def dataset_inputs(self, run_ids: Sequence[str]) -> dict[str, list[DatasetInput]]:
         out: dict[str, list[DatasetInput]] = defaultdict(list)
         for chunk in _chunks(list(run_ids)):
-            q = (
-                select(
-                    EV.c.execution_id,
-                    EV.c.properties.label("event_props"),
-                    A.c.name,
-                    A.c.digest,
-                    A.c.properties,
-                )
-                .join(A, A.c.id == EV.c.artifact_id)
-                .where(
-                    and_(EV.c.execution_id.in_(chunk), EV.c.type == "INPUT", A.c.type == DATASET)
-                )
-                .order_by(EV.c.id)
-            )
-            for r in self.conn.execute(q):
+            for r in self.conn.execute(self._sql.inputs_of_runs, {"ids": chunk}):
                 props = orjson.loads(r.properties)
                 event_props = orjson.loads(r.event_props)
                 out[r.execution_id].append(
