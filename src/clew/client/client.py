@@ -152,10 +152,27 @@ class Client(ArtifactMethods):
         tags: Mapping[str, str] | None = None,
         run_name: str | None = None,
         parent_run_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        metrics: Sequence[Metric] = (),
     ) -> Run:
-        """Start a RUNNING run; it stays so until ``set_terminated``."""
+        """Start a RUNNING run; it stays so until ``set_terminated``.
+
+        ``params`` and ``metrics`` are written with the run, in one request and one
+        transaction (MLflow's clients need three calls for this).
+
+        Example:
+            >>> run = client.create_run(params={"lr": 0.1}, metrics=[Metric("loss", 0.5, 0, 0)])
+            >>> run.data.params, run.data.metrics["loss"].value
+            ({'lr': '0.1'}, 0.5)
+        """
         return self.transport.create_run(
-            str(experiment_id), run_name, start_time, tags, parent_run_id
+            str(experiment_id),
+            run_name,
+            start_time,
+            tags,
+            parent_run_id,
+            as_pairs(params or {}),
+            list(metrics),
         )
 
     def get_run(self, run_id: str) -> Run:

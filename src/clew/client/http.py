@@ -225,14 +225,20 @@ class HttpTransport:
         start_time: int | None = None,
         tags: Mapping[str, str] | None = None,
         parent_run_id: str | None = None,
+        params: Sequence[tuple[str, str]] = (),
+        metrics: Sequence[Metric] = (),
     ) -> Run:
-        body = {
+        body: dict[str, Any] = {
             "experiment_id": str(experiment_id),
             "run_name": run_name,
             "start_time": start_time,
             "tags": dict(tags or {}),
             "parent_run_id": parent_run_id,
         }
+        if params:
+            body["params"] = [{"key": k, "value": v} for k, v in params]
+        if metrics:
+            body["metrics"] = [m.to_dict() for m in metrics]
         return Run.from_dict(self._json("POST", "/runs", body=body))
 
     def get_run(self, run_id: str) -> Run:

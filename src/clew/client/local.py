@@ -98,9 +98,11 @@ class LocalTransport:
         start_time: int | None = None,
         tags: Mapping[str, str] | None = None,
         parent_run_id: str | None = None,
+        params: Sequence[tuple[str, str]] = (),
+        metrics: Sequence[Metric] = (),
     ) -> Run:
         return self.platform.tracking.create_run(
-            self.actor, experiment_id, run_name, start_time, tags, parent_run_id
+            self.actor, experiment_id, run_name, start_time, tags, parent_run_id, params, metrics
         )
 
     def get_run(self, run_id: str) -> Run:

@@ -55,6 +55,8 @@ class Transport(Protocol):
         start_time: int | None = None,
         tags: Mapping[str, str] | None = None,
         parent_run_id: str | None = None,
+        params: Sequence[tuple[str, str]] = (),
+        metrics: Sequence[Metric] = (),
     ) -> Run: ...
     def get_run(self, run_id: str) -> Run: ...
     def update_run(

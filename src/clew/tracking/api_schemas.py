@@ -73,14 +73,6 @@ class SearchRuns(_Search):
     experiment_ids: list[StrictStr] | None = Field(None, max_length=MAX_EXPERIMENT_IDS)
 
 
-class CreateRun(_Request):
-    experiment_id: StrictStr = Field("0", max_length=20)
-    run_name: StrictStr | None = Field(None, max_length=v.MAX_NAME)
-    start_time: StrictInt | None = None
-    tags: dict[StrictStr, StrictStr] | None = Field(None, max_length=MAX_TAGS)
-    parent_run_id: StrictStr | None = Field(None, max_length=32)
-
-
 class UpdateRun(_Request):
     status: RunStatusName | None = None
     end_time: StrictInt | None = None
@@ -116,6 +108,17 @@ class LogBatch(_Request):
     metrics: list[MetricIn] = Field(default_factory=list)
     params: list[ParamIn] = Field(default_factory=list)
     tags: list[TagIn] = Field(default_factory=list)
+
+
+class CreateRun(_Request):
+    experiment_id: StrictStr = Field("0", max_length=20)
+    run_name: StrictStr | None = Field(None, max_length=v.MAX_NAME)
+    start_time: StrictInt | None = None
+    tags: dict[StrictStr, StrictStr] | None = Field(None, max_length=MAX_TAGS)
+    parent_run_id: StrictStr | None = Field(None, max_length=32)
+    #: The run's first params and metrics, written in the same transaction as the run.
+    params: list[ParamIn] = Field(default_factory=list)
+    metrics: list[MetricIn] = Field(default_factory=list)
 
 
 class DatasetIn(_Request):
