@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from clew.artifacts.blobstore import BlobStore, Source
+from clew.artifacts.local_tree import walk_local_tree
 from clew.artifacts.model import FileInfo
 from clew.artifacts.paths import join_artifact_path, local_target, validate_artifact_path
 from clew.artifacts.store import ArtifactFileStore
@@ -273,21 +274,3 @@ def _make_dirs(root: Path, directory: Path) -> None:
             current.mkdir()
         elif not current.is_dir():
             raise Conflict("A file in the destination is in the way of a directory")
-
-
-def walk_local_tree(root: Path) -> Iterator[tuple[Path, str]]:
-    """(file, path relative to ``root`` with ``/``) for every file of a local tree, sorted."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        for name in dirnames:
-            if (here / name).is_symlink():
-                raise InvalidInput(f"Refusing to follow the directory symlink {here / name}")
-        dirnames.sort()
-        for name in sorted(filenames):
-            local = here / name
-            resolved = local.resolve()
-            if local.is_symlink() and root not in resolved.parents:
-                raise InvalidInput(f"Refusing a symlink that leads outside the directory: {local}")
-            if not resolved.is_file():
-                raise InvalidInput(f"Not a regular file: {local}")
-            yield local, local.relative_to(root).as_posix()

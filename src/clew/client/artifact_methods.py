@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from clew.artifacts.model import FileInfo
     from clew.client.transport import Transport
-    from clew.core.audit import AuditEvent, Verification
+    from clew.core.audit_model import AuditEvent, Verification
 
 
 def _check_path(path: str, *, allow_root: bool = False) -> str:

@@ -24,11 +24,11 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from clew.artifacts.local_tree import walk_local_tree
 from clew.artifacts.model import FileInfo
 from clew.artifacts.paths import join_artifact_path, validate_artifact_path
-from clew.artifacts.service import walk_local_tree
 from clew.client import http_artifacts
-from clew.core.audit import AuditEvent, Verification
+from clew.core.audit_model import AuditEvent, Verification
 from clew.core.errors import (
     ClewError,
     InvalidInput,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from clew.artifacts.model import FileInfo
-from clew.core.audit import AuditEvent, Verification
+from clew.core.audit_model import AuditEvent, Verification
 from clew.tracking.model import (
     DatasetInput,
     Experiment,

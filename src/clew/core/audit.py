@@ -19,6 +19,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from clew.core import schema
 from clew.core.actor import Actor
+from clew.core.audit_model import AuditEvent, Verification
 from clew.core.ids import now_ms
 
 GENESIS = "0" * 64
@@ -27,34 +28,6 @@ GENESIS = "0" * 64
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no whitespace, UTF-8: the same entry always hashes the same."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEvent:
-    seq: int
-    time: int
-    actor: str
-    actor_kind: str
-    action: str
-    resource_type: str
-    resource_id: str
-    summary: dict[str, Any]
-    prev_hash: str
-    hash: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "time": self.time,
-            "actor": self.actor,
-            "actor_kind": self.actor_kind,
-            "action": self.action,
-            "resource_type": self.resource_type,
-            "resource_id": self.resource_id,
-            "summary": self.summary,
-            "prev_hash": self.prev_hash,
-            "hash": self.hash,
-        }
 
 
 def _entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
@@ -124,15 +97,6 @@ def _statements(dialect: str) -> _Statements:
         .where(schema.audit_head.c.id == 1)
         .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Verification:
-    ok: bool
-    checked: int
-    head_seq: int
-    broken_seq: int | None = None
-    reason: str = ""
 
 
 def verify(conn: Connection, batch: int = 5000) -> Verification:

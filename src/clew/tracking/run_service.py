@@ -5,6 +5,7 @@ Each public method: authorize → validate → write → audit, in one transacti
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -102,10 +103,11 @@ class RunUseCases(UseCases):
                 {"experiment_id": str(eid), "name": run_name, "parent": parent_run_id}
                 | _batch_summary(first_metrics, first_params, {}),
             )
-        if first_metrics:
-            return self.get_run(actor, run_id)  # latest values are the store's to compute
         # Nothing else can have touched a run created a moment ago: no need to read it back.
-        return Run(info=info, data=RunData(params=first_params, tags=tags))
+        return Run(
+            info=info,
+            data=RunData(params=first_params, metrics=latest_points(first_metrics), tags=tags),
+        )
 
     def get_run(self, actor: Actor, run_id: str) -> Run:
         check_run_id(run_id)
@@ -379,6 +381,16 @@ class RunUseCases(UseCases):
     def check_run_readable(self, conn: Connection, run_id: str) -> None:
         check_run_id(run_id)
         TrackingStore(conn).get_run_info(run_id)
+
+
+def latest_points(points: Sequence[Metric]) -> dict[str, Metric]:
+    """Each key's latest point by (step, timestamp, value), NaN counting as 0: the store's rule."""
+    latest: dict[str, tuple[tuple[int, int, float], Metric]] = {}
+    for m in points:
+        rank = (m.step, m.timestamp, 0.0 if math.isnan(m.value) else m.value)
+        if m.key not in latest or rank > latest[m.key][0]:
+            latest[m.key] = (rank, m)
+    return {key: m for key, (_, m) in latest.items()}
 
 
 def _param_text(value: object) -> str:
