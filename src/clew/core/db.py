@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,7 +44,7 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
-        cur.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(cur, settings.sqlite_busy_timeout_ms / 1000)
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA case_sensitive_like=ON")
@@ -57,6 +58,28 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
     def _on_begin(conn: Connection) -> None:
         mode = "IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "DEFERRED"
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _enable_wal(cur: Any, timeout_s: float) -> None:
+    """Switch the file to WAL (a persistent setting), waiting out a concurrent opener.
+
+    Changing the journal mode needs an exclusive lock and SQLite does not always run the busy
+    handler for it: two processes opening a new database at once would see "database is
+    locked" here. Once the file is in WAL mode the check below is all later connections do.
+    """
+    deadline = time.monotonic() + timeout_s
+    delay = 0.005
+    while True:
+        try:
+            if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
 
 class Database:
