@@ -6,10 +6,12 @@ server). With ``CI=true`` a missing PostgreSQL fails the run instead of skipping
 
 from __future__ import annotations
 
+import importlib
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -29,6 +31,14 @@ def require(condition: bool, why: str) -> None:
     if IN_CI:
         pytest.fail(f"CI=true and a required part is missing: {why}")
     pytest.skip(why)
+
+
+def need(module: str) -> Any:
+    """Import an optional package a test needs: skip without it, except in CI, where it fails."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        require(False, f"the {module!r} package is not installed")
 
 
 def _admin_url() -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from clew import Client, InvalidPath
+from tests.conftest import need
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -54,7 +55,7 @@ def test_log_text_and_dict(client: Client) -> None:
 
 
 def test_log_dict_as_yaml(client: Client) -> None:
-    yaml = pytest.importorskip("yaml")
+    yaml = need("yaml")
     run = client.create_run()
     client.log_dict(run.run_id, {"lr": 0.1}, "config.yaml")
     assert yaml.safe_load(_read(client, run.run_id, "config.yaml")) == {"lr": 0.1}
@@ -62,7 +63,7 @@ def test_log_dict_as_yaml(client: Client) -> None:
 
 def test_log_figure(client: Client) -> None:
     if not IN_CI:
-        pytest.importorskip("matplotlib")
+        need("matplotlib")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -6,12 +6,11 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 import clew
+from tests.conftest import need
 
-pd = pytest.importorskip("pandas")
-np = pytest.importorskip("numpy")
+pd = need("pandas")
+np = need("numpy")
 
 
 def _frame() -> pd.DataFrame:

@@ -14,6 +14,7 @@ from clew.client import artifact_methods, client, data, fluent, runs
 from clew.client.client import Client
 from clew.client.local import LocalTransport
 from clew.core.settings import Settings
+from tests.conftest import need
 
 MODULES = [clew, client, artifact_methods, fluent, runs, data]
 
@@ -28,7 +29,7 @@ def local_client(clew_home: Path) -> Iterator[Client]:
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
 def test_docstring_examples_run(module: ModuleType, local_client: Client) -> None:
     if module is data:
-        pytest.importorskip("pandas")
+        need("pandas")
     with clew.use_client(local_client):
         result = doctest.testmod(
             module,

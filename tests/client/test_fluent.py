@@ -9,6 +9,7 @@ import pytest
 
 import clew
 from clew import Client, Conflict, NotFound, ParamOverwrite
+from tests.conftest import need
 
 
 def test_set_experiment_creates_then_reuses(fluent: Client) -> None:
@@ -137,7 +138,7 @@ def test_bad_keys_raise_at_the_call_even_when_buffered(fluent: Client) -> None:
 
 
 def test_fluent_log_input(fluent: Client) -> None:
-    pd = pytest.importorskip("pandas")
+    pd = need("pandas")
     ds = clew.data.from_pandas(pd.DataFrame({"a": [1, 2]}), name="tiny")
     with clew.start_run() as run:
         clew.log_input(ds, context="evaluation")
@@ -169,6 +170,6 @@ def test_fluent_search_runs(fluent: Client) -> None:
     assert isinstance(runs, list)
     assert [r.data.metrics["score"].value for r in runs] == [1.0, 2.0]
     assert len(clew.search_runs(output_format="list", max_results=2)) == 2
-    pytest.importorskip("pandas")
+    need("pandas")
     df = clew.search_runs()  # pandas by default when pandas is installed
     assert sorted(df["metrics.score"]) == [0.0, 1.0, 2.0]

@@ -9,6 +9,7 @@ import pytest
 
 import clew
 from clew import Client, Conflict, Metric, Param, ParamOverwrite, RunStatus, RunTag
+from tests.conftest import need
 
 
 def test_create_get_and_terminate(client: Client) -> None:
@@ -126,7 +127,7 @@ def test_nested_run_records_parent(client: Client) -> None:
 
 
 def test_log_input_from_pandas_round_trip(client: Client) -> None:
-    pd = pytest.importorskip("pandas")
+    pd = need("pandas")
     df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]})
     ds = clew.data.from_pandas(df, source="s3://bucket/train.parquet", name="train", targets="y")
     run = client.create_run()

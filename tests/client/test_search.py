@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from clew import Client, Run, ViewType
+from tests.conftest import need
 
 
 def _runs(client: Client, n: int) -> tuple[str, list[str]]:
@@ -38,7 +37,7 @@ def test_search_excludes_deleted_unless_asked(client: Client) -> None:
 
 
 def test_search_pandas_has_mlflow_columns(client: Client) -> None:
-    pd = pytest.importorskip("pandas")
+    pd = need("pandas")
     exp, ids = _runs(client, 3)
     df = client.search_runs([exp], order_by=["params.i ASC"], output="pandas")
     assert list(df["run_id"]) == ids
@@ -61,7 +60,7 @@ def test_search_pandas_has_mlflow_columns(client: Client) -> None:
 
 
 def test_search_pandas_empty(client: Client) -> None:
-    pytest.importorskip("pandas")
+    need("pandas")
     exp = client.create_experiment("empty")
     df = client.search_runs([exp], output="pandas")
     assert len(df) == 0
