@@ -28,6 +28,7 @@ from clew.artifacts.local_tree import walk_local_tree
 from clew.artifacts.model import FileInfo
 from clew.artifacts.paths import join_artifact_path, validate_artifact_path
 from clew.client import http_artifacts
+from clew.client.keepalive import KeepAliveJson
 from clew.core.audit_model import AuditEvent, Verification
 from clew.core.errors import (
     ClewError,
@@ -97,6 +98,8 @@ class HttpTransport:
         self._api = self.base_url + "/api/v1"
         self._owns_client = client is None
         self._client = client if client is not None else httpx.Client(timeout=timeout)
+        # Small JSON calls skip httpx when talking to a real server (not an injected client).
+        self._fast = KeepAliveJson(self.base_url, timeout) if client is None else None
         self._retries = max(0, retries)
         self._backoff = backoff
         self.chunk_bytes = chunk_bytes
@@ -137,9 +140,14 @@ class HttpTransport:
         while True:
             can_retry = attempt < self._retries and (rewind is not None or not _streamed(content))
             try:
-                response = self._client.request(
-                    method, url, content=content, headers=headers, params=query
-                )
+                if self._fast is not None and (content is None or isinstance(content, bytes)):
+                    response = self._fast.request(
+                        method, "/api/v1" + path, content=content, headers=headers, params=query
+                    )
+                else:
+                    response = self._client.request(
+                        method, url, content=content, headers=headers, params=query
+                    )
             except httpx.TransportError as exc:
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 if can_retry and (idempotent or never_sent):
@@ -411,6 +419,8 @@ class HttpTransport:
     def close(self) -> None:
         if self._owns_client:
             self._client.close()
+        if self._fast is not None:
+            self._fast.close()
 
 
 def _streamed(content: Any) -> bool:
