@@ -108,8 +108,8 @@ def build_rows(sides: list[Side], sizes: Sizes) -> list[Row]:
             "runs/s",
             True,
             20,
-            note="MLflow: create_run, log_batch, set_terminated; Clew: create_run carrying the "
-            "params and points (one transaction), set_terminated; "
+            note="MLflow: create_run, log_batch, set_terminated; Clew: one create_run carrying the "
+            "params, points and FINISHED status (one transaction); "
             f"MLflow default workers: {max(50, sizes.create_runs // 10):,} runs per repeat",
         ),
         ratio_row("create_runs", "points_per_s", "… metric points written", "points/s", True, None),

@@ -69,16 +69,17 @@ def fluent(uri: str, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def _log_run(client: Client, eid: str, index: int, terminate: bool = True) -> int:
-    """The synthetic run: created with its 10 params and 100 points in one request (Clew's
-    client does that in one transaction; MLflow's needs create_run + log_batch), then
-    set_terminated."""
+    """The synthetic run: recorded with its 10 params and 100 points, already FINISHED, in one
+    request and one transaction (MLflow's client needs create_run, log_batch, set_terminated)."""
     ts = c.now_ms()
     metrics = [Metric(k, v, t, s) for k, v, t, s in c.run_metrics(index, ts)]
-    run_id = client.create_run(
-        eid, run_name=f"run-{index}", params=c.run_params(index), metrics=metrics
-    ).info.run_id
-    if terminate:
-        client.set_terminated(run_id)
+    client.create_run(
+        eid,
+        run_name=f"run-{index}",
+        params=c.run_params(index),
+        metrics=metrics,
+        status="FINISHED" if terminate else None,
+    )
     return len(metrics)
 
 

@@ -31,3 +31,17 @@ def test_bad_first_data_creates_no_run(client: Client, kwargs: dict) -> None:
     with pytest.raises((InvalidInput, ParamOverwrite)):
         client.create_run(**kwargs)
     assert len(client.search_runs()) == 0
+
+
+def test_run_recorded_as_already_finished(client: Client) -> None:
+    run = client.create_run(params={"lr": 0.1}, status="FINISHED", start_time=1000, end_time=5000)
+    stored = client.get_run(run.info.run_id).info
+    assert (stored.status, stored.start_time, stored.end_time) == ("FINISHED", 1000, 5000)
+    now_ended = client.create_run(status="KILLED").info
+    assert now_ended.end_time is not None
+
+
+def test_unknown_status_creates_no_run(client: Client) -> None:
+    with pytest.raises(InvalidInput):
+        client.create_run(status="DONE")
+    assert len(client.search_runs()) == 0

@@ -154,11 +154,14 @@ class Client(ArtifactMethods):
         parent_run_id: str | None = None,
         params: Mapping[str, Any] | None = None,
         metrics: Sequence[Metric] = (),
+        status: str | None = None,
+        end_time: int | None = None,
     ) -> Run:
         """Start a RUNNING run; it stays so until ``set_terminated``.
 
         ``params`` and ``metrics`` are written with the run, in one request and one
-        transaction (MLflow's clients need three calls for this).
+        transaction (MLflow's clients need three calls for this). ``status="FINISHED"`` (and
+        ``end_time``) records a run that already ended, e.g. when importing or batch logging.
 
         Example:
             >>> run = client.create_run(params={"lr": 0.1}, metrics=[Metric("loss", 0.5, 0, 0)])
@@ -173,6 +176,8 @@ class Client(ArtifactMethods):
             parent_run_id,
             as_pairs(params or {}),
             list(metrics),
+            status,
+            end_time,
         )
 
     def get_run(self, run_id: str) -> Run:

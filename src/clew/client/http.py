@@ -235,6 +235,8 @@ class HttpTransport:
         parent_run_id: str | None = None,
         params: Sequence[tuple[str, str]] = (),
         metrics: Sequence[Metric] = (),
+        status: str | None = None,
+        end_time: int | None = None,
     ) -> Run:
         body: dict[str, Any] = {
             "experiment_id": str(experiment_id),
@@ -247,6 +249,10 @@ class HttpTransport:
             body["params"] = [{"key": k, "value": v} for k, v in params]
         if metrics:
             body["metrics"] = [m.to_dict() for m in metrics]
+        if status is not None:
+            body["status"] = status
+        if end_time is not None:
+            body["end_time"] = end_time
         return Run.from_dict(self._json("POST", "/runs", body=body))
 
     def get_run(self, run_id: str) -> Run:

@@ -100,9 +100,20 @@ class LocalTransport:
         parent_run_id: str | None = None,
         params: Sequence[tuple[str, str]] = (),
         metrics: Sequence[Metric] = (),
+        status: str | None = None,
+        end_time: int | None = None,
     ) -> Run:
         return self.platform.tracking.create_run(
-            self.actor, experiment_id, run_name, start_time, tags, parent_run_id, params, metrics
+            self.actor,
+            experiment_id,
+            run_name,
+            start_time,
+            tags,
+            parent_run_id,
+            params,
+            metrics,
+            status,
+            end_time,
         )
 
     def get_run(self, run_id: str) -> Run:

@@ -57,6 +57,8 @@ class Transport(Protocol):
         parent_run_id: str | None = None,
         params: Sequence[tuple[str, str]] = (),
         metrics: Sequence[Metric] = (),
+        status: str | None = None,
+        end_time: int | None = None,
     ) -> Run: ...
     def get_run(self, run_id: str) -> Run: ...
     def update_run(

@@ -133,6 +133,8 @@ async def create_run(body: s.CreateRun, platform: PlatformDep, actor: ActorDep) 
         parent_run_id=body.parent_run_id,
         params=[(p.key, p.value) for p in body.params],
         metrics=[Metric(m.key, decode_float(m.value), m.timestamp, m.step) for m in body.metrics],
+        status=body.status,
+        end_time=body.end_time,
     )
     return _json(run.to_dict(), 201)
 

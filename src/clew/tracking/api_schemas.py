@@ -119,6 +119,9 @@ class CreateRun(_Request):
     #: The run's first params and metrics, written in the same transaction as the run.
     params: list[ParamIn] = Field(default_factory=list)
     metrics: list[MetricIn] = Field(default_factory=list)
+    #: RUNNING unless given; a terminal status records a run that already ended.
+    status: RunStatusName | None = None
+    end_time: StrictInt | None = None
 
 
 class DatasetIn(_Request):

@@ -54,9 +54,18 @@ class RunUseCases(UseCases):
         parent_run_id: str | None = None,
         params: Mapping[str, str] | Sequence[tuple[str, str]] = (),
         metrics: Sequence[Metric] = (),
+        status: str | None = None,
+        end_time: int | None = None,
     ) -> Run:
-        """Start a RUNNING run, optionally with its first params and metrics in the same
-        transaction: one round trip where MLflow's clients need three."""
+        """Start a run, optionally with its first params and metrics in the same transaction:
+        one round trip where MLflow's clients need three.
+
+        ``status`` defaults to RUNNING; a terminal status (with ``end_time``, default now)
+        records a run that already ended, as importers and offline loggers have.
+        """
+        run_status = _run_status(status) if status is not None else RunStatus.RUNNING
+        if end_time is not None:
+            v.check_int64("end_time", end_time)
         eid = check_experiment_id(experiment_id)
         self.authz.check(actor, Permission.EDIT, experiment_resource(eid))
         if run_name:
@@ -76,9 +85,11 @@ class RunUseCases(UseCases):
             experiment_id=str(eid),
             run_name=run_name,
             user_id=actor.name,
-            status=RunStatus.RUNNING,
+            status=run_status,
             start_time=start_time if start_time is not None else now_ms(),
-            end_time=None,
+            end_time=(end_time if end_time is not None else now_ms())
+            if run_status.is_terminal
+            else None,
             artifact_uri=run_artifact_uri(run_id),
             lifecycle_stage=LifecycleStage.ACTIVE,
             parent_run_id=parent_run_id,
@@ -132,12 +143,7 @@ class RunUseCases(UseCases):
         self.authz.check(actor, Permission.EDIT, run_resource(run_id))
         values: dict[str, Any] = {}
         if status is not None:
-            try:
-                new_status = RunStatus(status)
-            except ValueError:
-                raise InvalidInput(
-                    f"Unknown run status {status!r}; expected one of {[s.value for s in RunStatus]}"
-                ) from None
+            new_status = _run_status(status)
             values["status"] = new_status
             if new_status.is_terminal:
                 values["end_time"] = end_time if end_time is not None else now_ms()
@@ -381,6 +387,15 @@ class RunUseCases(UseCases):
     def check_run_readable(self, conn: Connection, run_id: str) -> None:
         check_run_id(run_id)
         TrackingStore(conn).get_run_info(run_id)
+
+
+def _run_status(status: str) -> RunStatus:
+    try:
+        return RunStatus(status)
+    except ValueError:
+        raise InvalidInput(
+            f"Unknown run status {status!r}; expected one of {[s.value for s in RunStatus]}"
+        ) from None
 
 
 def latest_points(points: Sequence[Metric]) -> dict[str, Metric]:
