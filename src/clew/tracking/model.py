@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -117,6 +117,20 @@ class Metric:
             timestamp=int(d["timestamp"]),
             step=int(d.get("step") or 0),
         )
+
+
+def latest_points(points: Sequence[Metric]) -> dict[str, Metric]:
+    """Each key's latest point: highest (step, timestamp, value), NaN counting as 0.
+
+    The one rule for "latest": the store keeps ``latest_metrics`` by it and a new run's
+    response is built with it.
+    """
+    latest: dict[str, tuple[tuple[int, int, float], Metric]] = {}
+    for m in points:
+        rank = (m.step, m.timestamp, 0.0 if math.isnan(m.value) else m.value)
+        if m.key not in latest or rank > latest[m.key][0]:
+            latest[m.key] = (rank, m)
+    return {key: m for key, (_, m) in latest.items()}
 
 
 @dataclass(frozen=True, slots=True)

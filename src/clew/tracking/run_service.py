@@ -5,7 +5,6 @@ Each public method: authorize → validate → write → audit, in one transacti
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,6 +28,7 @@ from clew.tracking.model import (
     RunInfo,
     RunStatus,
     ViewType,
+    latest_points,
 )
 from clew.tracking.names import generated_run_name
 from clew.tracking.search.compile import compile_run_search
@@ -396,16 +396,6 @@ def _run_status(status: str) -> RunStatus:
         raise InvalidInput(
             f"Unknown run status {status!r}; expected one of {[s.value for s in RunStatus]}"
         ) from None
-
-
-def latest_points(points: Sequence[Metric]) -> dict[str, Metric]:
-    """Each key's latest point by (step, timestamp, value), NaN counting as 0: the store's rule."""
-    latest: dict[str, tuple[tuple[int, int, float], Metric]] = {}
-    for m in points:
-        rank = (m.step, m.timestamp, 0.0 if math.isnan(m.value) else m.value)
-        if m.key not in latest or rank > latest[m.key][0]:
-            latest[m.key] = (rank, m)
-    return {key: m for key, (_, m) in latest.items()}
 
 
 def _param_text(value: object) -> str:

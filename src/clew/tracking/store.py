@@ -29,6 +29,7 @@ from clew.tracking.model import (
     Run,
     RunData,
     RunInfo,
+    latest_points,
 )
 from clew.tracking.search.plan import SearchPlan
 from clew.tracking.statements import statements
@@ -59,6 +60,23 @@ def _run_info(r: Any) -> RunInfo:
         lifecycle_stage=r.lifecycle_stage,
         parent_run_id=r.parent_id,
     )
+
+
+def _metric_row(run_id: str, p: Metric) -> dict[str, Any]:
+    """NaN is stored as 0 with ``is_nan`` set: SQLite turns a NaN REAL into NULL."""
+    nan = math.isnan(p.value)
+    return {
+        "execution_id": run_id,
+        "key": p.key,
+        "step": p.step,
+        "timestamp": p.timestamp,
+        "value": 0.0 if nan else p.value,
+        "is_nan": nan,
+    }
+
+
+def _metric_order(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (row["key"], row["step"], row["timestamp"], row["value"], row["is_nan"])
 
 
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
@@ -256,40 +274,12 @@ class TrackingStore:
         """Append points (exact repeats are ignored) and move each key's latest value forward."""
         if not points:
             return
-        rows = []
-        latest: dict[str, tuple[int, int, float, bool]] = {}
-        for p in points:
-            nan = math.isnan(p.value)
-            value = 0.0 if nan else p.value
-            rows.append(
-                {
-                    "execution_id": run_id,
-                    "key": p.key,
-                    "step": p.step,
-                    "timestamp": p.timestamp,
-                    "value": value,
-                    "is_nan": nan,
-                }
-            )
-            candidate = (p.step, p.timestamp, value, nan)
-            current = latest.get(p.key)
-            if current is None or candidate[:3] > current[:3]:
-                latest[p.key] = candidate
-        rows.sort(key=lambda r: (r["key"], r["step"], r["timestamp"], r["value"], r["is_nan"]))
+        rows = sorted((_metric_row(run_id, p) for p in points), key=_metric_order)
         self.conn.execute(self._sql.insert_metrics, rows)
+        # One row per key, in key order: a global lock order for concurrent writers.
+        latest = latest_points(points)
         self.conn.execute(
-            self._sql.upsert_latest,
-            [
-                {
-                    "execution_id": run_id,
-                    "key": key,
-                    "step": s,
-                    "timestamp": ts,
-                    "value": v,
-                    "is_nan": nan,
-                }
-                for key, (s, ts, v, nan) in sorted(latest.items())
-            ],
+            self._sql.upsert_latest, [_metric_row(run_id, latest[key]) for key in sorted(latest)]
         )
 
     def metric_history(
