@@ -71,11 +71,14 @@ def test_later_tag_value_wins(fluent: Client) -> None:
     assert fluent.get_run(run.info.run_id).data.tags["t"] == "third"
 
 
-def test_flush_is_cheap_when_nothing_is_buffered(fluent: Client) -> None:
-    start = time.perf_counter()
+def test_flush_with_nothing_buffered_sends_nothing(
+    fluent: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+    monkeypatch.setattr(fluent.transport, "log_batch", lambda *a, **k: calls.append(a))
     for _ in range(1000):
         clew.flush()
-    assert time.perf_counter() - start < 0.5
+    assert calls == []
 
 
 def test_conflicting_param_in_buffer_surfaces_at_end_run(fluent: Client) -> None:

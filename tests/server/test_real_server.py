@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -165,16 +164,13 @@ def test_upload_streams_without_buffering(server: Server) -> None:
     http.close()
 
 
-def test_single_metric_round_trip_is_fast(server: Server) -> None:
+def test_many_single_metric_round_trips_all_land(server: Server) -> None:
+    """Latency is measured by bench/, never asserted here: the machine is shared."""
     http = HttpTransport(server.url)
     run = http.create_run()
-    timings = []
     for i in range(300):
-        start = time.perf_counter()
         http.log_batch(run.run_id, [Metric("m", float(i), 1, i)])
-        timings.append(time.perf_counter() - start)
     assert len(http.get_metric_history(run.run_id, "m")) == 300
-    assert statistics.median(timings) < 0.02, statistics.median(timings)  # typically ~1-3 ms
     http.close()
 
 

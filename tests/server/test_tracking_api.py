@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from clew.core import schema
 from clew.core.actor import Actor
 from clew.tracking.model import Metric
@@ -184,15 +182,13 @@ def test_search_runs(api: TestClient) -> None:
     assert len(everything["runs"]) == 3
 
 
-def test_large_metric_history_serializes_fast(api: TestClient, run_id: str) -> None:
-    # Written through the service (fast); the point is the read path's serialization.
+def test_large_metric_history_round_trips(api: TestClient, run_id: str) -> None:
+    # Written through the service; the point is the read path. Its speed is measured by
+    # bench/ (a 100,000-point read), never asserted here: the machine is shared.
     platform = api.app.state.platform  # type: ignore[attr-defined]
     for batch in range(10):
         points = [Metric("m", i * 0.5, i, batch * 10_000 + i) for i in range(10_000)]
         platform.tracking.log_batch(Actor("t"), run_id, metrics=points)
-    start = time.perf_counter()
     response = api.get(f"{API}/runs/{run_id}/metrics/history", params={"key": "m"})
-    elapsed = time.perf_counter() - start
     history = response.json()
     assert len(history["steps"]) == 100_000 and history["values"][3] == 1.5
-    assert elapsed < 5.0, elapsed  # generous for loaded CI machines; typically well under 1 s
