@@ -28,7 +28,7 @@ from clew.artifacts.local_tree import walk_local_tree
 from clew.artifacts.model import FileInfo
 from clew.artifacts.paths import join_artifact_path, validate_artifact_path
 from clew.client import http_artifacts
-from clew.client.keepalive import KeepAliveJson
+from clew.client.wire import Reply, WireClient, file_span
 from clew.core.audit_model import AuditEvent, Verification
 from clew.core.errors import (
     ClewError,
@@ -47,6 +47,9 @@ from clew.tracking.model import (
     RunInfo,
     ViewType,
 )
+
+#: What ``request`` returns: the wire client's whole ``Reply``, or httpx's response.
+Response = Reply | httpx.Response
 
 _JSON_HEADERS = {"content-type": "application/json"}
 _DUMPS_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
@@ -98,21 +101,54 @@ class HttpTransport:
         self._api = self.base_url + "/api/v1"
         self._owns_client = client is None
         self._client = client if client is not None else httpx.Client(timeout=timeout)
-        # Small JSON calls skip httpx when talking to a real server (not an injected client).
-        self._fast = KeepAliveJson(self.base_url, timeout) if client is None else None
+        # Against a real server (not an injected client), JSON calls and file uploads skip httpx.
+        self._wire = WireClient(self.base_url, timeout) if client is None else None
         self._retries = max(0, retries)
         self._backoff = backoff
         self.chunk_bytes = chunk_bytes
 
     # ---- plumbing ------------------------------------------------------------------------------
 
-    def _sleep(self, attempt: int, response: httpx.Response | None) -> None:
+    def _sleep(self, attempt: int, response: Response | None) -> None:
         delay = self._backoff * (2**attempt) * (0.5 + random.random())
         if response is not None:
             with suppress(ValueError):
                 retry_after = float(response.headers.get("retry-after", 0))
                 delay = max(delay, min(retry_after, _MAX_RETRY_AFTER))
         time.sleep(delay)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        content: Any,
+        headers: Mapping[str, str] | None,
+        query: Mapping[str, Any] | None,
+        upload: tuple[BinaryIO, int, int] | None,
+    ) -> Response:
+        """One attempt, over the lean wire client where it can carry the request."""
+        if self._wire is not None:
+            if upload is not None:
+                stream, offset, count = upload
+                return self._wire.send_file(
+                    method,
+                    "/api/v1" + path,
+                    stream=stream,
+                    offset=offset,
+                    count=count,
+                    headers=headers,
+                )
+            if content is None or isinstance(content, bytes):
+                return self._wire.request(
+                    method, "/api/v1" + path, content=content, headers=headers, params=query
+                )
+        if upload is not None:
+            stream, offset, count = upload
+            stream.seek(offset)
+            content = _file_chunks(stream, count, self.chunk_bytes)
+        return self._client.request(
+            method, self._api + path, content=content, headers=headers, params=query
+        )
 
     def request(
         self,
@@ -125,13 +161,14 @@ class HttpTransport:
         content: Any = None,
         headers: Mapping[str, str] | None = None,
         rewind: Any = None,
-    ) -> httpx.Response:
+        upload: tuple[BinaryIO, int, int] | None = None,
+    ) -> Response:
         """One API call with retries; raises the server's error as a ``ClewError``.
 
-        ``rewind`` (for uploads) is called before a retry to restart the body; without it a
-        streamed body is never retried.
+        ``upload`` is ``(file, offset, count)``: a body read from a regular file, resent from
+        ``offset`` on a retry. ``rewind`` (for other streamed bodies) is called before a retry
+        to restart the body; without it a streamed body is never retried.
         """
-        url = self._api + path
         if body is not None:
             content = orjson.dumps(body, option=_DUMPS_OPTIONS)
             headers = _JSON_HEADERS
@@ -140,14 +177,7 @@ class HttpTransport:
         while True:
             can_retry = attempt < self._retries and (rewind is not None or not _streamed(content))
             try:
-                if self._fast is not None and (content is None or isinstance(content, bytes)):
-                    response = self._fast.request(
-                        method, "/api/v1" + path, content=content, headers=headers, params=query
-                    )
-                else:
-                    response = self._client.request(
-                        method, url, content=content, headers=headers, params=query
-                    )
+                response = self._send(method, path, content, headers, query, upload)
             except httpx.TransportError as exc:
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 if can_retry and (idempotent or never_sent):
@@ -332,9 +362,17 @@ class HttpTransport:
         canonical = validate_artifact_path(path)
         url = self._artifact_url(run_id, canonical)
         headers = {"content-type": "application/octet-stream"}
-        start, size = http_artifacts.position_and_size(stream)
-        if size is not None:
-            headers["content-length"] = str(size)
+        span = file_span(stream)
+        if span is not None:
+            # A regular file: Content-Length up front (an oversized upload is refused before
+            # it starts), sendfile on the wire, and a retry resends from the same offset.
+            offset, count = span
+            headers["content-length"] = str(count)
+            response = self.request(
+                "PUT", url, headers=headers, idempotent=True, upload=(stream, offset, count)
+            )
+            return FileInfo.from_dict(orjson.loads(response.content))
+        start = http_artifacts.rewind_point(stream)
         chunk = self.chunk_bytes
 
         def body() -> Iterator[bytes]:
@@ -425,15 +463,23 @@ class HttpTransport:
     def close(self) -> None:
         if self._owns_client:
             self._client.close()
-        if self._fast is not None:
-            self._fast.close()
+        if self._wire is not None:
+            self._wire.close()
+
+
+def _file_chunks(stream: BinaryIO, count: int, chunk: int) -> Iterator[bytes]:
+    """``count`` bytes of ``stream`` from where it is, a chunk at a time (the httpx upload)."""
+    left = count
+    while left > 0 and (block := stream.read(min(chunk, left))):
+        left -= len(block)
+        yield block
 
 
 def _streamed(content: Any) -> bool:
     return content is not None and not isinstance(content, bytes | str)
 
 
-def error_of(response: httpx.Response) -> ClewError:
+def error_of(response: Response) -> ClewError:
     """The ``ClewError`` a response carries, or a generic one for non-Clew bodies (a proxy's)."""
     try:
         body = orjson.loads(response.content)

@@ -62,19 +62,12 @@ def download_file(transport: HttpTransport, run_id: str, path: str, root: Path) 
             temp.unlink()
 
 
-def position_and_size(stream: BinaryIO) -> tuple[int | None, int | None]:
-    """Where a seekable stream starts (to rewind for a retry) and, for a regular file, how many
-    bytes remain (sent as Content-Length, so an oversized upload is refused before it starts)."""
+def rewind_point(stream: BinaryIO) -> int | None:
+    """Where a seekable stream starts, to rewind it for a retry; ``None`` if it cannot seek."""
     try:
-        if not stream.seekable():
-            return None, None
-        start = stream.tell()
+        return stream.tell() if stream.seekable() else None
     except (AttributeError, OSError, ValueError):
-        return None, None
-    try:
-        return start, os.fstat(stream.fileno()).st_size - start
-    except (AttributeError, OSError, ValueError):
-        return start, None
+        return None
 
 
 def is_below(child: str, parent: str) -> bool:
