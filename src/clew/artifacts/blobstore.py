@@ -23,7 +23,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
@@ -38,6 +38,8 @@ from clew.core.settings import Settings
 CHUNK_BYTES = 1 << 20
 #: Read/hash/write unit for puts: large enough for disk speed, small enough not to matter.
 PUT_BUFFER_BYTES = 4 << 20
+#: How much of a blob is written before its pages start going to disk (``_FlushBehind``).
+FLUSH_BEHIND_BYTES = 8 << 20
 #: S3 multipart part size for puts (the minimum S3 allows is 5 MiB).
 S3_PART_BYTES = 8 << 20
 STALE_AFTER_S = 3600.0
@@ -80,13 +82,17 @@ class LocalBackend:
         os.makedirs(os.path.dirname(key), exist_ok=True)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         fd = os.open(key, flags, 0o644)
+        flusher = _FlushBehind(fd)
         try:
             for chunk in chunks:
                 view = memoryview(chunk)
                 while view:
                     view = view[os.write(fd, view) :]
+                flusher.wrote(len(chunk))
+            flusher.finish()
             os.fsync(fd)
         except BaseException:
+            flusher.finish(raising=False)
             os.close(fd)
             self.delete(key)
             raise
@@ -136,6 +142,51 @@ class LocalBackend:
         if not os.path.exists(key):
             raise NotFound("Blob not found")
         shutil.copyfile(key, dest)  # sendfile on Linux: no copy through user space
+
+
+_DATASYNC: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
+
+
+class _FlushBehind:
+    """Starts writing a large blob's pages to disk while the rest of it is still arriving.
+
+    Every ``FLUSH_BEHIND_BYTES`` written, an ``fdatasync`` runs on a helper thread (unless the
+    previous one is still running), so the final ``fsync`` finds little left to write: a
+    100 MB upload no longer ends with a ~0.1-0.2 s wait for the disk. Small blobs never start
+    the thread. Durability is unchanged: the final ``fsync`` still covers every byte.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._pending = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._running: Future[None] | None = None
+
+    def wrote(self, size: int) -> None:
+        self._pending += size
+        if self._pending < FLUSH_BEHIND_BYTES:
+            return
+        if self._running is not None:
+            if not self._running.done():
+                return
+            self._running.result()  # an I/O error surfaces here, not at the final fsync
+        self._pool = self._pool or ThreadPoolExecutor(1, thread_name_prefix="clew-flush")
+        self._running = self._pool.submit(_DATASYNC, self._fd)
+        self._pending = 0
+
+    def finish(self, *, raising: bool = True) -> None:
+        """Wait for a running flush; it must end before the file descriptor is closed."""
+        try:
+            if self._running is not None:
+                running, self._running = self._running, None
+                if raising:
+                    running.result()
+                else:
+                    wait([running])
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
 
 
 def _fsync_dir(directory: str) -> None:

@@ -8,7 +8,6 @@ which orders concurrent writers on PostgreSQL; SQLite's write lock already order
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,11 +15,13 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.engine import Dialect
 
 from clew.core import schema
 from clew.core.actor import Actor
 from clew.core.audit_model import AuditEvent, Verification
 from clew.core.ids import now_ms
+from clew.core.prepared import Prepared, per_dialect
 
 GENESIS = "0" * 64
 
@@ -56,8 +57,8 @@ def append(
     summary: Mapping[str, Any] | None = None,
 ) -> int:
     """Append one event inside the caller's transaction and return its sequence number."""
-    sql = _statements(conn.dialect.name)
-    head = conn.execute(sql.head).one()
+    sql = _statements(conn.dialect)
+    head = sql.head(conn).one()
     seq = head.seq + 1
     row = {
         "seq": seq,
@@ -70,32 +71,38 @@ def append(
         "summary": canonical_json(dict(summary or {})).decode(),
     }
     digest = _entry_hash(head.hash, _entry(row))
-    conn.execute(sql.insert, {**row, "prev_hash": head.hash, "hash": digest})
-    conn.execute(sql.move_head, {"new_seq": seq, "new_hash": digest})
+    sql.insert(conn, {**row, "prev_hash": head.hash, "hash": digest})
+    sql.move_head(conn, {"new_seq": seq, "new_hash": digest})
     return seq
 
 
 @dataclass(frozen=True)
 class _Statements:
-    head: Any
-    insert: Any
-    move_head: Any
+    head: Prepared
+    insert: Prepared
+    move_head: Prepared
 
 
-@functools.cache
-def _statements(dialect: str) -> _Statements:
-    """Built once per dialect: constructing them cost more than running them on SQLite."""
+@per_dialect
+def _statements(dialect: Dialect) -> _Statements:
+    """Compiled once per dialect: every change in Clew runs these three."""
     head = select(schema.audit_head.c.seq, schema.audit_head.c.hash).where(
         schema.audit_head.c.id == 1
     )
-    if dialect == "postgresql":
+    if dialect.name == "postgresql":
         head = head.with_for_update()  # orders concurrent appenders on the chain
+    columns = [c.name for c in schema.audit_events.columns]
     return _Statements(
-        head=head,
-        insert=schema.audit_events.insert(),
-        move_head=update(schema.audit_head)
-        .where(schema.audit_head.c.id == 1)
-        .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")),
+        head=Prepared(head, dialect),
+        insert=Prepared(
+            schema.audit_events.insert().values({c: bindparam(c) for c in columns}), dialect
+        ),
+        move_head=Prepared(
+            update(schema.audit_head)
+            .where(schema.audit_head.c.id == 1)
+            .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")),
+            dialect,
+        ),
     )
 
 

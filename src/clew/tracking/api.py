@@ -36,6 +36,60 @@ def _done() -> Response:
     return Response(status_code=204)
 
 
+# ---- the hot routes ----------------------------------------------------------------------------
+# Run creation, logging and reading a run come first: the router tries routes in order, and
+# each candidate it passes costs a few microseconds, a noticeable share of a ~1 ms call. They
+# also run on the event loop: their service calls take well under a millisecond on SQLite,
+# less than the hop to the thread pool cost them. Everything else runs in the pool.
+
+
+@router.post("/runs", status_code=201, response_model=s.RunOut)
+async def create_run(body: s.CreateRun, platform: PlatformDep, actor: ActorDep) -> Response:
+    run = platform.tracking.create_run(
+        actor,
+        experiment_id=body.experiment_id,
+        run_name=body.run_name,
+        start_time=body.start_time,
+        tags=body.tags,
+        parent_run_id=body.parent_run_id,
+        params=[(p.key, p.value) for p in body.params],
+        metrics=[Metric(m.key, decode_float(m.value), m.timestamp, m.step) for m in body.metrics],
+        status=body.status,
+        end_time=body.end_time,
+    )
+    return _json(run.to_dict(), 201)
+
+
+@router.post("/runs/{run_id}/batch", status_code=204, response_class=Response)
+async def log_batch(
+    run_id: RunId, body: s.LogBatch, platform: PlatformDep, actor: ActorDep
+) -> Response:
+    """Metrics, params and tags in one transaction; a retried batch changes nothing."""
+    platform.tracking.log_batch(
+        actor,
+        run_id,
+        metrics=[Metric(m.key, decode_float(m.value), m.timestamp, m.step) for m in body.metrics],
+        params=[(p.key, p.value) for p in body.params],
+        tags=[(t.key, t.value) for t in body.tags],
+    )
+    return _done()
+
+
+@router.get("/runs/{run_id}", response_model=s.RunOut)
+async def get_run(run_id: RunId, platform: PlatformDep, actor: ActorDep) -> Response:
+    return _json(platform.tracking.get_run(actor, run_id).to_dict())
+
+
+@router.patch("/runs/{run_id}", response_model=s.RunInfoOut)
+async def update_run(
+    run_id: RunId, body: s.UpdateRun, platform: PlatformDep, actor: ActorDep
+) -> Response:
+    info = platform.tracking.update_run(
+        actor, run_id, status=body.status, end_time=body.end_time, run_name=body.run_name
+    )
+    return _json(info.to_dict())
+
+
 # ---- experiments -------------------------------------------------------------------------------
 
 
@@ -119,26 +173,6 @@ def delete_experiment_tag(
 # ---- runs --------------------------------------------------------------------------------------
 
 
-# The hottest routes (run creation, logging, reading a run) run on the event loop: their
-# service calls take well under a millisecond on SQLite, less than the hop to the thread pool
-# cost them. Everything else runs in the pool.
-@router.post("/runs", status_code=201, response_model=s.RunOut)
-async def create_run(body: s.CreateRun, platform: PlatformDep, actor: ActorDep) -> Response:
-    run = platform.tracking.create_run(
-        actor,
-        experiment_id=body.experiment_id,
-        run_name=body.run_name,
-        start_time=body.start_time,
-        tags=body.tags,
-        parent_run_id=body.parent_run_id,
-        params=[(p.key, p.value) for p in body.params],
-        metrics=[Metric(m.key, decode_float(m.value), m.timestamp, m.step) for m in body.metrics],
-        status=body.status,
-        end_time=body.end_time,
-    )
-    return _json(run.to_dict(), 201)
-
-
 @router.post("/runs/search", response_model=s.RunPage)
 def search_runs(body: s.SearchRuns, platform: PlatformDep, actor: ActorDep) -> Response:
     page = platform.tracking.search_runs(
@@ -155,21 +189,6 @@ def search_runs(body: s.SearchRuns, platform: PlatformDep, actor: ActorDep) -> R
     )
 
 
-@router.get("/runs/{run_id}", response_model=s.RunOut)
-async def get_run(run_id: RunId, platform: PlatformDep, actor: ActorDep) -> Response:
-    return _json(platform.tracking.get_run(actor, run_id).to_dict())
-
-
-@router.patch("/runs/{run_id}", response_model=s.RunInfoOut)
-async def update_run(
-    run_id: RunId, body: s.UpdateRun, platform: PlatformDep, actor: ActorDep
-) -> Response:
-    info = platform.tracking.update_run(
-        actor, run_id, status=body.status, end_time=body.end_time, run_name=body.run_name
-    )
-    return _json(info.to_dict())
-
-
 @router.delete("/runs/{run_id}", status_code=204, response_class=Response)
 def delete_run(run_id: RunId, platform: PlatformDep, actor: ActorDep) -> Response:
     platform.tracking.delete_run(actor, run_id)
@@ -179,21 +198,6 @@ def delete_run(run_id: RunId, platform: PlatformDep, actor: ActorDep) -> Respons
 @router.post("/runs/{run_id}/restore", status_code=204, response_class=Response)
 def restore_run(run_id: RunId, platform: PlatformDep, actor: ActorDep) -> Response:
     platform.tracking.restore_run(actor, run_id)
-    return _done()
-
-
-@router.post("/runs/{run_id}/batch", status_code=204, response_class=Response)
-async def log_batch(
-    run_id: RunId, body: s.LogBatch, platform: PlatformDep, actor: ActorDep
-) -> Response:
-    """Metrics, params and tags in one transaction; a retried batch changes nothing."""
-    platform.tracking.log_batch(
-        actor,
-        run_id,
-        metrics=[Metric(m.key, decode_float(m.value), m.timestamp, m.step) for m in body.metrics],
-        params=[(p.key, p.value) for p in body.params],
-        tags=[(t.key, t.value) for t in body.tags],
-    )
     return _done()
 
 

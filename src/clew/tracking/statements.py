@@ -13,8 +13,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
 from clew.core import schema
+from clew.core.prepared import Prepared, per_dialect
 
 C = schema.contexts
 E, EP, ET = schema.executions, schema.execution_params, schema.execution_tags
@@ -38,6 +40,22 @@ class Statements:
     upsert_run_tags: Any
     insert_metrics: Any
     upsert_latest: Any
+    #: SQLite only: the two per-point statements as driver SQL (``?`` placeholders, columns in
+    #: ``POINT_COLUMNS`` order) for ``exec_driver_sql``. For a 100-point batch, SQLAlchemy's
+    #: per-row parameter processing cost more than SQLite's inserts themselves. PostgreSQL keeps
+    #: the compiled statements: their executemany becomes psycopg's multi-row VALUES batches.
+    insert_metrics_sql: str | None
+    upsert_latest_sql: str | None
+
+
+#: The column order of a point row in the driver-SQL statements.
+POINT_COLUMNS = ("execution_id", "key", "step", "timestamp", "value", "is_nan")
+
+
+def _driver_sql(statement: Any) -> str:
+    compiled = statement.compile(dialect=sqlite.dialect())
+    assert tuple(compiled.positiontup) == POINT_COLUMNS, compiled.positiontup
+    return str(compiled)
 
 
 @functools.cache
@@ -46,6 +64,15 @@ def statements(dialect: str) -> Statements:
     tags = insert(ET)
     latest = insert(LM)
     ex = latest.excluded
+    insert_metrics = insert(M).on_conflict_do_nothing()
+    # Move a key's latest point only forward in (step, timestamp, value) order.
+    upsert_latest = latest.on_conflict_do_update(
+        index_elements=[LM.c.execution_id, LM.c.key],
+        set_={"step": ex.step, "timestamp": ex.timestamp, "value": ex.value, "is_nan": ex.is_nan},
+        where=tuple_(ex.step, ex.timestamp, ex.value)
+        > tuple_(LM.c.step, LM.c.timestamp, LM.c.value),
+    )
+    on_sqlite = dialect == "sqlite"
     return Statements(
         experiment_stage=select(C.c.lifecycle_stage).where(
             C.c.id == bindparam("experiment_id"), C.c.type == "experiment"
@@ -80,17 +107,25 @@ def statements(dialect: str) -> Statements:
         upsert_run_tags=tags.on_conflict_do_update(
             index_elements=[ET.c.execution_id, ET.c.key], set_={"value": tags.excluded.value}
         ),
-        insert_metrics=insert(M).on_conflict_do_nothing(),
-        # Move a key's latest point only forward in (step, timestamp, value) order.
-        upsert_latest=latest.on_conflict_do_update(
-            index_elements=[LM.c.execution_id, LM.c.key],
-            set_={
-                "step": ex.step,
-                "timestamp": ex.timestamp,
-                "value": ex.value,
-                "is_nan": ex.is_nan,
-            },
-            where=tuple_(ex.step, ex.timestamp, ex.value)
-            > tuple_(LM.c.step, LM.c.timestamp, LM.c.value),
-        ),
+        insert_metrics=insert_metrics,
+        upsert_latest=upsert_latest,
+        insert_metrics_sql=_driver_sql(insert_metrics) if on_sqlite else None,
+        upsert_latest_sql=_driver_sql(upsert_latest) if on_sqlite else None,
+    )
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """The two reads nearly every write starts with, as driver SQL (``core.prepared``)."""
+
+    experiment_stage: Prepared
+    run_by_id: Prepared
+
+
+@per_dialect
+def lookups(dialect: Dialect) -> Lookups:
+    sql = statements(dialect.name)
+    return Lookups(
+        experiment_stage=Prepared(sql.experiment_stage, dialect),
+        run_by_id=Prepared(sql.run_by_id, dialect),
     )

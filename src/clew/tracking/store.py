@@ -32,7 +32,7 @@ from clew.tracking.model import (
     latest_points,
 )
 from clew.tracking.search.plan import SearchPlan
-from clew.tracking.statements import statements
+from clew.tracking.statements import lookups, statements
 
 EXPERIMENT = "experiment"
 RUN = "run"
@@ -75,6 +75,12 @@ def _metric_row(run_id: str, p: Metric) -> dict[str, Any]:
     }
 
 
+def _metric_tuple(run_id: str, p: Metric) -> tuple[str, str, int, int, float, bool]:
+    """``_metric_row`` as a tuple in ``POINT_COLUMNS`` order, for the driver-SQL path."""
+    nan = math.isnan(p.value)
+    return (run_id, p.key, p.step, p.timestamp, 0.0 if nan else p.value, nan)
+
+
 def _metric_order(row: dict[str, Any]) -> tuple[Any, ...]:
     return (row["key"], row["step"], row["timestamp"], row["value"], row["is_nan"])
 
@@ -92,6 +98,7 @@ class TrackingStore:
         self.conn = conn
         self._insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         self._sql = statements(conn.dialect.name)
+        self._lookups = lookups(conn.dialect)
 
     # ---- experiments -------------------------------------------------------------------------
 
@@ -146,8 +153,8 @@ class TrackingStore:
 
     def experiment_stage(self, experiment_id: int) -> str:
         """Just the lifecycle stage: the check every run creation makes."""
-        stage = self.conn.execute(
-            self._sql.experiment_stage, {"experiment_id": experiment_id}
+        stage = self._lookups.experiment_stage(
+            self.conn, {"experiment_id": experiment_id}
         ).scalar_one_or_none()
         if stage is None:
             raise NotFound(f"Experiment {experiment_id} does not exist")
@@ -204,7 +211,7 @@ class TrackingStore:
         return out
 
     def get_run_info(self, run_id: str) -> RunInfo:
-        row = self.conn.execute(self._sql.run_by_id, {"run_id": run_id}).first()
+        row = self._lookups.run_by_id(self.conn, {"run_id": run_id}).first()
         if row is None:
             raise NotFound(f"Run {run_id} does not exist")
         return _run_info(row)
@@ -274,12 +281,22 @@ class TrackingStore:
         """Append points (exact repeats are ignored) and move each key's latest value forward."""
         if not points:
             return
-        rows = sorted((_metric_row(run_id, p) for p in points), key=_metric_order)
-        self.conn.execute(self._sql.insert_metrics, rows)
-        # One row per key, in key order: a global lock order for concurrent writers.
+        # Rows in key order, one latest row per key in key order: a global lock order for
+        # concurrent writers.
         latest = latest_points(points)
+        sql = self._sql
+        if sql.insert_metrics_sql is not None and sql.upsert_latest_sql is not None:
+            self.conn.exec_driver_sql(
+                sql.insert_metrics_sql, sorted(_metric_tuple(run_id, p) for p in points)
+            )
+            self.conn.exec_driver_sql(
+                sql.upsert_latest_sql, [_metric_tuple(run_id, latest[k]) for k in sorted(latest)]
+            )
+            return
+        rows = sorted((_metric_row(run_id, p) for p in points), key=_metric_order)
+        self.conn.execute(sql.insert_metrics, rows)
         self.conn.execute(
-            self._sql.upsert_latest, [_metric_row(run_id, latest[key]) for key in sorted(latest)]
+            sql.upsert_latest, [_metric_row(run_id, latest[key]) for key in sorted(latest)]
         )
 
     def metric_history(
