@@ -47,6 +47,34 @@ class InvalidPageToken(InvalidInput):
     code = "INVALID_PAGE_TOKEN"
 
 
+class UrlNotAllowed(InvalidInput):
+    """An outbound URL (a webhook) the SSRF guard refuses: bad shape, or a host that is or
+    resolves to a non-public address the operator has not opened (``core/netguard.py``)."""
+
+    code = "URL_NOT_ALLOWED"
+
+
+class InvalidSource(InvalidInput):
+    """A model version source URI that is not allowed (security.md §1b): traversal in any
+    encoding, a query, fragment or params, a scheme off the allow-list, a host on ``file:``."""
+
+    code = "INVALID_SOURCE"
+
+
+class InvalidModelName(InvalidInput):
+    """A registered model name or alias with a path separator, ``..``, an escape or a control
+    character: names reach URLs and, in peers, file paths (CVE-2023-1176)."""
+
+    code = "INVALID_MODEL_NAME"
+
+
+class InvalidStatusTransition(InvalidInput):
+    """A status change the lifecycle does not allow (a logged model goes PENDING → READY or
+    FAILED, once)."""
+
+    code = "INVALID_STATUS_TRANSITION"
+
+
 class ParamOverwrite(InvalidInput):
     """A param is immutable: logging a different value for an existing key."""
 
@@ -104,6 +132,30 @@ class PermissionDenied(ClewError):
 class TemporarilyUnavailable(ClewError):
     status = 503
     code = "TEMPORARILY_UNAVAILABLE"
+
+
+class InvalidModel(InvalidInput):
+    """A model directory that is not a readable model (no or malformed MLmodel, unknown flavor)."""
+
+    code = "INVALID_MODEL"
+
+
+class ModelIntegrityError(ClewError):
+    """A model's files differ from the digests its MLmodel records: changed, missing or extra.
+
+    Details list the offending relative paths under ``mismatched``, ``missing``, ``unrecorded``.
+    """
+
+    status = 422
+    code = "MODEL_DIGEST_MISMATCH"
+
+
+class UntrustedModel(ClewError):
+    """Loading would run code from the artifact and nothing vouches for it (no digests, unknown
+    skops types); the caller must opt in explicitly."""
+
+    status = 422
+    code = "MODEL_UNTRUSTED"
 
 
 def _all_subclasses(cls: type[ClewError]) -> list[type[ClewError]]:

@@ -1,0 +1,1 @@
+"""Built-in model flavors; each registers through the ``clew.model_flavors`` entry point."""
