@@ -47,6 +47,8 @@ from clew.client.fluent import (
     start_run,
     use_client,
 )
+from clew.client.fluent_models import load_model, log_model, register_model, set_model_alias
+from clew.client.model_info import LoggedModelInfo
 from clew.core.errors import (
     AlreadyExists,
     ClewError,
@@ -93,6 +95,7 @@ __all__ = [
     "InvalidPageToken",
     "InvalidPath",
     "LimitExceeded",
+    "LoggedModelInfo",
     "Metric",
     "MetricHistory",
     "NotFound",
@@ -118,6 +121,7 @@ __all__ = [
     "get_metric_history",
     "get_run",
     "get_tracking_uri",
+    "load_model",
     "log_artifact",
     "log_artifacts",
     "log_dict",
@@ -125,11 +129,14 @@ __all__ = [
     "log_input",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
     "search_runs",
     "set_experiment",
+    "set_model_alias",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
@@ -138,7 +145,15 @@ __all__ = [
 ]
 
 
+#: Flavor modules (``clew.sklearn.log_model`` …), imported when first used.
+_FLAVOR_MODULES = frozenset({"sklearn", "lightgbm", "pyfunc"})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _FLAVOR_MODULES:
+        import importlib
+
+        return importlib.import_module(f"clew.{name}")
     # The version is read from the installed metadata on first use, not at import.
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version

@@ -3,7 +3,9 @@
 Trains a random forest on scikit-learn's breast-cancer data set (it ships with scikit-learn, so
 nothing is downloaded) over a hyper-parameter grid: one nested run per combination under a
 parent run, per-fold metrics, the data set as an input, the fitted model as an artifact. Then
-it prints the best runs and starts ``clew server``.
+it logs the best model as a logged model (``clew.sklearn.log_model``), registers it, points the
+alias ``challenger`` at it, loads it back by ``models:/<name>@challenger`` and scores a few
+rows, prints the best runs and starts ``clew server``.
 
 Run: ``python -m clew.demo [--no-serve] [--port 5000]``.
 """
@@ -22,6 +24,8 @@ import clew
 from clew.cli.output import console, table
 
 EXPERIMENT = "breast-cancer-forest"
+MODEL_NAME = "breast-cancer-forest"
+ALIAS = "challenger"
 GRID: dict[str, list[Any]] = {
     "n_estimators": [50, 150],
     "max_depth": [3, 6, None],
@@ -31,7 +35,7 @@ FOLDS = 5
 
 
 def train_grid() -> str:
-    """Run the grid; return the parent run's id."""
+    """Run the grid and log the best model from the parent run; return the parent run's id."""
     from sklearn.datasets import load_breast_cancer
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
@@ -46,6 +50,7 @@ def train_grid() -> str:
     combos = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
     folds = list(StratifiedKFold(FOLDS, shuffle=True, random_state=7).split(features, target))
 
+    best: tuple[float, dict[str, Any], Any, str] | None = None
     with clew.start_run(run_name=f"grid-{time.strftime('%H%M%S')}") as parent:
         clew.log_input(dataset, context="training")
         clew.set_tags({"kind": "grid-search", "model": "RandomForestClassifier"})
@@ -54,7 +59,7 @@ def train_grid() -> str:
             for i, params in enumerate(combos, 1):
                 status.update(f"Training combination {i}/{len(combos)}: {params}")
                 name = "rf-" + "-".join(str(v) for v in params.values())
-                with clew.start_run(run_name=name, nested=True):
+                with clew.start_run(run_name=name, nested=True) as child:
                     clew.log_params(params)
                     clew.log_input(dataset, context="training")
                     accuracies = []
@@ -75,12 +80,52 @@ def train_grid() -> str:
                         )
                     final = RandomForestClassifier(random_state=0, n_jobs=1, **params)
                     final.fit(features, target)
-                    clew.log_metric("cv_accuracy", sum(accuracies) / len(accuracies))
+                    cv_accuracy = sum(accuracies) / len(accuracies)
+                    clew.log_metric("cv_accuracy", cv_accuracy)
+                    if best is None or cv_accuracy > best[0]:
+                        best = (cv_accuracy, params, final, child.info.run_id)
                     with tempfile.TemporaryDirectory() as tmp:
                         path = Path(tmp) / "model.pkl"
                         path.write_bytes(pickle.dumps(final))
                         clew.log_artifact(str(path), artifact_path="model")
+            assert best is not None
+            status.update("Logging and registering the best model")
+            cv_accuracy, params, model, child_id = best
+            info = clew.sklearn.log_model(
+                model,
+                name="best-forest",
+                input_example=features.head(5),
+                registered_model_name=MODEL_NAME,
+                params=params,
+                tags={"best_child_run": child_id, "cv_accuracy": f"{cv_accuracy:.4f}"},
+            )
+        assert info.registered_model_version is not None
+        clew.set_model_alias(MODEL_NAME, ALIAS, info.registered_model_version)
+        console.print(
+            f"Logged the best model as [bold]{info.model_uri}[/bold] and registered it as "
+            f"{MODEL_NAME} v{info.registered_model_version} (alias [cyan]{ALIAS}[/cyan]); "
+            f"`clew models lineage {MODEL_NAME} {info.registered_model_version}` traces it back"
+        )
         return parent.info.run_id
+
+
+def score_challenger(rows: int = 6) -> None:
+    """Load the model the ``challenger`` alias names and score a few rows with it."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame.sample(rows, random_state=3)
+    uri = f"models:/{MODEL_NAME}@{ALIAS}"
+    model = clew.load_model(uri)
+    predicted = model.predict(frame.drop(columns="target"))
+    shown = ["mean radius", "mean texture", "worst area"]
+    table(
+        f"Scored by {uri}",
+        ["row", *shown, "target", "predicted"],
+        (
+            (index, *(f"{row[c]:.2f}" for c in shown), int(row["target"]), int(label))
+            for (index, row), label in zip(frame.iterrows(), predicted, strict=True)
+        ),
+    )
 
 
 def show_best(parent_run_id: str, top: int = 5) -> None:
@@ -115,6 +160,7 @@ def main() -> None:
 
     parent = train_grid()
     show_best(parent)
+    score_challenger()
     if args.no_serve:
         return
     from clew.core.settings import Settings

@@ -6,7 +6,7 @@ No module-level singletons: a ``Platform`` owns its database engine and blob sto
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from clew.artifacts.blobstore import BlobStore
 from clew.artifacts.service import ArtifactService
@@ -14,7 +14,13 @@ from clew.audit.service import AuditService
 from clew.core import migrate as migrations
 from clew.core.authz import AllowAll, Authorizer
 from clew.core.db import Database
+from clew.core.ids import is_logged_model_id
 from clew.core.settings import Settings
+from clew.registry.logged_model import RESOURCE_TYPE as LOGGED_MODEL
+from clew.registry.logged_service import LoggedModelService
+from clew.registry.service import RegistryService
+from clew.registry.webhooks.listener import WebhookListener
+from clew.registry.webhooks.service import WebhookService
 from clew.tracking.service import TrackingService
 
 
@@ -26,6 +32,34 @@ class Platform:
     tracking: TrackingService
     artifacts: ArtifactService
     audit: AuditService
+    webhooks: WebhookService
+    #: Logged models, and their files: the same table and blob store as ``artifacts``, with the
+    #: model id as owner. Built in ``__post_init__`` from the parts above.
+    logged_models: LoggedModelService = field(init=False)
+    logged_model_artifacts: ArtifactService = field(init=False)
+    #: Registered models, versions, aliases and stages (issue 3).
+    registry: RegistryService = field(init=False)
+
+    def __post_init__(self) -> None:
+        authz = self.tracking.authz
+        self.logged_models = LoggedModelService(self.db, self.settings, authz)
+        self.logged_model_artifacts = ArtifactService(
+            self.db,
+            self.blobs,
+            authz,
+            check_owner=self.logged_models.check_files_writable,
+            check_owner_readable=self.logged_models.check_files_readable,
+            resource_type=LOGGED_MODEL,
+        )
+        # Webhooks hear every registry change inside its transaction (the outbox).
+        self.registry = RegistryService(
+            self.db,
+            self.settings,
+            authz,
+            blobs=self.blobs,
+            listeners=[WebhookListener()],
+            logged_model_files=self.logged_models.files_in,
+        )
 
     @classmethod
     def open(
@@ -49,7 +83,13 @@ class Platform:
             check_owner=tracking.check_run_writable,
             check_owner_readable=tracking.check_run_readable,
         )
-        return cls(settings, db, blobs, tracking, artifacts, AuditService(db, authz))
+        webhooks = WebhookService(db, settings, authz)
+        return cls(settings, db, blobs, tracking, artifacts, AuditService(db, authz), webhooks)
+
+    def artifacts_of(self, owner_id: str) -> ArtifactService:
+        """The artifact service of an owner: a logged model's (``m-…``), or else a run's."""
+        return self.logged_model_artifacts if is_logged_model_id(owner_id) else self.artifacts
 
     def close(self) -> None:
+        self.webhooks.dispatcher.stop()
         self.db.dispose()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any, Final
 from urllib.parse import quote
 
@@ -30,6 +30,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from clew.artifacts.model import FileInfo
 from clew.core.errors import PayloadTooLarge
 from clew.server.deps import ActorDep, PlatformDep
 
@@ -157,7 +158,12 @@ def list_artifacts(
     responses={200: {"content": {"application/octet-stream": _BINARY}}},
 )
 def download_artifact(run_id: RunId, path: str, platform: PlatformDep, actor: ActorDep) -> Response:
-    info, chunks = platform.artifacts.open(actor, run_id, path)
+    return file_response(*platform.artifacts.open(actor, run_id, path))
+
+
+def file_response(info: FileInfo, chunks: Iterator[bytes]) -> StreamingResponse:
+    """A stored file as a download: octets, attachment, length, ETag and digest headers (any
+    owner's files, so a logged model's download is the same as a run's)."""
     headers = {"content-disposition": _content_disposition(info.path)}
     if info.size is not None:
         headers["content-length"] = str(info.size)

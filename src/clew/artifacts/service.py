@@ -8,6 +8,11 @@ an unreferenced blob or temp file for garbage collection. Every path goes throug
 Whether an owner may hold artifacts (does the run exist, is it active?) is tracking's rule, not
 ours: it arrives as ``check_owner``, called inside each transaction, so a run deleted while an
 upload was in flight is caught at commit.
+
+An owner is a run id, or a logged model id (``m-<32 hex>``): one service instance per kind of
+owner, each with its owner's checks and ``resource_type`` (what authorization and the audit log
+name), all over the same ``artifact_files`` table and blob store. The two id shapes cannot
+collide, and garbage collection sees every owner's references.
 """
 
 from __future__ import annotations
@@ -61,7 +66,8 @@ def _summary(files: Sequence[FileInfo], **extra: Any) -> dict[str, Any]:
 
 
 class ArtifactService:
-    """Files logged against an owner (a run id today), stored as content-addressed blobs."""
+    """Files logged against an owner (a run or a logged model), stored as content-addressed
+    blobs."""
 
     def __init__(
         self,
@@ -71,9 +77,12 @@ class ArtifactService:
         check_owner: OwnerCheck,
         *,
         check_owner_readable: OwnerCheck | None = None,
+        resource_type: str = RESOURCE_TYPE,
     ) -> None:
         """``check_owner`` guards writes; reads use ``check_owner_readable`` when given (e.g. to
-        allow reading a deleted run's files) and ``check_owner`` otherwise."""
+        allow reading a deleted run's files) and ``check_owner`` otherwise. ``resource_type``
+        is the owner's kind in authorization checks and audit events."""
+        self.resource_type = resource_type
         self.db = db
         self.blobs = blobs
         self.authz = authz
@@ -156,7 +165,7 @@ class ArtifactService:
             deleted = store.delete(owner_id, canonical)
             is_file = single is not None and len(files) == 1
             summary = _summary(files) if is_file else _summary(files, directory=canonical)
-            audit.append(conn, actor, "artifact.delete", RESOURCE_TYPE, owner_id, summary)
+            audit.append(conn, actor, "artifact.delete", self.resource_type, owner_id, summary)
         return deleted
 
     def collect_garbage(self, actor: Actor, *, min_age_s: float = 3600.0) -> int:
@@ -229,7 +238,7 @@ class ArtifactService:
     # ---- helpers -------------------------------------------------------------------------------
 
     def _authorize(self, actor: Actor, permission: Permission, owner_id: str) -> None:
-        self.authz.check(actor, permission, Resource(RESOURCE_TYPE, owner_id))
+        self.authz.check(actor, permission, Resource(self.resource_type, owner_id))
 
     def _precheck(self, owner_id: str) -> None:
         """Fail before uploading to an owner that cannot take it (checked again at commit)."""
@@ -246,7 +255,7 @@ class ArtifactService:
             if clash is not None:
                 raise Conflict("A file and a directory cannot share a path", path=clash)
             store.put_many(owner_id, files, now_ms())
-            audit.append(conn, actor, "artifact.log", RESOURCE_TYPE, owner_id, summary)
+            audit.append(conn, actor, "artifact.log", self.resource_type, owner_id, summary)
 
     def _write_local(self, root: Path, file: FileInfo) -> None:
         assert file.digest is not None

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, delete, or_, select, true, union
 from sqlalchemy.dialects import postgresql, sqlite
 
 from clew.artifacts.model import FileInfo
@@ -132,8 +132,11 @@ class ArtifactFileStore:
         return None
 
     def referenced_digests(self) -> Iterator[str]:
-        """Every digest any owner references, once each (for garbage collection)."""
-        q = select(F.c.digest).distinct().execution_options(yield_per=10_000)
+        """Every digest anything references, once each (for garbage collection): run and
+        logged-model files, and the files registered model versions keep (``BLOB_REFERENCES``)."""
+        q = union(*(select(column) for column in schema.BLOB_REFERENCES)).execution_options(
+            yield_per=10_000
+        )
         for digest in self.conn.execute(q).scalars():
             yield str(digest)
 

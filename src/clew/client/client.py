@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from clew.client.artifact_methods import ArtifactMethods
 from clew.client.batching import BatchLimits
+from clew.client.logged_model_methods import LoggedModelMethods
+from clew.client.model_methods import ModelMethods
+from clew.client.registry_methods import RegistryMethods
 from clew.client.resolve import is_local, transport_for
 from clew.core.errors import NotFound
 from clew.core.ids import now_ms
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
 DATASET_CONTEXT_TAG = "mlflow.data.context"
 
 
-class Client(ArtifactMethods):
+class Client(ArtifactMethods, RegistryMethods, LoggedModelMethods, ModelMethods):
     """Talk to a Clew tracking store, locally or over HTTP.
 
     Args:

@@ -28,6 +28,8 @@ from clew.artifacts.local_tree import walk_local_tree
 from clew.artifacts.model import FileInfo
 from clew.artifacts.paths import join_artifact_path, validate_artifact_path
 from clew.client import http_artifacts
+from clew.client.logged_models_http import HttpLoggedModels, owner_path
+from clew.client.registry_http import HttpRegistry
 from clew.client.wire import Reply, WireClient, file_span
 from clew.core.audit_model import AuditEvent, Verification
 from clew.core.errors import (
@@ -73,7 +75,7 @@ def _eid(experiment_id: str) -> str:
     return str(check_experiment_id(experiment_id))
 
 
-class HttpTransport:
+class HttpTransport(HttpRegistry, HttpLoggedModels):
     """Implements :class:`~clew.client.transport.Transport` against a Clew server.
 
     Args:
@@ -353,10 +355,10 @@ class HttpTransport:
         data = self._json("POST", "/runs/search", body=body, idempotent=True)
         return Page([Run.from_dict(r) for r in data["runs"]], data.get("next_page_token"))
 
-    # ---- run artifacts -------------------------------------------------------------------------
+    # ---- artifacts (the owner is a run id, or a logged model id) --------------------------------
 
     def _artifact_url(self, run_id: str, path: str) -> str:
-        return f"/runs/{check_run_id(run_id)}/artifacts/{quote(path, safe='/')}"
+        return f"{owner_path(run_id)}/artifacts/{quote(path, safe='/')}"
 
     def log_artifact_stream(self, run_id: str, path: str, stream: BinaryIO) -> FileInfo:
         canonical = validate_artifact_path(path)
@@ -414,7 +416,7 @@ class HttpTransport:
 
     def list_artifacts(self, run_id: str, path: str = "") -> list[FileInfo]:
         params = {"path": validate_artifact_path(path, allow_root=True)}
-        url = f"/runs/{check_run_id(run_id)}/artifacts"
+        url = f"{owner_path(run_id)}/artifacts"
         data = self._json("GET", url, params=params, idempotent=True)
         return [FileInfo.from_dict(f) for f in data["files"]]
 

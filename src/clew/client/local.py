@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from clew.artifacts.model import FileInfo
+from clew.client.logged_models_local import LocalLoggedModels
+from clew.client.registry_local import LocalRegistry
 from clew.core.actor import Actor
 from clew.core.audit import AuditEvent, Verification
 from clew.core.settings import Settings
@@ -29,7 +31,7 @@ from clew.tracking.model import (
 )
 
 
-class LocalTransport:
+class LocalTransport(LocalRegistry, LocalLoggedModels):
     """Implements :class:`~clew.client.transport.Transport` by calling the services directly.
 
     Args:
@@ -169,22 +171,23 @@ class LocalTransport:
             self.actor, experiment_ids, filter_string, view_type, max_results, order_by, page_token
         )
 
-    # ---- run artifacts (the owner of a run's artifacts is the run id) ---------------------------
+    # ---- artifacts (the owner is a run id, or a logged model id) --------------------------------
 
     def log_artifact_stream(self, run_id: str, path: str, stream: BinaryIO) -> FileInfo:
-        return self.platform.artifacts.log_stream(self.actor, run_id, path, stream)
+        return self.platform.artifacts_of(run_id).log_stream(self.actor, run_id, path, stream)
 
     def log_artifact_dir(
         self, run_id: str, local_dir: Path, artifact_path: str | None
     ) -> list[FileInfo]:
-        return list(self.platform.artifacts.log_dir(self.actor, run_id, local_dir, artifact_path))
+        files = self.platform.artifacts_of(run_id)
+        return list(files.log_dir(self.actor, run_id, local_dir, artifact_path))
 
     def list_artifacts(self, run_id: str, path: str = "") -> list[FileInfo]:
-        return list(self.platform.artifacts.list(self.actor, run_id, path))
+        return list(self.platform.artifacts_of(run_id).list(self.actor, run_id, path))
 
     @contextmanager
     def open_artifact(self, run_id: str, path: str) -> Iterator[Iterator[bytes]]:
-        _info, chunks = self.platform.artifacts.open(self.actor, run_id, path)
+        _info, chunks = self.platform.artifacts_of(run_id).open(self.actor, run_id, path)
         try:
             yield chunks
         finally:
@@ -193,7 +196,7 @@ class LocalTransport:
                 close()
 
     def download_artifacts(self, run_id: str, path: str, dest_dir: Path) -> Path:
-        return self.platform.artifacts.download(self.actor, run_id, path, dest_dir)
+        return self.platform.artifacts_of(run_id).download(self.actor, run_id, path, dest_dir)
 
     # ---- audit ---------------------------------------------------------------------------------
 

@@ -14,6 +14,19 @@ from typing import BinaryIO, Protocol
 
 from clew.artifacts.model import FileInfo
 from clew.core.audit_model import AuditEvent, Verification
+from clew.registry.logged_model import (
+    DatasetFilter,
+    LoggedModel,
+    LoggedModelMetric,
+    LoggedModelOrder,
+)
+from clew.registry.model import (
+    AliasHistory,
+    ModelVersion,
+    RegisteredModel,
+    VersionFile,
+    VersionVerification,
+)
 from clew.tracking.model import (
     DatasetInput,
     Experiment,
@@ -92,7 +105,7 @@ class Transport(Protocol):
         page_token: str | None = None,
     ) -> Page[Run]: ...
 
-    # run artifacts
+    # artifacts: the owner (``run_id``) is a run id, or a logged model id (``m-…``)
     def log_artifact_stream(self, run_id: str, path: str, stream: BinaryIO) -> FileInfo: ...
     def log_artifact_dir(
         self, run_id: str, local_dir: Path, artifact_path: str | None
@@ -115,5 +128,102 @@ class Transport(Protocol):
         after_seq: int | None = None,
         limit: int = 100,
     ) -> list[AuditEvent]: ...
+
+    # model registry (issue 3)
+    def create_registered_model(
+        self, name: str, description: str | None = None, tags: Mapping[str, str] | None = None
+    ) -> RegisteredModel: ...
+    def get_registered_model(self, name: str) -> RegisteredModel: ...
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel: ...
+    def update_registered_model(
+        self, name: str, description: str | None = None
+    ) -> RegisteredModel: ...
+    def delete_registered_model(self, name: str) -> None: ...
+    def set_registered_model_tags(self, name: str, tags: Mapping[str, str]) -> None: ...
+    def delete_registered_model_tag(self, name: str, key: str) -> None: ...
+    def search_registered_models(
+        self,
+        filter_string: str = "",
+        max_results: int = 100,
+        order_by: Sequence[str] = (),
+        page_token: str | None = None,
+    ) -> Page[RegisteredModel]: ...
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        description: str | None = None,
+        logged_model_id: str | None = None,
+        status: str = "READY",
+    ) -> ModelVersion: ...
+    def get_model_version(self, name: str, version: int | str) -> ModelVersion: ...
+    def update_model_version(
+        self,
+        name: str,
+        version: int | str,
+        description: str | None = None,
+        status: str | None = None,
+        status_message: str | None = None,
+    ) -> ModelVersion: ...
+    def delete_model_version(self, name: str, version: int | str) -> None: ...
+    def set_model_version_tags(
+        self, name: str, version: int | str, tags: Mapping[str, str]
+    ) -> None: ...
+    def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None: ...
+    def search_model_versions(
+        self,
+        filter_string: str = "",
+        max_results: int = 100,
+        order_by: Sequence[str] = (),
+        page_token: str | None = None,
+    ) -> Page[ModelVersion]: ...
+    def list_model_version_files(self, name: str, version: int | str) -> list[VersionFile]: ...
+    def verify_model_version(self, name: str, version: int | str) -> VersionVerification: ...
+    def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None: ...
+    def delete_registered_model_alias(self, name: str, alias: str) -> None: ...
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion: ...
+    def resolve_model_uri(self, uri: str) -> ModelVersion: ...
+    def transition_model_version_stage(
+        self, name: str, version: int | str, stage: str, archive_existing_versions: bool = False
+    ) -> ModelVersion: ...
+    def get_latest_versions(
+        self, name: str, stages: Sequence[str] | None = None
+    ) -> list[ModelVersion]: ...
+    def alias_history(
+        self, name: str, alias: str | None = None, at: int | None = None
+    ) -> AliasHistory: ...
+
+    # logged models (issue 3); their files go through the artifact methods above
+    def create_logged_model(
+        self,
+        experiment_id: str | None = None,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        model_type: str | None = None,
+        params: Sequence[tuple[str, str]] = (),
+        tags: Mapping[str, str] | None = None,
+    ) -> LoggedModel: ...
+    def get_logged_model(self, model_id: str) -> LoggedModel: ...
+    def finalize_logged_model(
+        self, model_id: str, status: str, status_message: str | None = None
+    ) -> LoggedModel: ...
+    def set_logged_model_tags(self, model_id: str, tags: Mapping[str, str]) -> None: ...
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None: ...
+    def log_logged_model_params(self, model_id: str, params: Sequence[tuple[str, str]]) -> None: ...
+    def log_logged_model_metrics(
+        self, model_id: str, metrics: Sequence[LoggedModelMetric]
+    ) -> None: ...
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str] | None = None,
+        filter_string: str = "",
+        datasets: Sequence[DatasetFilter] = (),
+        max_results: int = 100,
+        order_by: Sequence[LoggedModelOrder] = (),
+        page_token: str | None = None,
+    ) -> Page[LoggedModel]: ...
+    def delete_logged_model(self, model_id: str) -> None: ...
 
     def close(self) -> None: ...

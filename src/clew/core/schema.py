@@ -204,3 +204,210 @@ audit_head = Table(
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+# ---- model registry (issue 3) ------------------------------------------------------------------
+# A registered model is a context (type "registered_model"); its name and times live there and
+# its tags in ``context_tags``. Each version points at an ``artifacts`` node of type "model" (the
+# graph's view of it) and lists the files it was registered with. Version numbers come from
+# ``registered_models.last_version`` (incremented under the row lock), so a number is never
+# handed out twice, not even after the version holding it was deleted.
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("context_id", BigId, ForeignKey("contexts.id", ondelete="CASCADE"), primary_key=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("user_id", String(256), nullable=False, default=""),
+    Column("last_version", BigInteger, nullable=False, default=0),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("model_id", BigId, ForeignKey("contexts.id"), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("artifact_id", BigId, ForeignKey("artifacts.id"), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("run_id", String(32), nullable=True),
+    Column("logged_model_id", String(64), nullable=True),
+    Column("status", String(32), nullable=False),
+    Column("status_message", Text, nullable=False, default=""),
+    Column("stage", String(16), nullable=False, default="None"),
+    Column("description", Text, nullable=False, default=""),
+    Column("user_id", String(256), nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("model_id", "version"),
+    Index(None, "model_id", "stage", "version"),
+    Index(None, "run_id"),
+    Index(None, "logged_model_id"),
+)
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("version_id", BigId, ForeignKey("model_versions.id"), primary_key=True),
+    Column("key", String(KEY_LEN), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index(None, "key", "value"),
+    sqlite_with_rowid=False,
+)
+
+# The files a version was registered with: its own copy of the manifest, so deleting or
+# re-logging the run's artifacts later cannot change what the version is.
+model_version_files = Table(
+    "model_version_files",
+    metadata,
+    Column("version_id", BigId, ForeignKey("model_versions.id"), primary_key=True),
+    Column("path", PathString, primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Index(None, "digest"),
+    sqlite_with_rowid=False,
+)
+
+#: Every column that holds a blob digest something still needs. Garbage collection keeps a
+#: blob while any of these names it; a new table that references blobs must be listed here.
+BLOB_REFERENCES = (artifact_files.c.digest, model_version_files.c.digest)
+
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model_id", BigId, ForeignKey("contexts.id"), primary_key=True),
+    Column("alias", String(256), primary_key=True),
+    Column("version_id", BigId, ForeignKey("model_versions.id"), nullable=False),
+    Index(None, "version_id"),
+    sqlite_with_rowid=False,
+)
+# ---- end of model registry -----------------------------------------------------------------------
+
+# ---- logged models (issue 3, MLflow 3's LoggedModel) ---------------------------------------------
+# A model logged from a run, or straight into an experiment: its own id ("m-<32 hex>"), a status
+# (PENDING until its files are in, then READY or FAILED), params, metrics and tags. Its files
+# are ``artifact_files`` rows whose owner is that id. ``artifact_id`` is its node in the graph:
+# an ``artifacts`` row of type "model", which the source run's execution OUTPUTs when there is
+# one, so lineage walks model -> run -> datasets. Optional strings (dataset, run of a metric) are
+# stored as '' so that they can be part of a primary key on both databases.
+
+logged_models = Table(
+    "logged_models",
+    metadata,
+    Column("id", String(34), primary_key=True),
+    Column("experiment_id", BigId, ForeignKey("contexts.id"), nullable=False),
+    Column("artifact_id", BigId, ForeignKey("artifacts.id"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("model_type", String(500), nullable=False, default=""),
+    Column("source_run_id", String(32), ForeignKey("executions.id"), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("status_message", Text, nullable=False, default=""),
+    Column("artifact_location", Text, nullable=False),
+    Column("user_id", String(256), nullable=False, default=""),
+    Column("lifecycle_stage", String(16), nullable=False, default="active"),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("artifact_id"),
+    # The default search order (newest first, then id), per experiment and across them all.
+    Index(None, "experiment_id", "lifecycle_stage", "created_at", "id"),
+    Index(None, "lifecycle_stage", "created_at", "id"),
+    Index(None, "source_run_id"),
+)
+
+logged_model_params = Table(
+    "logged_model_params",
+    metadata,
+    Column("model_id", String(34), ForeignKey("logged_models.id"), primary_key=True),
+    Column("key", String(KEY_LEN), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index(None, "key", "value"),
+    sqlite_with_rowid=False,
+)
+
+logged_model_tags = Table(
+    "logged_model_tags",
+    metadata,
+    Column("model_id", String(34), ForeignKey("logged_models.id"), primary_key=True),
+    Column("key", String(KEY_LEN), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index(None, "key", "value"),
+    sqlite_with_rowid=False,
+)
+
+# Full history; a series is (model, key, dataset). NaN as in ``metrics``; an exact retry is a no-op.
+logged_model_metrics = Table(
+    "logged_model_metrics",
+    metadata,
+    Column("model_id", String(34), ForeignKey("logged_models.id"), primary_key=True),
+    Column("key", String(KEY_LEN), primary_key=True),
+    Column("dataset_name", String(500), primary_key=True),
+    Column("dataset_digest", String(128), primary_key=True),
+    Column("step", BigInteger, primary_key=True),
+    Column("timestamp", BigInteger, primary_key=True),
+    Column("value", Float, primary_key=True),
+    Column("is_nan", Boolean, primary_key=True),
+    Column("run_id", String(32), nullable=False, default=""),
+    sqlite_with_rowid=False,
+)
+
+# The latest point of each series, by the same rule as ``latest_metrics``. Search reads this.
+logged_model_latest_metrics = Table(
+    "logged_model_latest_metrics",
+    metadata,
+    Column("model_id", String(34), ForeignKey("logged_models.id"), primary_key=True),
+    Column("key", String(KEY_LEN), primary_key=True),
+    Column("dataset_name", String(500), primary_key=True),
+    Column("dataset_digest", String(128), primary_key=True),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("is_nan", Boolean, nullable=False),
+    Column("run_id", String(32), nullable=False, default=""),
+    Index(None, "key", "is_nan", "value"),
+    sqlite_with_rowid=False,
+)
+# ---- end of logged models ------------------------------------------------------------------------
+
+# ---- webhooks (issue 3, item 7) ----------------------------------------------------------------
+# Subscriptions to registry events, and their outbox. ``webhook.enqueue`` inserts one delivery
+# row per matching subscription inside the registry change's own transaction, so an event is
+# never lost to a crash and never sent for a change that rolled back. The dispatcher claims due
+# rows by moving ``next_attempt_at`` forward (a lease), posts, and records the outcome; a
+# finished delivery has ``next_attempt_at`` NULL. ``secret`` is the HMAC key, so it is stored as
+# is: it is shown once at creation and never returned by a read.
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False),  # canonical JSON list of event types
+    Column("model_name", String(500), nullable=True),  # NULL: every model
+    Column("description", Text, nullable=False, default=""),
+    Column("active", Boolean, nullable=False),
+    Column("secret", String(128), nullable=False),
+    Column("created_by", String(256), nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(None, "active", "model_name"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(32), primary_key=True),  # time-ordered hex; the X-Clew-Delivery header
+    Column("webhook_id", String(32), ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("body", Text, nullable=False),  # the exact JSON posted, identical on every attempt
+    Column("status", String(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=True),  # NULL: CLEW_WEBHOOK_MAX_ATTEMPTS
+    Column("next_attempt_at", BigInteger, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger, nullable=True),
+    Index(None, "next_attempt_at"),
+    Index(None, "webhook_id", "id"),
+)
+# ---- end of webhooks ---------------------------------------------------------------------------

@@ -45,6 +45,23 @@ class Settings(BaseSettings):
     #: Chunk size for streaming artifact bodies in and out.
     stream_chunk_bytes: int = 1024 * 1024
 
+    # Webhooks (registry/webhooks, core/netguard). Closed by default: a webhook URL that is or
+    # resolves to a loopback, private or link-local address is refused (SSRF, security.md §1d).
+    #: Open loopback, RFC 1918 / ULA and CGNAT destinations (not link-local: cloud metadata).
+    webhook_allow_private: bool = False
+    #: Comma-separated hosts (``hooks.internal``, ``*.corp.example``) and CIDRs that are opened.
+    webhook_allowed_hosts: str = ""
+    #: Seconds per connect / read / write of one delivery attempt.
+    webhook_timeout_s: float = 5.0
+    #: Attempts per delivery before it is marked failed.
+    webhook_max_attempts: int = 8
+    #: First retry delay; each retry doubles it (with jitter), capped at an hour.
+    webhook_backoff_s: float = 10.0
+    #: How often an idle dispatcher looks for due deliveries.
+    webhook_poll_interval_s: float = 1.0
+    #: Run the delivery thread in ``clew server``; off, deliveries wait for one that runs it.
+    webhook_dispatcher: bool = True
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -23,6 +23,9 @@ from clew.artifacts import api as artifacts_api
 from clew.audit import api as audit_api
 from clew.core.settings import Settings
 from clew.platform import Platform
+from clew.registry import api as registry_api
+from clew.registry import logged_api
+from clew.registry.webhooks import api as webhooks_api
 from clew.server.errors import ERROR_RESPONSES, install_error_handlers
 from clew.server.metrics import HttpMetrics, MetricsMiddleware
 from clew.server.middleware import RequestGuard, SecurityHeaders
@@ -42,7 +45,10 @@ def _version() -> str:
 
 
 def _is_upload(method: str, path: str) -> bool:
-    return path.startswith(API_PREFIX) and artifacts_api.is_upload(method, path[len(API_PREFIX) :])
+    if not path.startswith(API_PREFIX):
+        return False
+    rest = path[len(API_PREFIX) :]
+    return artifacts_api.is_upload(method, rest) or logged_api.is_upload(method, rest)
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
@@ -78,9 +84,12 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.webhook_dispatcher:
+            served.webhooks.dispatcher.start()
         try:
             yield
         finally:
+            served.webhooks.dispatcher.stop()
             if owned:
                 served.close()
 
@@ -97,7 +106,14 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
-    for router in (tracking_api.router, artifacts_api.router, audit_api.router):
+    for router in (
+        tracking_api.router,
+        artifacts_api.router,
+        audit_api.router,
+        registry_api.router,
+        webhooks_api.router,
+        logged_api.router,
+    ):
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
 
     @app.get("/health", tags=["operations"], responses={503: {"description": "Database down"}})

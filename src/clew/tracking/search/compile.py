@@ -435,3 +435,13 @@ def _run_sort(query: Any, term: OrderTerm) -> tuple[Any, list[SortKey]]:
     query = query.outerjoin(table, and_(table.c.execution_id == E.c.id, table.c.key == term.key))
     missing = case((table.c.value.is_(None), RANK[1]), else_=RANK[0])
     return query, [SortKey(missing, True, "int"), SortKey(table.c.value, asc, "str", nullable=True)]
+
+
+# ---- building blocks other searches compile with (registry/logged_search.py) --------------------
+# One meaning for each operator, for "a key/value child row matches" and for the paging limits,
+# whichever table is searched.
+compare = _compare
+condition = _condition
+keyed = _keyed
+check_limits = _check_limits
+equals_any = _equals_any

@@ -94,6 +94,16 @@ def parse_experiment_order_by(clause: str) -> OrderTerm:
     return _Parser(clause, EXPERIMENTS, "order_by clause").parse_order_term()
 
 
+def parse_filter_in(vocabulary: Vocabulary, text: str) -> Node | None:
+    """Parse a filter in another search's language (logged models use this)."""
+    return _Parser(text, vocabulary, "filter").parse()
+
+
+def parse_order_by_in(vocabulary: Vocabulary, clause: str) -> OrderTerm:
+    """Parse one order-by clause in another search's language."""
+    return _Parser(clause, vocabulary, "order_by clause").parse_order_term()
+
+
 _ID_TEXT = re.compile(r"[0-9]{1,18}")
 
 

@@ -1,0 +1,1 @@
+"""The model registry: registered models, versions, aliases, stages (issue 3)."""
