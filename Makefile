@@ -25,13 +25,17 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+# Tests run on every core (pytest-xdist); PYTEST_WORKERS=0 runs them in one process.
+PYTEST_WORKERS ?= auto
+
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 test: lint unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/tracking_vs_mlflow.py
+	$(BIN)/python bench/registry_vs_mlflow.py
 
 docs: $(STAMP)
 	$(BIN)/typer clew.cli.main utils docs --name clew --output docs/cli.md

@@ -11,6 +11,7 @@ stamp and is retried. Run ``python tests/models/mlflow_env.py`` to build it ahea
 
 from __future__ import annotations
 
+import fcntl
 import importlib.metadata
 import json
 import os
@@ -51,9 +52,19 @@ def is_ready() -> bool:
 
 
 def build(timeout: float = 1200) -> tuple[bool, str]:
-    """Create the venv if needed; returns (ready, log tail). Safe to call again after failure."""
+    """Create the venv if needed; returns (ready, log tail). Safe to call again after failure,
+    and from several test workers at once: the first builds under a lock, the rest wait."""
     if is_ready():
         return True, "already built"
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(VENV.parent / "mlflow3.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_locked(timeout)
+
+
+def _build_locked(timeout: float) -> tuple[bool, str]:
+    if is_ready():
+        return True, "built by another worker"
     STAMP.unlink(missing_ok=True)
     reqs = wanted_requirements()
     try:
