@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     #: ``NORMAL`` survives a killed process (WAL); ``FULL`` also survives power loss, slower.
     sqlite_synchronous: str = "NORMAL"
     sqlite_busy_timeout_ms: int = 60_000
+    #: ``clew server`` checkpoints SQLite's WAL on a background thread this often (seconds);
+    #: 0 leaves checkpoints to SQLite, inside the commit that fills the WAL.
+    sqlite_checkpoint_interval_s: float = 1.0
 
     host: str = "127.0.0.1"
     port: int = 5000

@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from clew.artifacts import api as artifacts_api
 from clew.audit import api as audit_api
+from clew.core.checkpoint import WalCheckpointer
 from clew.core.settings import Settings
 from clew.platform import Platform
 from clew.registry import api as registry_api
@@ -84,12 +85,18 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        checkpointer = None
+        if served.db.is_sqlite and settings.sqlite_checkpoint_interval_s > 0:
+            checkpointer = WalCheckpointer(served.db, settings.sqlite_checkpoint_interval_s)
+            checkpointer.start()
         if settings.webhook_dispatcher:
             served.webhooks.dispatcher.start()
         try:
             yield
         finally:
             served.webhooks.dispatcher.stop()
+            if checkpointer is not None:
+                checkpointer.stop()
             if owned:
                 served.close()
 
