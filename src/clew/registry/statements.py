@@ -13,8 +13,10 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
 from clew.core import schema
+from clew.core.prepared import PreparedIn, per_dialect
 
 C, CT = schema.contexts, schema.context_tags
 RM = schema.registered_models
@@ -143,4 +145,24 @@ def statements(dialect: str) -> Statements:
             ),
         )
         .order_by(F.c.path),
+    )
+
+
+@dataclass(frozen=True)
+class PageReads:
+    """The three reads that turn a page of version ids into versions, with their ``IN`` lists
+    compiled once per length (``core.prepared.PreparedIn``)."""
+
+    versions_by_ids: PreparedIn
+    version_tags: PreparedIn
+    version_aliases: PreparedIn
+
+
+@per_dialect
+def page_reads(dialect: Dialect) -> PageReads:
+    sql = statements(dialect.name)
+    return PageReads(
+        versions_by_ids=PreparedIn(sql.versions_by_ids, dialect),
+        version_tags=PreparedIn(sql.version_tags, dialect),
+        version_aliases=PreparedIn(sql.version_aliases, dialect),
     )

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from clew.core import schema
 from clew.core.errors import NotFound
 from clew.registry.model import ModelVersion, RegisteredModel, VersionFile
-from clew.registry.statements import REGISTERED_MODEL, statements
+from clew.registry.statements import REGISTERED_MODEL, page_reads, statements
 
 C, CT = schema.contexts, schema.context_tags
 RM = schema.registered_models
@@ -322,12 +322,14 @@ class RegistryStore:
         rows: dict[int, Any] = {}
         tags: dict[int, dict[str, str]] = defaultdict(dict)
         aliases: dict[int, list[str]] = defaultdict(list)
+        reads = page_reads(self.conn.dialect)
         for chunk in _chunks(list(ids)):
-            bound = {"ids": list(chunk)}
-            rows.update((r.id, r) for r in self.conn.execute(self._sql.versions_by_ids, bound))
-            for vid, key, value in self.conn.execute(self._sql.version_tags, bound):
+            rows.update((r.id, r) for r in reads.versions_by_ids(self.conn, chunk))
+            tag_rows: Any = reads.version_tags(self.conn, chunk)
+            for vid, key, value in tag_rows:
                 tags[vid][key] = value
-            for vid, alias in self.conn.execute(self._sql.version_aliases, bound):
+            alias_rows: Any = reads.version_aliases(self.conn, chunk)
+            for vid, alias in alias_rows:
                 aliases[vid].append(alias)
         return [_version(rows[i], tags[i], aliases[i]) for i in ids if i in rows]
 
