@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from clew.core.actor import Actor
 from clew.core.errors import InvalidFilter, InvalidInput, InvalidPageToken
+from clew.core.ids import now_ms
 from clew.core.settings import Settings
 from clew.platform import Platform
 from clew.registry.logged_model import LoggedModelMetric, LoggedModelOrder
@@ -53,6 +55,11 @@ def world(platform: Platform) -> dict[str, str]:
         ]
         s.log_metrics(ALICE, model.model_id, points)
         ids[name] = model.model_id
+        # "Newest first" orders by creation time in milliseconds (then by id): the next model
+        # must be created in a later millisecond for the order above to be the expected one.
+        created = model.creation_timestamp
+        while now_ms() <= created:
+            time.sleep(0.001)
     s.finalize(ALICE, ids["a"], "READY")
     ids["eid"], ids["run"] = eid, run.run_id
     return ids

@@ -29,7 +29,11 @@ class VersionStatus(enum.StrEnum):
     FAILED_REGISTRATION = "FAILED_REGISTRATION"
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, unlike the other domain models: a search page builds hundreds of these on the
+# server and again in the client, and a frozen dataclass's __init__ (one object.__setattr__
+# per field) took 2.3 us against 0.3 us, a tenth of a 100-version search. Treat it as
+# immutable all the same; it was never hashable (``tags`` is a dict).
+@dataclass(slots=True)
 class ModelVersion:
     """One version of a registered model.
 
