@@ -48,6 +48,13 @@ class Prepared:
             return conn.exec_driver_sql(self.sql, merged)
         return conn.exec_driver_sql(self.sql, tuple(merged[name] for name in self.names))
 
+    def many(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
+        """``executemany`` with rows already in placeholder order (``names``), for a positional
+        driver: no mapping is built per row."""
+        if self.names is None:
+            raise TypeError("many() takes rows for a positional driver; this one binds by name")
+        conn.exec_driver_sql(self.sql, list(rows))
+
 
 class PreparedIn:
     """A statement whose one parameter is an expanding ``IN`` list, compiled once per length.

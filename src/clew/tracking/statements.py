@@ -40,22 +40,10 @@ class Statements:
     upsert_run_tags: Any
     insert_metrics: Any
     upsert_latest: Any
-    #: SQLite only: the two per-point statements as driver SQL (``?`` placeholders, columns in
-    #: ``POINT_COLUMNS`` order) for ``exec_driver_sql``. For a 100-point batch, SQLAlchemy's
-    #: per-row parameter processing cost more than SQLite's inserts themselves. PostgreSQL keeps
-    #: the compiled statements: their executemany becomes psycopg's multi-row VALUES batches.
-    insert_metrics_sql: str | None
-    upsert_latest_sql: str | None
 
 
-#: The column order of a point row in the driver-SQL statements.
+#: The column order of a point row for the driver-SQL point statements (``Lookups``).
 POINT_COLUMNS = ("execution_id", "key", "step", "timestamp", "value", "is_nan")
-
-
-def _driver_sql(statement: Any) -> str:
-    compiled = statement.compile(dialect=sqlite.dialect())
-    assert tuple(compiled.positiontup) == POINT_COLUMNS, compiled.positiontup
-    return str(compiled)
 
 
 @functools.cache
@@ -72,7 +60,6 @@ def statements(dialect: str) -> Statements:
         where=tuple_(ex.step, ex.timestamp, ex.value)
         > tuple_(LM.c.step, LM.c.timestamp, LM.c.value),
     )
-    on_sqlite = dialect == "sqlite"
     return Statements(
         experiment_stage=select(C.c.lifecycle_stage).where(
             C.c.id == bindparam("experiment_id"), C.c.type == "experiment"
@@ -109,17 +96,32 @@ def statements(dialect: str) -> Statements:
         ),
         insert_metrics=insert_metrics,
         upsert_latest=upsert_latest,
-        insert_metrics_sql=_driver_sql(insert_metrics) if on_sqlite else None,
-        upsert_latest_sql=_driver_sql(upsert_latest) if on_sqlite else None,
     )
 
 
 @dataclass(frozen=True)
 class Lookups:
-    """The two reads nearly every write starts with, as driver SQL (``core.prepared``)."""
+    """The two reads nearly every write starts with, and on SQLite the two per-point writes, as
+    driver SQL (``core.prepared``).
+
+    For a 100-point batch SQLAlchemy's per-row parameter processing cost more than SQLite's
+    inserts themselves, so there the point statements take tuples in ``POINT_COLUMNS`` order.
+    PostgreSQL keeps the compiled statements (``None`` here): their executemany becomes
+    psycopg's multi-row VALUES batches.
+    """
 
     experiment_stage: Prepared
     run_by_id: Prepared
+    insert_points: Prepared | None
+    upsert_latest_points: Prepared | None
+
+
+def _points(statement: Any, dialect: Dialect) -> Prepared | None:
+    if dialect.name != "sqlite":
+        return None
+    prepared = Prepared(statement, dialect)
+    assert prepared.names == POINT_COLUMNS, prepared.names
+    return prepared
 
 
 @per_dialect
@@ -128,4 +130,6 @@ def lookups(dialect: Dialect) -> Lookups:
     return Lookups(
         experiment_stage=Prepared(sql.experiment_stage, dialect),
         run_by_id=Prepared(sql.run_by_id, dialect),
+        insert_points=_points(sql.insert_metrics, dialect),
+        upsert_latest_points=_points(sql.upsert_latest, dialect),
     )

@@ -284,13 +284,11 @@ class TrackingStore:
         # Rows in key order, one latest row per key in key order: a global lock order for
         # concurrent writers.
         latest = latest_points(points)
-        sql = self._sql
-        if sql.insert_metrics_sql is not None and sql.upsert_latest_sql is not None:
-            self.conn.exec_driver_sql(
-                sql.insert_metrics_sql, sorted(_metric_tuple(run_id, p) for p in points)
-            )
-            self.conn.exec_driver_sql(
-                sql.upsert_latest_sql, [_metric_tuple(run_id, latest[k]) for k in sorted(latest)]
+        sql, fast = self._sql, self._lookups
+        if fast.insert_points is not None and fast.upsert_latest_points is not None:
+            fast.insert_points.many(self.conn, sorted(_metric_tuple(run_id, p) for p in points))
+            fast.upsert_latest_points.many(
+                self.conn, [_metric_tuple(run_id, latest[k]) for k in sorted(latest)]
             )
             return
         rows = sorted((_metric_row(run_id, p) for p in points), key=_metric_order)
