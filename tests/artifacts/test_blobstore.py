@@ -74,6 +74,20 @@ class BlobStoreContract:
         assert store.put_file(path) == BlobRef(sha(b"abc" * 1000), 3000)
         assert store.put_stream(io.BytesIO(b"abc" * 1000)).digest == sha(b"abc" * 1000)
 
+    def test_put_from_a_batch_source(self, store: BlobStore) -> None:
+        """The server's upload reader hands over lists of network reads; they are stored in
+        order, as one blob, exactly as the same bytes in one piece."""
+        pieces = list(generated(3 * MiB + 5, chunk=200 * 1024))
+
+        class Batches:
+            def read_batches(self) -> Iterator[list[bytes]]:
+                for start in range(0, len(pieces), 4):
+                    yield pieces[start : start + 4]
+
+        data = b"".join(pieces)
+        assert store.put_stream(Batches()) == BlobRef(sha(data), len(data))
+        assert b"".join(store.iter_chunks(sha(data))) == data
+
     def test_same_bytes_stored_once(self, store: BlobStore) -> None:
         first = store.put_bytes(b"same")
         second = store.put_stream([b"sa", b"me"])
@@ -130,7 +144,7 @@ class BlobStoreContract:
     def test_gc_removes_stale_temps_only(self, store: BlobStore) -> None:
         backend = store._backend
         fresh = backend.join("tmp", "fresh")
-        backend.write_temp(iter([b"partial"]), fresh)
+        backend.write_temp(iter([[b"partial"]]), fresh)
         assert store.delete_unreferenced(set()) == 0
         assert [name for name, _, _ in backend.listdir(backend.join("tmp"))] == ["fresh"]
         store.delete_unreferenced(set(), temp_min_age_s=0)
@@ -182,6 +196,26 @@ class TestLocalBlobStore(BlobStoreContract):
         os.utime(path, (time.time() - 7200, time.time() - 7200))
         store.put_bytes(b"old")  # a new reference is about to be committed
         assert store.delete_unreferenced(set()) == 0
+
+    def test_short_writes_are_resumed(
+        self, store: BlobStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """``writev`` may write less than asked (a signal, a full pipe, a quota): the rest of
+        the batch, mid-piece included, is written by the next call."""
+        real_writev = os.writev
+        calls: list[int] = []
+
+        def stingy(fd: int, buffers: list[memoryview]) -> int:
+            calls.append(len(buffers))
+            return real_writev(fd, [memoryview(buffers[0])[:1000]])
+
+        monkeypatch.setattr(os, "writev", stingy)
+        pieces = [b"a" * 2500, b"b" * 10, b"c" * 1500]
+        ref = store.put_stream([b"".join(pieces[:2]), pieces[2]])
+        data = b"".join(pieces)
+        assert ref == BlobRef(sha(data), len(data))
+        assert Path(store._key(ref.digest)).read_bytes() == data
+        assert len(calls) > 3
 
     def test_from_uri_defaults_to_clew_home(self, clew_home: Path) -> None:
         assert BlobStore.from_uri().root == str((clew_home / "artifacts").resolve())

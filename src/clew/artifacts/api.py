@@ -66,10 +66,13 @@ HANDOFF_BYTES = 1024 * 1024
 
 
 class AsyncStreamReader(io.RawIOBase):
-    """A blocking, read-only file over an async byte stream, for code running in a worker thread.
+    """A blocking reader over an async byte stream, for code running in a worker thread.
 
-    Each ``readinto`` that needs more data asks the event loop for the next chunk and waits for
-    it: memory stays at one chunk. Passing ``limit`` bytes raises ``PayloadTooLarge``.
+    Each read that needs more data asks the event loop for up to ``HANDOFF_BYTES`` of the body
+    and waits for it: memory stays at about a MiB. ``read_batches`` hands those network reads
+    over as they are (the blob store hashes and ``writev``s them without gluing them together);
+    ``readinto`` makes it an ordinary file for other consumers. Passing ``limit`` bytes raises
+    ``PayloadTooLarge``.
     """
 
     def __init__(self, chunks: AsyncIterator[bytes], limit: int) -> None:
@@ -83,9 +86,9 @@ class AsyncStreamReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    async def _next_chunk(self) -> bytes:
-        """Up to ``HANDOFF_BYTES`` of the body at once: one thread-to-loop round trip per MiB
-        rather than per network read (~64 KiB), which bounded upload speed."""
+    async def _next_parts(self) -> list[bytes]:
+        """One thread-to-loop round trip per MiB rather than per network read (~64 KiB),
+        which bounded upload speed."""
         parts: list[bytes] = []
         size = 0
         while size < HANDOFF_BYTES:
@@ -97,19 +100,29 @@ class AsyncStreamReader(io.RawIOBase):
                 break
             parts.append(chunk)
             size += len(chunk)
-        return b"".join(parts)
+        return parts
+
+    def _next_batch(self) -> list[bytes]:
+        """The next parts of the body, or ``[]`` at its end."""
+        if self._eof:
+            return []
+        parts = anyio.from_thread.run(self._next_parts)
+        if not parts:
+            # Starlette's stream ends with an empty chunk or StopAsyncIteration; either is EOF.
+            self._eof = True
+            return []
+        self.total += sum(len(part) for part in parts)
+        if self.total > self._limit:
+            raise PayloadTooLarge(f"An artifact may be at most {self._limit} bytes")
+        return parts
+
+    def read_batches(self) -> Iterator[list[bytes]]:
+        while parts := self._next_batch():
+            yield parts
 
     def readinto(self, target: Any) -> int:
         while not self._buffer and not self._eof:
-            chunk = anyio.from_thread.run(self._next_chunk)
-            if not chunk:
-                # Starlette's stream ends with an empty chunk or StopAsyncIteration; either is EOF.
-                self._eof = True
-                break
-            self.total += len(chunk)
-            if self.total > self._limit:
-                raise PayloadTooLarge(f"An artifact may be at most {self._limit} bytes")
-            self._buffer = memoryview(chunk)
+            self._buffer = memoryview(b"".join(self._next_batch()))
         n = min(len(target), len(self._buffer))
         target[:n] = self._buffer[:n]
         self._buffer = self._buffer[n:]

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, Any, BinaryIO, Protocol, cast, runtime_checkable
 
 import fsspec
 from fsspec.utils import get_protocol
@@ -46,27 +46,50 @@ STALE_AFTER_S = 3600.0
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
+Piece = bytes | bytearray | memoryview
+#: What a put reads: a file-like, an iterable of byte chunks, or a ``BatchSource``.
 Source = Iterable[bytes] | IO[bytes]
 Referenced = Callable[[str], bool] | set[str] | frozenset[str]
 
 
-def _chunks(source: Source, size: int) -> Iterator[bytes | bytearray | memoryview]:
-    """Yield a source's bytes in pieces; file-likes are read into one reused buffer."""
+@runtime_checkable
+class BatchSource(Protocol):
+    """A source that hands over its bytes as lists of pieces it will not touch again.
+
+    The server's upload reader is one: the body arrives as ~64-256 KiB network reads, and
+    gluing them into one buffer (or copying them into a file-like's buffer) cost as much CPU as
+    hashing them. A batch is hashed piece by piece and written with one ``writev``.
+    """
+
+    def read_batches(self) -> Iterator[list[bytes]]: ...
+
+
+def _batches(source: Source | BatchSource, size: int) -> Iterator[list[Piece]]:
+    """A source's bytes as lists of pieces; file-likes are read into one reused buffer."""
+    if isinstance(source, BatchSource):
+        yield from source.read_batches()  # type: ignore[misc]
+        return
     readinto = getattr(source, "readinto", None)
     if readinto is not None:
         view = memoryview(bytearray(size))
         while n := readinto(view):
-            yield view[:n]
+            yield [view[:n]]
         return
     read = getattr(source, "read", None)
     if read is not None:
-        yield from iter(lambda: read(size), b"")
+        for chunk in iter(lambda: read(size), b""):
+            yield [chunk]
         return
     for chunk in cast(Iterable[bytes], source):
         if not isinstance(chunk, bytes | bytearray | memoryview):
             raise InvalidInput("put_stream expects bytes chunks")
         if chunk:
-            yield chunk
+            yield [chunk]
+
+
+def _update(hasher: Any, batch: list[Piece]) -> None:
+    for piece in batch:
+        hasher.update(piece)
 
 
 class LocalBackend:
@@ -78,17 +101,14 @@ class LocalBackend:
     def join(self, *parts: str) -> str:
         return os.path.join(self.root, *parts)
 
-    def write_temp(self, chunks: Iterator[bytes | bytearray | memoryview], key: str) -> None:
+    def write_temp(self, batches: Iterator[list[Piece]], key: str) -> None:
         os.makedirs(os.path.dirname(key), exist_ok=True)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         fd = os.open(key, flags, 0o644)
         flusher = _FlushBehind(fd)
         try:
-            for chunk in chunks:
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view) :]
-                flusher.wrote(len(chunk))
+            for batch in batches:
+                flusher.wrote(_write_all(fd, batch))
             flusher.finish()
             os.fsync(fd)
         except BaseException:
@@ -144,6 +164,26 @@ class LocalBackend:
         shutil.copyfile(key, dest)  # sendfile on Linux: no copy through user space
 
 
+def _write_all(fd: int, batch: list[Piece]) -> int:
+    """Write a batch with ``writev`` (one system call, no joining), resuming short writes."""
+    size = sum(len(piece) for piece in batch)
+    if not hasattr(os, "writev"):  # Windows
+        for piece in batch:
+            view = memoryview(piece)
+            while view:
+                view = view[os.write(fd, view) :]
+        return size
+    pending = [memoryview(piece) for piece in batch if len(piece)]
+    while pending:
+        written = os.writev(fd, pending[:_IOV_MAX])
+        while written and written >= len(pending[0]):
+            written -= len(pending.pop(0))
+        if written:
+            pending[0] = pending[0][written:]
+    return size
+
+
+_IOV_MAX = 1024
 _DATASYNC: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 
 
@@ -209,11 +249,12 @@ class FsspecBackend:
     def join(self, *parts: str) -> str:
         return "/".join((self.root, *parts))
 
-    def write_temp(self, chunks: Iterator[bytes | bytearray | memoryview], key: str) -> None:
+    def write_temp(self, batches: Iterator[list[Piece]], key: str) -> None:
         handle = self.fs.open(key, "wb", block_size=S3_PART_BYTES)
         try:
-            for chunk in chunks:
-                handle.write(chunk)
+            for batch in batches:
+                for piece in batch:
+                    handle.write(piece)
         except BaseException:
             with contextlib.suppress(Exception):  # never close(): it would commit the part written
                 handle.discard()  # aborts a multipart upload
@@ -326,7 +367,7 @@ class BlobStore:
             raise InvalidInput("Invalid blob digest: expected 64 lowercase hex characters")
         return self._backend.join("blobs", digest[:2], digest[2:])
 
-    def put_stream(self, source: Source, *, max_size: int | None = None) -> BlobRef:
+    def put_stream(self, source: Source | BatchSource, *, max_size: int | None = None) -> BlobRef:
         """Store a stream's bytes and return their digest and size.
 
         Raises ``PayloadTooLarge`` (storing nothing) once more than ``max_size`` bytes arrive.
@@ -334,18 +375,18 @@ class BlobStore:
         hasher, total = hashlib.sha256(), 0
         helper: ThreadPoolExecutor | None = None
 
-        def hashed() -> Iterator[bytes | bytearray | memoryview]:
-            # Each chunk is hashed on a helper thread while it is written (both release the
+        def hashed() -> Iterator[list[Piece]]:
+            # Each batch is hashed on a helper thread while it is written (both release the
             # GIL), so a put costs max(hash, write) rather than their sum.
             nonlocal total, helper
-            for chunk in _chunks(source, PUT_BUFFER_BYTES):
-                total += len(chunk)
+            for batch in _batches(source, PUT_BUFFER_BYTES):
+                total += sum(len(piece) for piece in batch)
                 if max_size is not None and total > max_size:
                     raise PayloadTooLarge("Artifact is larger than allowed", limit=max_size)
                 helper = helper or ThreadPoolExecutor(1, thread_name_prefix="clew-sha256")
-                hashing = helper.submit(hasher.update, chunk)
+                hashing = helper.submit(_update, hasher, batch)
                 try:
-                    yield chunk
+                    yield batch
                 finally:
                     hashing.result()  # before the next read reuses the buffer
 
