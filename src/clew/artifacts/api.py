@@ -16,10 +16,12 @@ item 37).
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
-from collections.abc import AsyncIterator, Iterator
-from typing import Annotated, Any, Final
+from collections.abc import AsyncIterator, Callable, Iterator
+from functools import partial
+from typing import Annotated, Any, Final, TypeVar
 from urllib.parse import quote
 
 import anyio
@@ -63,6 +65,7 @@ def _json(data: Any, status: int = 200) -> Response:
 
 
 HANDOFF_BYTES = 1024 * 1024
+T = TypeVar("T")
 
 
 class AsyncStreamReader(io.RawIOBase):
@@ -81,14 +84,15 @@ class AsyncStreamReader(io.RawIOBase):
         self._limit = limit
         self._buffer = memoryview(b"")
         self._eof = False
+        self._ahead: asyncio.Future[list[bytes]] | None = None
         self.total = 0
 
     def readable(self) -> bool:
         return True
 
-    async def _next_parts(self) -> list[bytes]:
-        """One thread-to-loop round trip per MiB rather than per network read (~64 KiB),
-        which bounded upload speed."""
+    async def _gather(self) -> list[bytes]:
+        """Up to ``HANDOFF_BYTES`` of network reads: one thread-to-loop round trip per MiB
+        rather than per read (~64-256 KiB), which bounded upload speed."""
         parts: list[bytes] = []
         size = 0
         while size < HANDOFF_BYTES:
@@ -101,6 +105,22 @@ class AsyncStreamReader(io.RawIOBase):
             parts.append(chunk)
             size += len(chunk)
         return parts
+
+    async def _next_parts(self) -> list[bytes]:
+        """The next MiB, gathered while the worker stored the previous one (uvicorn stops
+        reading the socket at 64 KiB unconsumed, so without this the network waited for
+        the disk and the hash); memory stays at two MiB."""
+        ahead = self._ahead or asyncio.ensure_future(self._gather())
+        parts = await ahead
+        self._ahead = asyncio.ensure_future(self._gather()) if parts else None
+        return parts
+
+    def cancel_ahead(self) -> None:
+        """On the event loop, once the worker is done: an upload refused half-way (too large,
+        unknown run) leaves no read-ahead task behind."""
+        if self._ahead is not None:
+            self._ahead.cancel()
+            self._ahead = None
 
     def _next_batch(self) -> list[bytes]:
         """The next parts of the body, or ``[]`` at its end."""
@@ -129,6 +149,15 @@ class AsyncStreamReader(io.RawIOBase):
         return n
 
 
+async def store_upload(request: Request, limit: int, store: Callable[[AsyncStreamReader], T]) -> T:
+    """Run ``store(reader)`` in a worker thread over the request's streamed body."""
+    reader = AsyncStreamReader(request.stream(), limit)
+    try:
+        return await anyio.to_thread.run_sync(store, reader)
+    finally:
+        reader.cancel_ahead()
+
+
 def _content_disposition(path: str) -> str:
     name = path.rsplit("/", 1)[-1] or "artifact"
     fallback = _SAFE_FILENAME.sub("_", name) or "artifact"
@@ -146,9 +175,10 @@ async def upload_artifact(
     run_id: RunId, path: str, request: Request, platform: PlatformDep, actor: ActorDep
 ) -> Response:
     """Store the request body at ``path`` in the run's artifact tree (replacing any file there)."""
-    reader = AsyncStreamReader(request.stream(), platform.settings.max_artifact_bytes)
-    info = await anyio.to_thread.run_sync(
-        platform.artifacts.log_stream, actor, run_id, path, reader
+    info = await store_upload(
+        request,
+        platform.settings.max_artifact_bytes,
+        partial(platform.artifacts.log_stream, actor, run_id, path),
     )
     return _json(info.to_dict())
 

@@ -9,15 +9,15 @@ while the model is PENDING only.
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Annotated, Any, Final
 
-import anyio
 import orjson
 from fastapi import APIRouter, Path, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from clew.artifacts.api import AsyncStreamReader, FileInfoOut, FileList, file_response
+from clew.artifacts.api import FileInfoOut, FileList, file_response, store_upload
 from clew.registry import logged_api_schemas as s
 from clew.registry.logged_model import DatasetFilter, LoggedModelMetric, LoggedModelOrder
 from clew.server.deps import ActorDep, PlatformDep
@@ -160,9 +160,12 @@ async def upload_logged_model_artifact(
     model_id: ModelId, path: str, request: Request, platform: PlatformDep, actor: ActorDep
 ) -> Response:
     """Store the body at ``path`` among the model's files (while it is PENDING)."""
-    reader = AsyncStreamReader(request.stream(), platform.settings.max_artifact_bytes)
     files = platform.logged_model_artifacts
-    info = await anyio.to_thread.run_sync(files.log_stream, actor, model_id, path, reader)
+    info = await store_upload(
+        request,
+        platform.settings.max_artifact_bytes,
+        partial(files.log_stream, actor, model_id, path),
+    )
     return _json(info.to_dict())
 
 
