@@ -144,7 +144,9 @@ class BlobStoreContract:
     def test_gc_removes_stale_temps_only(self, store: BlobStore) -> None:
         backend = store._backend
         fresh = backend.join("tmp", "fresh")
-        backend.write_temp(iter([[b"partial"]]), fresh)
+        temp = backend.open_temp(fresh)
+        temp.write([b"partial"])
+        temp.commit()
         assert store.delete_unreferenced(set()) == 0
         assert [name for name, _, _ in backend.listdir(backend.join("tmp"))] == ["fresh"]
         store.delete_unreferenced(set(), temp_min_age_s=0)
