@@ -27,7 +27,7 @@ from urllib.parse import quote
 import anyio
 import anyio.from_thread
 import orjson
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -35,8 +35,9 @@ from starlette.responses import Response, StreamingResponse
 from clew.artifacts.model import FileInfo
 from clew.core.errors import PayloadTooLarge
 from clew.server.deps import ActorDep, PlatformDep
+from clew.server.routing import FeatureRouter
 
-router = APIRouter(tags=["artifacts"])
+router = FeatureRouter(tags=["artifacts"])
 
 RunId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 _UPLOAD = re.compile(r"^/runs/[^/]+/artifacts/.")

@@ -10,14 +10,15 @@ import dataclasses
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
 from clew.audit.service import MAX_LIMIT
 from clew.server.deps import ActorDep, PlatformDep
+from clew.server.routing import FeatureRouter
 
-router = APIRouter(tags=["audit"])
+router = FeatureRouter(tags=["audit"])
 
 _Text = Annotated[str | None, Query(max_length=500)]
 _Millis = Annotated[int | None, Query(ge=0, lt=2**63)]

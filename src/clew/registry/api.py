@@ -13,14 +13,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from starlette.responses import Response
 
 from clew.registry import api_schemas as s
 from clew.registry.model import ModelVersion, RegisteredModel
 from clew.server.deps import ActorDep, PlatformDep
+from clew.server.routing import FeatureRouter
 
-router = APIRouter(tags=["registry"])
+router = FeatureRouter(tags=["registry"])
 
 Name = Annotated[str, Path(min_length=1, max_length=256)]
 Version = Annotated[str, Path(pattern=r"^[0-9]{1,18}$")]

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Annotated, Any, Final
 
 import orjson
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,9 +21,10 @@ from clew.artifacts.api import FileInfoOut, FileList, file_response, store_uploa
 from clew.registry import logged_api_schemas as s
 from clew.registry.logged_model import DatasetFilter, LoggedModelMetric, LoggedModelOrder
 from clew.server.deps import ActorDep, PlatformDep
+from clew.server.routing import FeatureRouter
 from clew.tracking.model import decode_float
 
-router = APIRouter(tags=["logged models"])
+router = FeatureRouter(tags=["logged models"])
 
 ModelId = Annotated[str, Path(pattern=r"^m-[0-9a-f]{32}$")]
 KeyQuery = Annotated[str, Query(min_length=1, max_length=250)]

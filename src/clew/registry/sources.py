@@ -38,7 +38,9 @@ _RUN_URI = re.compile(r"clew-artifacts:/runs/([0-9a-f]{32})(?:/(.*))?", re.DOTAL
 _LOGGED = re.compile(r"(?:models:/|clew-artifacts:/logged-models/)(m-[0-9a-f]{32})/?")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-_]{0,254}")
 _HOST = re.compile(r"[A-Za-z0-9.\-]{1,253}(?::[0-9]{1,5})?")
-_FORBIDDEN = frozenset("?#;\\\x00")
+_FORBIDDEN = re.compile(r"[?#;\\\x00]")
+#: Unicode's control (Cc) and surrogate (Cs) categories, exactly.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +82,9 @@ def _check_text(source: str) -> None:
         raise LimitExceeded(f"A model version source is longer than {MAX_SOURCE} characters")
     for layer in _layers(source):
         for text in (layer, unicodedata.normalize("NFKC", layer)):
-            if any(c in _FORBIDDEN for c in text):
+            if _FORBIDDEN.search(text):
                 raise _invalid("query_fragment_or_params")
-            if any(unicodedata.category(c) in ("Cc", "Cs") for c in text):
+            if _CONTROL.search(text):
                 raise _invalid("control_character")
             if ".." in text.split("/"):
                 raise _invalid("traversal")

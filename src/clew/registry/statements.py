@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
 from clew.core import schema
-from clew.core.prepared import PreparedIn, per_dialect
+from clew.core.prepared import Prepared, PreparedIn, per_dialect
 
 C, CT = schema.contexts, schema.context_tags
 RM = schema.registered_models
@@ -63,18 +63,13 @@ class Statements:
     bump_version: Any
     insert_context: Any
     insert_model: Any
-    insert_version: Any
-    insert_artifact: Any
-    insert_event: Any
     insert_files: Any
-    insert_version_tags: Any
     upsert_version_tags: Any
     version_id: Any
     versions_by_ids: Any
     version_tags: Any
     version_aliases: Any
     alias_target: Any
-    upsert_alias: Any
     touch_model: Any
     touch_version: Any
     owner_files: Any
@@ -85,7 +80,6 @@ class Statements:
 def statements(dialect: str) -> Statements:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     tags = insert(MVT)
-    alias = insert(MA)
     return Statements(
         model_by_name=select(C.c.id).where(
             C.c.type == REGISTERED_MODEL, C.c.name == bindparam("name")
@@ -98,11 +92,7 @@ def statements(dialect: str) -> Statements:
         .returning(RM.c.last_version),
         insert_context=C.insert(),
         insert_model=RM.insert(),
-        insert_version=MV.insert(),
-        insert_artifact=A.insert(),
-        insert_event=EV.insert(),
         insert_files=MVF.insert(),
-        insert_version_tags=MVT.insert(),
         upsert_version_tags=tags.on_conflict_do_update(
             index_elements=[MVT.c.version_id, MVT.c.key], set_={"value": tags.excluded.value}
         ),
@@ -119,10 +109,6 @@ def statements(dialect: str) -> Statements:
         alias_target=select(MA.c.version_id, MV.c.version)
         .join(MV, MV.c.id == MA.c.version_id)
         .where(MA.c.model_id == bindparam("model_id"), MA.c.alias == bindparam("alias")),
-        upsert_alias=alias.on_conflict_do_update(
-            index_elements=[MA.c.model_id, MA.c.alias],
-            set_={"version_id": alias.excluded.version_id},
-        ),
         touch_model=update(C)
         .where(C.c.id == bindparam("model_id"))
         .values(updated_at=bindparam("now")),
@@ -165,4 +151,71 @@ def page_reads(dialect: Dialect) -> PageReads:
         versions_by_ids=PreparedIn(sql.versions_by_ids, dialect),
         version_tags=PreparedIn(sql.version_tags, dialect),
         version_aliases=PreparedIn(sql.version_aliases, dialect),
+    )
+
+
+def _insert_returning_id(table: Any, columns: tuple[str, ...]) -> Any:
+    """An insert binding exactly ``columns`` by name and returning the new row's id (SQLite
+    has had ``RETURNING`` since 3.35), for ``Prepared``, which binds no defaults."""
+    return table.insert().values({c: bindparam(c) for c in columns}).returning(table.c.id)
+
+
+ARTIFACT_COLUMNS = ("type", "name", "uri", "digest", "properties", "created_at", "dedup_key")
+EVENT_COLUMNS = ("execution_id", "artifact_id", "type", "name", "properties", "time")
+VERSION_INSERT_COLUMNS = (
+    "model_id",
+    "version",
+    "artifact_id",
+    "source",
+    "run_id",
+    "logged_model_id",
+    "status",
+    "status_message",
+    "stage",
+    "description",
+    "user_id",
+    "created_at",
+    "updated_at",
+)
+
+
+@dataclass(frozen=True)
+class HotPath:
+    """What creating a version and moving an alias run, as driver SQL (``core.prepared``):
+    SQLAlchemy's per-execution bookkeeping was a quarter of a version's creation."""
+
+    model_by_name: Prepared
+    bump_version: Prepared
+    insert_artifact: Prepared
+    insert_event: Prepared
+    insert_version: Prepared
+    touch_model: Prepared
+    version_id: Prepared
+    touch_version: Prepared
+    alias_target: Prepared
+    upsert_alias: Prepared
+
+
+@per_dialect
+def hot_path(dialect: Dialect) -> HotPath:
+    sql = statements(dialect.name)
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    alias = insert(MA).values(
+        model_id=bindparam("model_id"), alias=bindparam("alias"), version_id=bindparam("version_id")
+    )
+    upsert_alias = alias.on_conflict_do_update(
+        index_elements=[MA.c.model_id, MA.c.alias], set_={"version_id": alias.excluded.version_id}
+    )
+    event = EV.insert().values({c: bindparam(c) for c in EVENT_COLUMNS})
+    return HotPath(
+        model_by_name=Prepared(sql.model_by_name, dialect),
+        bump_version=Prepared(sql.bump_version, dialect),
+        insert_artifact=Prepared(_insert_returning_id(A, ARTIFACT_COLUMNS), dialect),
+        insert_event=Prepared(event, dialect),
+        insert_version=Prepared(_insert_returning_id(MV, VERSION_INSERT_COLUMNS), dialect),
+        touch_model=Prepared(sql.touch_model, dialect),
+        version_id=Prepared(sql.version_id, dialect),
+        touch_version=Prepared(sql.touch_version, dialect),
+        alias_target=Prepared(sql.alias_target, dialect),
+        upsert_alias=Prepared(upsert_alias, dialect),
     )

@@ -121,6 +121,7 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
         webhooks_api.router,
         logged_api.router,
     ):
+        router.mount_at(API_PREFIX)
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
 
     @app.get("/health", tags=["operations"], responses={503: {"description": "Database down"}})

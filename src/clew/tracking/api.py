@@ -14,14 +14,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from starlette.responses import Response
 
 from clew.server.deps import ActorDep, PlatformDep
+from clew.server.routing import FeatureRouter
 from clew.tracking import api_schemas as s
 from clew.tracking.model import Dataset, DatasetInput, Metric, ViewType, decode_float
 
-router = APIRouter(tags=["tracking"])
+router = FeatureRouter(tags=["tracking"])
 
 ExperimentId = Annotated[str, Path(pattern=r"^[0-9]{1,18}$")]
 RunId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]

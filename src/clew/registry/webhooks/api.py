@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, get_args
 
 import orjson
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.responses import Response
 
@@ -22,8 +22,9 @@ from clew.registry.webhooks.model import (
 )
 from clew.registry.webhooks.service import KEEP
 from clew.server.deps import ActorDep, PlatformDep
+from clew.server.routing import FeatureRouter
 
-router = APIRouter(tags=["webhooks"])
+router = FeatureRouter(tags=["webhooks"])
 
 _Id = r"^[0-9a-f]{32}$"
 WebhookId = Annotated[str, Path(pattern=_Id)]

@@ -1,0 +1,68 @@
+"""``FeatureRouter``'s shortcut changes which routes are tried, never which route answers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.routing import Match
+
+from clew.server.routing import FeatureRouter
+
+
+def _scope(path: str, method: str = "GET") -> dict[str, Any]:
+    return {"type": "http", "path": path, "root_path": "", "method": method, "headers": []}
+
+
+def _app(router: FeatureRouter) -> FastAPI:
+    app = FastAPI()
+    router.mount_at("/api/v1")
+    app.include_router(router, prefix="/api/v1")
+    return app
+
+
+def test_paths_outside_its_first_segments_are_rejected_without_matching() -> None:
+    router = FeatureRouter()
+
+    @router.get("/things/{name}")
+    def thing(name: str) -> dict[str, str]:
+        return {"name": name}
+
+    router.mount_at("/api/v1")
+    assert router.matches(_scope("/api/v1/others/x")) == (Match.NONE, {})
+    assert router.matches(_scope("/elsewhere/things/x")) == (Match.NONE, {})
+    with TestClient(_app(router)) as client:
+        assert client.get("/api/v1/things/a").json() == {"name": "a"}
+        assert client.get("/api/v1/others/a").status_code == 404
+        assert client.post("/api/v1/things/a").status_code == 405  # partial matches still work
+
+
+def test_a_parameter_as_first_segment_turns_the_shortcut_off() -> None:
+    router = FeatureRouter()
+
+    @router.get("/{anything}/x")
+    def anything(anything: str) -> dict[str, str]:
+        return {"got": anything}
+
+    with TestClient(_app(router)) as client:
+        assert client.get("/api/v1/whatever/x").json() == {"got": "whatever"}
+
+
+def test_every_route_of_the_server_is_still_reached(api: TestClient) -> None:
+    """Each operation in the OpenAPI spec, its path parameters filled in, is matched by its
+    route: whatever the handler then says, it is not the server's "no such endpoint"."""
+    app: Any = api.app
+    checked = 0
+    for template, operations in app.openapi()["paths"].items():
+        if not template.startswith("/api/v1/"):
+            continue
+        path = re.sub(r"\{[^}]+\}", "0" * 32, template)
+        for method in operations:
+            response = api.request(method, path, headers={"content-type": "application/json"})
+            body = response.json() if "json" in response.headers.get("content-type", "") else {}
+            code = body.get("error", {}).get("code") if isinstance(body, dict) else None
+            assert code not in ("ENDPOINT_NOT_FOUND", "METHOD_NOT_ALLOWED"), (method, template)
+            checked += 1
+    assert checked > 50
