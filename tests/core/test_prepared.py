@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+import pytest
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
 
 from clew.core import schema
 from clew.core.db import Database
@@ -37,3 +39,56 @@ def test_prepared_in_runs_statements_with_other_parameters_the_ordinary_way(db: 
     reads = PreparedIn(statement.params(action="x"), db.engine.dialect)
     with db.read() as conn:
         assert reads(conn, [1, 2]).all() == []
+
+
+def test_rows_answer_by_name_and_position_like_sqlalchemy_rows(db: Database) -> None:
+    head = Prepared(select(H.c.seq, H.c.hash).where(H.c.id == 1), db.engine.dialect)
+    with db.read() as conn:
+        row = head(conn).first()
+        assert (row.seq, row.hash) == (row[0], row[1])
+        seq, digest = head(conn).one()
+        assert (seq, digest) == (row.seq, row.hash)
+        assert [tuple(r) for r in head(conn)] == [(seq, digest)]
+
+
+def test_one_and_scalar_one_refuse_no_rows_and_many_rows(db: Database) -> None:
+    seqs = Prepared(select(H.c.seq).where(H.c.id >= bindparam("low")), db.engine.dialect)
+    with db.read() as conn:
+        assert seqs(conn, {"low": 5}).scalar_one_or_none() is None
+        with pytest.raises(NoResultFound):
+            seqs(conn, {"low": 5}).scalar_one()
+    with db.write() as conn:
+        conn.execute(insert(H).values(id=2, seq=0, hash="x"))
+        with pytest.raises(MultipleResultsFound):
+            seqs(conn, {"low": 1}).one()
+        conn.rollback()
+
+
+def test_driver_errors_are_sqlalchemys_and_the_transaction_stays_whole(db: Database) -> None:
+    """A constraint broken through the driver raises SQLAlchemy's ``IntegrityError`` (what
+    services catch), and rolls back with the rest of the transaction."""
+    add = Prepared(
+        insert(H).values(id=bindparam("id"), seq=bindparam("seq"), hash=bindparam("hash")),
+        db.engine.dialect,
+    )
+    with pytest.raises(IntegrityError), db.write() as conn:
+        add(conn, {"id": 7, "seq": 1, "hash": "a"})
+        add(conn, {"id": 7, "seq": 2, "hash": "b"})  # the same primary key
+    with db.read() as conn:
+        assert conn.execute(select(H.c.id).where(H.c.id == 7)).first() is None
+
+
+def test_many_inserts_every_row_inside_the_transaction(db: Database) -> None:
+    add = Prepared(
+        insert(H).values(id=bindparam("id"), seq=bindparam("seq"), hash=bindparam("hash")),
+        db.engine.dialect,
+    )
+    if add.names is None:
+        pytest.skip("many() is for positional drivers (SQLite)")
+    order = {name: i for i, name in enumerate(add.names)}
+    rows = [{"id": i, "seq": i, "hash": f"h{i}"} for i in (11, 12, 13)]
+    with db.write() as conn:
+        add.many(conn, [tuple(r[n] for n in sorted(order, key=order.__getitem__)) for r in rows])
+    with db.read() as conn:
+        found = conn.execute(select(H.c.id).where(H.c.id > 10).order_by(H.c.id)).scalars().all()
+    assert found == [11, 12, 13]
