@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
 
 from clew.core import schema
 from clew.core.db import Database
-from clew.core.prepared import Prepared, PreparedIn
+from clew.core.prepared import Prepared, PreparedIn, plain
 
 H = schema.audit_head
 E = schema.audit_events
@@ -92,3 +92,17 @@ def test_many_inserts_every_row_inside_the_transaction(db: Database) -> None:
     with db.read() as conn:
         found = conn.execute(select(H.c.id).where(H.c.id > 10).order_by(H.c.id)).scalars().all()
     assert found == [11, 12, 13]
+
+
+def test_prepared_in_keeps_values_the_statement_binds_itself(db: Database) -> None:
+    """``type == 'run'`` beside the list: compiled once per length, the literal in its place."""
+    statement = select(H.c.id).where(
+        H.c.id.in_(bindparam("ids", expanding=True)), H.c.hash != "not-this"
+    )
+    reads = PreparedIn(statement, db.engine.dialect)
+    with db.read() as conn:
+        for ids in ([1], [2, 1], [1]):
+            ordinary = conn.execute(statement, {"ids": ids}).all()
+            assert [tuple(r) for r in plain(reads(conn, ids))] == [tuple(r) for r in ordinary]
+    if db.is_sqlite:
+        assert reads._sql_for(2) is not None  # the fast path, not the fallback

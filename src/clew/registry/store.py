@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from clew.core import schema
 from clew.core.errors import NotFound
+from clew.core.prepared import plain
 from clew.registry.model import ModelVersion, RegisteredModel, VersionFile
 from clew.registry.statements import REGISTERED_MODEL, hot_path, page_reads, statements
 
@@ -311,12 +312,10 @@ class RegistryStore:
         aliases: dict[int, list[str]] = defaultdict(list)
         reads = page_reads(self.conn.dialect)
         for chunk in _chunks(list(ids)):
-            rows.update((r.id, r) for r in reads.versions_by_ids(self.conn, chunk))
-            tag_rows: Any = reads.version_tags(self.conn, chunk)
-            for vid, key, value in tag_rows:
+            rows.update((r[0], r) for r in plain(reads.versions_by_ids(self.conn, chunk)))
+            for vid, key, value in plain(reads.version_tags(self.conn, chunk)):
                 tags[vid][key] = value
-            alias_rows: Any = reads.version_aliases(self.conn, chunk)
-            for vid, alias in alias_rows:
+            for vid, alias in plain(reads.version_aliases(self.conn, chunk)):
                 aliases[vid].append(alias)
         return [_version(rows[i], tags[i], aliases[i]) for i in ids if i in rows]
 

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from clew.core import schema
 from clew.core.errors import NotFound
 from clew.core.ids import now_ms
+from clew.core.prepared import plain
 from clew.tracking.model import (
     Dataset,
     DatasetInput,
@@ -32,7 +33,7 @@ from clew.tracking.model import (
     latest_points,
 )
 from clew.tracking.search.plan import SearchPlan
-from clew.tracking.statements import lookups, statements
+from clew.tracking.statements import lookups, run_page_reads, statements
 
 EXPERIMENT = "experiment"
 RUN = "run"
@@ -99,6 +100,7 @@ class TrackingStore:
         self._insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         self._sql = statements(conn.dialect.name)
         self._lookups = lookups(conn.dialect)
+        self._page = run_page_reads(conn.dialect)
 
     # ---- experiments -------------------------------------------------------------------------
 
@@ -206,7 +208,7 @@ class TrackingStore:
     def get_run_infos(self, run_ids: Sequence[str]) -> dict[str, RunInfo]:
         out: dict[str, RunInfo] = {}
         for chunk in _chunks(list(run_ids)):
-            for r in self.conn.execute(self._sql.runs_by_ids, {"ids": chunk}):
+            for r in self._page.runs_by_ids(self.conn, chunk):
                 out[r.id] = _run_info(r)
         return out
 
@@ -229,15 +231,13 @@ class TrackingStore:
         params: dict[str, dict[str, str]] = defaultdict(dict)
         tags: dict[str, dict[str, str]] = defaultdict(dict)
         metrics: dict[str, dict[str, Metric]] = defaultdict(dict)
+        page = self._page
         for chunk in _chunks(ids):
-            bound = {"ids": chunk}
-            for eid, key, value in self.conn.execute(self._sql.params_of_runs, bound):
+            for eid, key, value in plain(page.params_of_runs(self.conn, chunk)):
                 params[eid][key] = value
-            for eid, key, value in self.conn.execute(self._sql.tags_of_runs, bound):
+            for eid, key, value in plain(page.tags_of_runs(self.conn, chunk)):
                 tags[eid][key] = value
-            for eid, key, step, ts, value, is_nan in self.conn.execute(
-                self._sql.latest_of_runs, bound
-            ):
+            for eid, key, step, ts, value, is_nan in plain(page.latest_of_runs(self.conn, chunk)):
                 metrics[eid][key] = Metric(key, math.nan if is_nan else value, ts, step)
         inputs = self.dataset_inputs(ids)
         return [
@@ -375,7 +375,7 @@ class TrackingStore:
     def dataset_inputs(self, run_ids: Sequence[str]) -> dict[str, list[DatasetInput]]:
         out: dict[str, list[DatasetInput]] = defaultdict(list)
         for chunk in _chunks(list(run_ids)):
-            for r in self.conn.execute(self._sql.inputs_of_runs, {"ids": chunk}):
+            for r in self._page.inputs_of_runs(self.conn, chunk):
                 props = orjson.loads(r.properties)
                 event_props = orjson.loads(r.event_props)
                 out[r.execution_id].append(
