@@ -22,9 +22,11 @@ What counts as non-public, and what the operator can open (``CLEW_WEBHOOK_ALLOW_
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
+import ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -295,6 +297,17 @@ class OutboundError(Exception):
     """The request was allowed but did not get an answer (refused, timed out, TLS failed)."""
 
 
+@functools.lru_cache(maxsize=8)
+def _tls_context(ca_bundle: str) -> ssl.SSLContext | bool:
+    """Certificate checks on (always); an internal CA's bundle replaces the public CAs."""
+    if not ca_bundle:
+        return True
+    try:
+        return ssl.create_default_context(cafile=ca_bundle)
+    except (OSError, ssl.SSLError) as exc:
+        raise OutboundError(f"Cannot load CLEW_WEBHOOK_CA_BUNDLE {ca_bundle!r}: {exc}") from exc
+
+
 def post(
     url: str,
     body: bytes,
@@ -303,11 +316,14 @@ def post(
     policy: OutboundPolicy,
     timeout_s: float,
     resolver: Resolver = system_resolver,
+    ca_bundle: str = "",
 ) -> int:
     """POST ``body`` to ``url`` through the guard; return the response's status code.
 
     The URL is checked (and resolved) on every call. The response body is never read: the
     status is all a caller learns, and a hostile server cannot make Clew buffer anything.
+    HTTPS connects to the checked address with the URL's host as SNI, and the certificate is
+    verified for that host name (against ``ca_bundle``'s CAs if given, else the public ones).
 
     Raises:
         UrlNotAllowed: the guard refused the URL.
@@ -319,7 +335,10 @@ def post(
     try:
         with (
             httpx.Client(
-                timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False
+                timeout=httpx.Timeout(timeout_s),
+                follow_redirects=False,
+                trust_env=False,
+                verify=_tls_context(ca_bundle),
             ) as client,
             client.stream(
                 "POST",

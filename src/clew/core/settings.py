@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     #: Comma-separated hosts (``hooks.internal``, ``*.corp.example``) and CIDRs that are opened.
     webhook_allowed_hosts: str = ""
+    #: PEM file of the CAs HTTPS webhook receivers' certificates are checked against, instead
+    #: of the public ones (an internal CA); empty: the public CAs (certifi).
+    webhook_ca_bundle: str = ""
     #: Seconds per connect / read / write of one delivery attempt.
     webhook_timeout_s: float = 5.0
     #: Attempts per delivery before it is marked failed.

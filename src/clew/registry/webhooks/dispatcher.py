@@ -142,6 +142,7 @@ class Dispatcher:
                 policy=self.policy,
                 timeout_s=self.settings.webhook_timeout_s,
                 resolver=self.resolver,
+                ca_bundle=self.settings.webhook_ca_bundle,
             )
         except UrlNotAllowed as exc:
             return Outcome(None, f"refused by the outbound URL guard: {exc.message}")
