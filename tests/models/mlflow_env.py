@@ -84,13 +84,16 @@ def _build_locked(timeout: float) -> tuple[bool, str]:
     return True, "built"
 
 
-def run(script: str, *args: str, timeout: float = 300) -> Any:
+def run(script: str, *args: str, timeout: float = 300, tracking_uri: str = "") -> Any:
     """Run ``script`` in the mlflow venv; it must print one JSON document as its last line.
 
     The project's ``src`` is not on the path there: what mlflow loads, it loads on its own.
+    ``tracking_uri`` points the client at a server (a Clew server, in the compatibility suite);
+    by default it can reach none.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    env["MLFLOW_TRACKING_URI"] = "file:///nonexistent-clew-test"  # never touch a real server
+    env["MLFLOW_TRACKING_URI"] = tracking_uri or "file:///nonexistent-clew-test"
+    env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"  # a failing call fails the test at once
     env["PYTHONWARNINGS"] = "ignore"
     proc = subprocess.run(
         [str(_python()), "-c", textwrap.dedent(script), *args],

@@ -69,17 +69,19 @@ def check_int64(kind: str, value: object) -> int:
 
 
 def check_metric(metric: Metric) -> Metric:
+    """One point's key, value, timestamp and step. The common case (a valid point) builds no
+    message: a 100-point run creation spent a tenth of its time on f-strings it threw away."""
     check_key("Metric", metric.key)
-    if not isinstance(metric.value, int | float) or isinstance(metric.value, bool):
+    value, timestamp, step = metric.value, metric.timestamp, metric.step
+    if not isinstance(value, int | float) or isinstance(value, bool):
         raise InvalidInput(f"Metric {metric.key!r} value must be a number")
-    check_int64(f"Metric {metric.key!r} timestamp", metric.timestamp)
-    check_int64(f"Metric {metric.key!r} step", metric.step)
-    value = float(metric.value)
-    return (
-        metric
-        if value is metric.value
-        else Metric(metric.key, value, metric.timestamp, metric.step)
-    )
+    if type(timestamp) is not int or not -_INT64 <= timestamp < _INT64:
+        check_int64(f"Metric {metric.key!r} timestamp", timestamp)
+    if type(step) is not int or not -_INT64 <= step < _INT64:
+        check_int64(f"Metric {metric.key!r} step", step)
+    if type(value) is float:
+        return metric
+    return Metric(metric.key, float(value), timestamp, step)
 
 
 def check_batch_size(kind: str, items: Sequence[object], limit: int) -> None:
