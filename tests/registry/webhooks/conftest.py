@@ -4,6 +4,7 @@ a service and a dispatcher with a clock the test moves."""
 from __future__ import annotations
 
 import http.server
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -75,13 +76,16 @@ def _handler(receiver: Receiver) -> type[http.server.BaseHTTPRequestHandler]:
 
 
 @pytest.fixture
-def make_receiver() -> Iterator[Callable[[], Receiver]]:
-    """Start receivers on free loopback ports; all are shut down after the test."""
+def make_receiver() -> Iterator[Callable[..., Receiver]]:
+    """Start receivers on free loopback ports (HTTPS with ``tls``, a server-side context); all
+    are shut down after the test."""
     servers: list[http.server.ThreadingHTTPServer] = []
 
-    def make() -> Receiver:
+    def make(tls: ssl.SSLContext | None = None) -> Receiver:
         spec = Receiver()
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(spec))
+        if tls is not None:
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
         server.daemon_threads = True
         spec.port = server.server_address[1]
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -95,7 +99,7 @@ def make_receiver() -> Iterator[Callable[[], Receiver]]:
 
 
 @pytest.fixture
-def receiver(make_receiver: Callable[[], Receiver]) -> Receiver:
+def receiver(make_receiver: Callable[..., Receiver]) -> Receiver:
     return make_receiver()
 
 

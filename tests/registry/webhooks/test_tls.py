@@ -8,10 +8,8 @@ host, or from a CA Clew was not told to trust, is a failed attempt, never a deli
 from __future__ import annotations
 
 import datetime
-import http.server
 import ssl
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,8 @@ from clew.core.settings import Settings
 from clew.registry.webhooks import enqueue
 from clew.registry.webhooks.service import WebhookService
 from clew.registry.webhooks.store import WebhookStore
+
+from .conftest import Receiver
 
 HOST = "hooks.internal"
 
@@ -89,53 +89,37 @@ class Authority:
         return cert_path, key_path
 
 
-@dataclass
-class TlsReceiver:
-    port: int = 0
-    server_names: list[str | None] = field(default_factory=list)
-    hosts: list[str] = field(default_factory=list)
-
-
 @pytest.fixture
 def authority(tmp_path: Path) -> Authority:
     return Authority(tmp_path)
 
 
 @pytest.fixture
-def serve_tls() -> Iterator[Any]:
-    servers: list[http.server.ThreadingHTTPServer] = []
+def serve_tls(make_receiver: Callable[..., Receiver]) -> Callable[[tuple[Path, Path]], TlsReceiver]:
+    """A receiver answering over TLS with ``cert``, recording the server name each client sent."""
 
     def start(cert: tuple[Path, Path]) -> TlsReceiver:
-        spec = TlsReceiver()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                spec.hosts.append(self.headers["Host"])
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        names: list[str | None] = []
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(*cert)
-        context.sni_callback = lambda _sock, name, _ctx: spec.server_names.append(name)
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        server.daemon_threads = True
-        spec.port = server.server_address[1]
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return spec
+        context.sni_callback = lambda _sock, name, _ctx: names.append(name)
+        return TlsReceiver(make_receiver(context), names)
 
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    return start
+
+
+@dataclass
+class TlsReceiver:
+    receiver: Receiver
+    server_names: list[str | None]
+
+    @property
+    def port(self) -> int:
+        return self.receiver.port
+
+    @property
+    def hosts(self) -> list[str]:
+        return [request.headers["Host"] for request in self.receiver.requests]
 
 
 def _deliver(db: Database, settings: Settings, alice: Actor, port: int) -> Any:
@@ -150,7 +134,11 @@ def _deliver(db: Database, settings: Settings, alice: Actor, port: int) -> Any:
 
 
 def test_a_delivery_over_tls_sends_the_name_and_verifies_it(
-    db: Database, settings: Settings, alice: Actor, authority: Authority, serve_tls: Any
+    db: Database,
+    settings: Settings,
+    alice: Actor,
+    authority: Authority,
+    serve_tls: Callable[[tuple[Path, Path]], TlsReceiver],
 ) -> None:
     receiver = serve_tls(authority.leaf(HOST))
     trusted = settings.model_copy(update={"webhook_ca_bundle": str(authority.bundle)})
@@ -161,7 +149,11 @@ def test_a_delivery_over_tls_sends_the_name_and_verifies_it(
 
 
 def test_a_certificate_for_another_name_is_refused(
-    db: Database, settings: Settings, alice: Actor, authority: Authority, serve_tls: Any
+    db: Database,
+    settings: Settings,
+    alice: Actor,
+    authority: Authority,
+    serve_tls: Callable[[tuple[Path, Path]], TlsReceiver],
 ) -> None:
     receiver = serve_tls(authority.leaf("other.internal"))
     trusted = settings.model_copy(update={"webhook_ca_bundle": str(authority.bundle)})
@@ -172,7 +164,11 @@ def test_a_certificate_for_another_name_is_refused(
 
 
 def test_a_certificate_from_an_untrusted_ca_is_refused(
-    db: Database, settings: Settings, alice: Actor, authority: Authority, serve_tls: Any
+    db: Database,
+    settings: Settings,
+    alice: Actor,
+    authority: Authority,
+    serve_tls: Callable[[tuple[Path, Path]], TlsReceiver],
 ) -> None:
     receiver = serve_tls(authority.leaf(HOST))
     delivery = _deliver(db, settings, alice, receiver.port)  # public CAs only
