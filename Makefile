@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export CLEW_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: demo test lint unit bench docs clean install
+.PHONY: demo test lint unit bench docs clean install test-compat-mlflow
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ PYTEST_WORKERS ?= auto
 
 unit: $(STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+# The MLflow compatibility suite against a real MLflow server instead of Clew: proves the suite
+# asserts MLflow's behaviour. Tests of what only Clew adds skip.
+test-compat-mlflow: $(STAMP)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) tests/server/mlflow_compat --against-mlflow
 
 test: lint unit
 

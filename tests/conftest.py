@@ -130,3 +130,12 @@ def db(settings: Settings) -> Iterator[Database]:
     database = Database(settings.resolved_database_url(), settings)
     yield database
     database.dispose()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--against-mlflow",
+        action="store_true",
+        help="run the MLflow compatibility suite against a real MLflow server instead of Clew "
+        "(checks that the suite asserts MLflow's behaviour, not Clew's idea of it)",
+    )

@@ -1,12 +1,18 @@
-"""A separate virtualenv with the real ``mlflow`` 3.x, for both-ways format compatibility tests.
+"""Separate virtualenvs with the real ``mlflow`` package, for compatibility tests.
 
 mlflow is never installed into the project's ``.venv`` (its pins fight the other features'
-dependencies), so the tests build one venv under ``.venv-compat/mlflow3/`` once, pinned to the
-same scikit-learn / lightgbm / skops / cloudpickle versions as ``.venv`` so a model file means
-the same bytes on both sides, and run small scripts in it through ``subprocess``.
+dependencies), so the tests build one venv per supported client line under ``.venv-compat/``
+once and run small scripts in it through ``subprocess``:
 
-A stamp file records the pins the venv was built with; a build that failed half-way leaves no
-stamp and is retried. Run ``python tests/models/mlflow_env.py`` to build it ahead of the tests.
+- ``mlflow3`` (``MLFLOW3``): the newest 3.x, pinned to the same scikit-learn / lightgbm /
+  skops / cloudpickle / numpy / pandas versions as ``.venv`` so a model file means the same
+  bytes on both sides;
+- ``mlflow2`` (``MLFLOW2``): the last 2.x (2.22). It needs pandas < 3, so only the libraries
+  whose files must match (scikit-learn, cloudpickle, numpy) are pinned to ``.venv``'s.
+
+A stamp file records the pins a venv was built with; a build that failed half-way leaves no
+stamp and is retried. Run ``python tests/models/mlflow_env.py [mlflow3|mlflow2]`` to build ahead
+of the tests.
 """
 
 from __future__ import annotations
@@ -18,98 +24,151 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-VENV = ROOT / ".venv-compat" / "mlflow3"
-STAMP = VENV / "clew-stamp.json"
-PINNED = ("scikit-learn", "lightgbm", "skops", "cloudpickle", "numpy", "pandas")
+COMPAT = ROOT / ".venv-compat"
 
 
-def _python() -> Path:
-    return VENV / "bin" / "python"
+@dataclass(frozen=True)
+class MlflowVenv:
+    name: str
+    spec: str
+    pinned: tuple[str, ...]
 
+    @property
+    def path(self) -> Path:
+        return COMPAT / self.name
 
-def wanted_requirements() -> list[str]:
-    """mlflow 3.x plus the exact versions of the model libraries installed in this venv."""
-    reqs = ["mlflow>=3,<4"]
-    for dist in PINNED:
+    @property
+    def python(self) -> Path:
+        return self.path / "bin" / "python"
+
+    @property
+    def bin(self) -> Path:
+        return self.path / "bin"
+
+    @property
+    def stamp(self) -> Path:
+        return self.path / "clew-stamp.json"
+
+    def requirements(self) -> list[str]:
+        reqs = [self.spec]
+        for dist in self.pinned:
+            try:
+                reqs.append(f"{dist}=={importlib.metadata.version(dist)}")
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        return reqs
+
+    def is_ready(self) -> bool:
+        if not self.stamp.is_file() or not self.python.is_file():
+            return False
         try:
-            reqs.append(f"{dist}=={importlib.metadata.version(dist)}")
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return reqs
+            return bool(json.loads(self.stamp.read_text())["requirements"] == self.requirements())
+        except (ValueError, KeyError):
+            return False
 
+    def build(self, timeout: float = 1200) -> tuple[bool, str]:
+        """Create the venv if needed; returns (ready, log tail). Safe to call again after a
+        failure, and from several test workers at once: the first builds under a lock."""
+        if self.is_ready():
+            return True, "already built"
+        COMPAT.mkdir(parents=True, exist_ok=True)
+        with open(COMPAT / f"{self.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._build_locked(timeout)
 
-def is_ready() -> bool:
-    if not STAMP.is_file() or not _python().is_file():
-        return False
-    try:
-        return bool(json.loads(STAMP.read_text())["requirements"] == wanted_requirements())
-    except (ValueError, KeyError):
-        return False
+    def _build_locked(self, timeout: float) -> tuple[bool, str]:
+        if self.is_ready():
+            return True, "built by another worker"
+        self.stamp.unlink(missing_ok=True)
+        reqs = self.requirements()
+        try:
+            if not self.python.is_file():
+                subprocess.run(
+                    [sys.executable, "-m", "venv", str(self.path)], check=True, timeout=300
+                )
+            proc = subprocess.run(
+                [
+                    str(self.python),
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "--disable-pip-version-check",
+                    *reqs,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            return False, str(exc)
+        if proc.returncode != 0:
+            return False, (proc.stdout + proc.stderr)[-3000:]
+        self.stamp.write_text(json.dumps({"requirements": reqs}))
+        return True, "built"
 
+    def version(self) -> str:
+        return str(self.run("import json, mlflow; print(json.dumps(mlflow.__version__))"))
 
-def build(timeout: float = 1200) -> tuple[bool, str]:
-    """Create the venv if needed; returns (ready, log tail). Safe to call again after failure,
-    and from several test workers at once: the first builds under a lock, the rest wait."""
-    if is_ready():
-        return True, "already built"
-    VENV.parent.mkdir(parents=True, exist_ok=True)
-    with open(VENV.parent / "mlflow3.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return _build_locked(timeout)
+    def run(
+        self,
+        script: str,
+        *args: str,
+        timeout: float = 300,
+        tracking_uri: str = "",
+        env: dict[str, str] | None = None,
+    ) -> Any:
+        """Run ``script`` in this venv; it must print one JSON document as its last line.
 
-
-def _build_locked(timeout: float) -> tuple[bool, str]:
-    if is_ready():
-        return True, "built by another worker"
-    STAMP.unlink(missing_ok=True)
-    reqs = wanted_requirements()
-    try:
-        if not _python().is_file():
-            subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=300)
+        The project's ``src`` is not on the path there: what mlflow loads, it loads on its
+        own. ``tracking_uri`` points the client at a server; by default it can reach none.
+        """
+        full_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))
+        }
+        full_env["MLFLOW_TRACKING_URI"] = tracking_uri or "file:///nonexistent-clew-test"
+        full_env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"  # a failing call fails the test at once
+        full_env["PYTHONWARNINGS"] = "ignore"
+        full_env.update(env or {})
         proc = subprocess.run(
-            [str(_python()), "-m", "pip", "install", "-q", "--disable-pip-version-check", *reqs],
+            [str(self.python), "-c", textwrap.dedent(script), *args],
             capture_output=True,
             text=True,
             timeout=timeout,
+            env=full_env,
+            check=False,
         )
-    except (OSError, subprocess.SubprocessError) as exc:
-        return False, str(exc)
-    if proc.returncode != 0:
-        return False, (proc.stdout + proc.stderr)[-3000:]
-    STAMP.write_text(json.dumps({"requirements": reqs}))
-    return True, "built"
+        if proc.returncode != 0:
+            raise RuntimeError(f"mlflow script failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+        lines = [line for line in proc.stdout.splitlines() if line.strip()]
+        return json.loads(lines[-1])
 
 
-def run(script: str, *args: str, timeout: float = 300, tracking_uri: str = "") -> Any:
-    """Run ``script`` in the mlflow venv; it must print one JSON document as its last line.
+MLFLOW3 = MlflowVenv(
+    "mlflow3",
+    "mlflow>=3,<4",
+    ("scikit-learn", "lightgbm", "skops", "cloudpickle", "numpy", "pandas"),
+)
+MLFLOW2 = MlflowVenv("mlflow2", "mlflow>=2.22,<3", ("scikit-learn", "cloudpickle", "numpy"))
+VENVS = {venv.name: venv for venv in (MLFLOW3, MLFLOW2)}
 
-    The project's ``src`` is not on the path there: what mlflow loads, it loads on its own.
-    ``tracking_uri`` points the client at a server (a Clew server, in the compatibility suite);
-    by default it can reach none.
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    env["MLFLOW_TRACKING_URI"] = tracking_uri or "file:///nonexistent-clew-test"
-    env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"  # a failing call fails the test at once
-    env["PYTHONWARNINGS"] = "ignore"
-    proc = subprocess.run(
-        [str(_python()), "-c", textwrap.dedent(script), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"mlflow script failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    return json.loads(lines[-1])
+# The 3.x venv's functions, as the model-format tests call them.
+VENV = MLFLOW3.path
+build = MLFLOW3.build
+run = MLFLOW3.run
+is_ready = MLFLOW3.is_ready
 
 
 if __name__ == "__main__":
-    ok, log = build()
-    print("ready" if ok else f"failed:\n{log}")
-    sys.exit(0 if ok else 1)
+    chosen = [VENVS[name] for name in sys.argv[1:]] or list(VENVS.values())
+    failed = False
+    for venv in chosen:
+        ok, log = venv.build()
+        print(f"{venv.name}: " + ("ready" if ok else f"failed:\n{log}"))
+        failed |= not ok
+    sys.exit(1 if failed else 0)

@@ -32,6 +32,7 @@ def _free_port() -> int:
 
 class Server:
     def __init__(self, home: Path, database_url: str = "", workers: int = 1) -> None:
+        self.home = home
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLEW_")}

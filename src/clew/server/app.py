@@ -1,8 +1,9 @@
 """``create_app(settings)``: the whole server, built in one place, with no module-level state.
 
 The platform (database, blob store, services) hangs off ``app.state`` and reaches routes through
-``server.deps``. Feature routers are mounted under ``/api/v1``; ``/health`` and ``/metrics``
-serve load balancers and Prometheus. Middleware, outermost first: security headers, request
+``server.deps``. Feature routers are mounted under ``/api/v1``, MLflow's REST surface under its
+own prefixes (``server.mlflow_compat``); ``/health`` and ``/metrics`` serve load balancers and
+Prometheus. Middleware, outermost first: security headers, request
 metrics, then the body-size / Content-Type guard, all pure ASGI.
 """
 
@@ -30,6 +31,7 @@ from clew.registry.webhooks import api as webhooks_api
 from clew.server.errors import ERROR_RESPONSES, install_error_handlers
 from clew.server.metrics import HttpMetrics, MetricsMiddleware
 from clew.server.middleware import RequestGuard, SecurityHeaders
+from clew.server.mlflow_compat.mount import is_mlflow_upload, mount_mlflow
 from clew.tracking import api as tracking_api
 
 API_PREFIX: Final = "/api/v1"
@@ -123,6 +125,7 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
     ):
         router.mount_at(API_PREFIX)
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    mount_mlflow(app)
 
     @app.get("/health", tags=["operations"], responses={503: {"description": "Database down"}})
     def health(request: Request) -> Response:
@@ -145,6 +148,7 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         upload_limit=settings.max_artifact_bytes,
         upload_route=_is_upload,
+        any_type_upload=is_mlflow_upload,
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(SecurityHeaders)

@@ -83,6 +83,9 @@ class RequestGuard:
     a chunked body is counted as it streams, and the moment it passes the limit the guard
     answers 413 itself and discards whatever the app tries to send after that (FastAPI turns
     exceptions raised while it reads a body into its own 400, which must not win).
+
+    ``any_type_upload(method, path)`` marks uploads that take a body of any type: MLflow's
+    client sends each artifact with the media type it guesses from the file name.
     """
 
     def __init__(
@@ -92,11 +95,13 @@ class RequestGuard:
         max_body_bytes: int,
         upload_limit: int,
         upload_route: Callable[[str, str], bool],
+        any_type_upload: Callable[[str, str], bool] = lambda _method, _path: False,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.upload_limit = upload_limit
         self.upload_route = upload_route
+        self.any_type_upload = any_type_upload
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,7 +115,8 @@ class RequestGuard:
         if scope["method"] not in _STATE_CHANGING:
             await self.app(scope, receive, send)
             return
-        upload = self.upload_route(scope["method"], scope["path"])
+        any_type = self.any_type_upload(scope["method"], scope["path"])
+        upload = any_type or self.upload_route(scope["method"], scope["path"])
         limit = self.upload_limit if upload else self.max_body_bytes
         length_header = _header(scope, b"content-length")
         chunked = _header(scope, b"transfer-encoding") is not None
@@ -123,7 +129,7 @@ class RequestGuard:
         if declared is not None and declared > limit:
             await send_error(send, PayloadTooLarge(f"Request body is larger than {limit} bytes"))
             return
-        if chunked or (declared or 0) > 0:
+        if (chunked or (declared or 0) > 0) and not any_type:
             content_type = _header(scope, b"content-type")
             wanted = OCTETS if upload else JSON
             if content_type is None or _media_type(content_type) != wanted:

@@ -1,0 +1,58 @@
+"""``mount_mlflow(app)``: MLflow's REST surface on a Clew app, every family under both prefixes.
+
+Each prefix gets its own ``FeatureRouter`` built from the feature modules' ``add_routes``, so a
+native ``/api/v1`` call never tries an MLflow route, and an MLflow call tries only its family's
+first segments (``experiments``, ``runs``, ``registered-models`` …).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from fastapi import FastAPI
+
+from clew.server.mlflow_compat import artifacts, logged_models, operations, registry, tracking
+from clew.server.mlflow_compat.protocol import MlflowRoute
+from clew.server.routing import FeatureRouter
+
+#: The classic RPCs and the UI's mirror of them.
+RPC_PREFIXES: Final = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
+#: The artifact proxy's prefixes (``mlflow-artifacts:`` URIs resolve against these).
+PROXY_PREFIXES: Final = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
+#: RPCs MLflow added in 3.x (``since.major = 3``).
+V3_PREFIXES: Final = ("/api/3.0/mlflow", "/ajax-api/3.0/mlflow")
+
+AddRoutes = Callable[[FeatureRouter], None]
+
+
+def _families() -> list[tuple[tuple[str, ...], tuple[AddRoutes, ...]]]:
+    return [
+        (
+            RPC_PREFIXES,
+            (
+                tracking.add_routes,
+                registry.add_routes,
+                logged_models.add_routes,
+                artifacts.add_routes,
+            ),
+        ),
+        (PROXY_PREFIXES, (artifacts.add_proxy_routes,)),
+        (V3_PREFIXES, (operations.add_v3_routes,)),
+    ]
+
+
+def mount_mlflow(app: FastAPI) -> None:
+    for prefixes, adders in _families():
+        for prefix in prefixes:
+            router = FeatureRouter(route_class=MlflowRoute, include_in_schema=False)
+            for add in adders:
+                add(router)
+            router.mount_at(prefix)
+            app.include_router(router, prefix=prefix)
+    operations.add_root_routes(app)
+
+
+def is_mlflow_upload(method: str, path: str) -> bool:
+    """An artifact PUT through the proxy: the body guard lets it stream past the JSON limit."""
+    return method == "PUT" and any(path.startswith(p + "/artifacts/") for p in PROXY_PREFIXES)
