@@ -54,6 +54,35 @@ def test_single_file_and_run_uri_sources(
     assert len(registry.list_model_version_files(ALICE, churn, whole.version)) == 4
 
 
+def test_mlflow_artifact_roots_are_sources_kept_as_given(
+    registry: RegistryService, churn: str, model_run: LoggedRun, platform: Platform
+) -> None:
+    """What MLflow clients register against Clew's MLflow adapter (issue 4)."""
+    proxied = f"mlflow-artifacts:/0/{model_run.run_id}/artifacts/model"
+    mv = registry.create_model_version(ALICE, churn, proxied)
+    assert (mv.source, mv.run_id) == (proxied, model_run.run_id)
+    files = registry.list_model_version_files(ALICE, churn, mv.version)
+    assert [f.path for f in files] == ["MLmodel", "model.pkl", "sub/conda.yaml"]
+    model = platform.logged_models.create(ALICE, experiment_id="0", name="clf")
+    platform.logged_model_artifacts.log_stream(ALICE, model.model_id, "MLmodel", io.BytesIO(b"x"))
+    root = f"mlflow-artifacts:/0/models/{model.model_id}/artifacts"
+    logged = registry.create_model_version(ALICE, churn, root)
+    assert (logged.source, logged.logged_model_id) == (root, model.model_id)
+    with pytest.raises(InvalidSource):
+        registry.create_model_version(ALICE, churn, proxied + "/../../x")
+
+
+def test_a_logged_models_version_gets_its_source_run(
+    registry: RegistryService, churn: str, model_run: LoggedRun, platform: Platform
+) -> None:
+    """MLflow 3 registers ``models:/m-…`` without a run id; the producing run is still known."""
+    model = platform.logged_models.create(ALICE, name="clf", source_run_id=model_run.run_id)
+    platform.logged_model_artifacts.log_stream(ALICE, model.model_id, "MLmodel", io.BytesIO(b"x"))
+    mv = registry.create_model_version(ALICE, churn, f"models:/{model.model_id}")
+    assert (mv.run_id, mv.logged_model_id) == (model_run.run_id, model.model_id)
+    assert registry.get_model_version(ALICE, churn, mv.version).run_id == model_run.run_id
+
+
 def test_version_numbers_count_up_and_are_never_reused(
     registry: RegistryService, churn: str
 ) -> None:

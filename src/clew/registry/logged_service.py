@@ -26,6 +26,7 @@ from clew.core.actor import Actor
 from clew.core.authz import AllowAll, Authorizer, Permission, Resource
 from clew.core.db import Database, retry_conflicts
 from clew.core.errors import (
+    AlreadyExists,
     Conflict,
     InvalidInput,
     InvalidStatusTransition,
@@ -97,8 +98,13 @@ class LoggedModelService:
         model_type: str | None = None,
         params: Mapping[str, str] | Sequence[tuple[str, str]] = (),
         tags: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        model_id: str | None = None,
     ) -> LoggedModel:
         """A PENDING model in ``experiment_id``, or in its source run's experiment if omitted.
+
+        ``model_id`` is for importers only: a LoggedModel copied from MLflow keeps its
+        ``m-<32 hex>`` id, so ``models:/m-…`` sources still name it; a taken id is
+        ``AlreadyExists``.
 
         Raises:
             InvalidInput: neither an experiment nor a run, or a run of another experiment.
@@ -115,10 +121,13 @@ class LoggedModelService:
         model_type = check_model_type(model_type or "")
         checked_params = check_params(self.settings, params)
         checked_tags = check_tags(self.settings, tags)
-        model_id = new_logged_model_id()
+        chosen_id = model_id is not None
+        model_id = check_logged_model_id(model_id) if model_id is not None else new_logged_model_id()
         location = artifact_location(model_id)
         with self.db.write() as conn:
             tracking = TrackingStore(conn)
+            if chosen_id and LoggedModelStore(conn).row(model_id) is not None:
+                raise AlreadyExists(f"Logged model {model_id} already exists")
             if source_run_id is not None:
                 run = tracking.get_run_info(source_run_id)
                 if run.lifecycle_stage != LifecycleStage.ACTIVE:
@@ -308,6 +317,60 @@ class LoggedModelService:
 
         summary = {"points": len(checked), "keys": sorted({m.key for m in checked})[:50]}
         self._change(actor, model_id, "logged_model.metrics", write, {"metrics": summary})
+
+    def log_metrics_in(
+        self,
+        conn: Connection,
+        actor: Actor,
+        model_id: str,
+        metrics: Sequence[LoggedModelMetric],
+    ) -> None:
+        """``log_metrics`` inside the caller's transaction: the tracking service's, when a run
+        logs points for a model (MLflow 3's ``log-metric`` with ``model_id``), so the run's
+        series and the model's commit together or not at all."""
+        check_logged_model_id(model_id)
+        checked = [check_metric(m) for m in metrics]
+        self.authz.check(actor, Permission.EDIT, _resource(model_id))
+        store = LoggedModelStore(conn)
+        _active_row(store, model_id)
+        store.touch(model_id, now_ms())
+        store.insert_metrics(model_id, checked)
+        summary = {"points": len(checked), "keys": sorted({m.key for m in checked})[:50]}
+        audit.append(
+            conn, actor, "logged_model.metrics", RESOURCE_TYPE, model_id, {"metrics": summary}
+        )
+
+    # ---- run outputs ---------------------------------------------------------------------------
+
+    @retry_conflicts
+    def log_outputs(
+        self, actor: Actor, run_id: str, outputs: Sequence[tuple[str, int]]
+    ) -> None:
+        """Record that a run produced these models, each at a step (MLflow 3's ``log_outputs``):
+        an OUTPUT edge from the run to each model's graph node, one transaction, one audit event
+        per model. A model created with this run as its source already has the edge, and
+        linking a model again keeps the edge it has, so a retried call changes nothing.
+
+        Raises:
+            NotFound: the run or a model is unknown (or the model deleted).
+            Conflict: the run is deleted.
+        """
+        check_run_id(run_id)
+        model_ids = [check_logged_model_id(model_id) for model_id, _ in outputs]
+        self.authz.check(actor, Permission.EDIT, Resource("run", run_id))
+        for model_id in model_ids:
+            self.authz.check(actor, Permission.READ, _resource(model_id))
+        with self.db.write() as conn:
+            run = TrackingStore(conn).get_run_info(run_id)
+            if run.lifecycle_stage != LifecycleStage.ACTIVE:
+                raise Conflict(f"Run {run_id} is deleted; restore it first")
+            store = LoggedModelStore(conn)
+            now = now_ms()
+            for model_id, step in outputs:
+                row = _active_row(store, model_id)
+                store.insert_output_event(run_id, row.artifact_id, row.name, model_id, now, step)
+                summary = {"run_id": run_id, "step": step}
+                audit.append(conn, actor, "logged_model.output", RESOURCE_TYPE, model_id, summary)
 
     # ---- search --------------------------------------------------------------------------------
 

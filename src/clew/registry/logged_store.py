@@ -163,9 +163,20 @@ class LoggedModelStore:
         return int(key[0])
 
     def insert_output_event(
-        self, run_id: str, artifact_id: int, name: str, model_id: str, now: int
+        self,
+        run_id: str,
+        artifact_id: int,
+        name: str,
+        model_id: str,
+        now: int,
+        step: int | None = None,
     ) -> None:
-        """The source run wrote the model: the edge lineage walks from the model to the run."""
+        """The run wrote the model: the edge lineage walks from the model to the run. ``step``
+        is the training step MLflow 3 records for a run output. An edge that exists already
+        stays as it is (one per run, model and name)."""
+        properties: dict[str, Any] = {"logged_model_id": model_id}
+        if step is not None:
+            properties["step"] = step
         self.conn.execute(
             self._sql.insert_event,
             {
@@ -173,7 +184,7 @@ class LoggedModelStore:
                 "artifact_id": artifact_id,
                 "type": "OUTPUT",
                 "name": name,
-                "properties": orjson.dumps({"logged_model_id": model_id}).decode(),
+                "properties": orjson.dumps(properties).decode(),
                 "time": now,
             },
         )

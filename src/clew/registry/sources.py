@@ -2,10 +2,14 @@
 
 Three kinds of source:
 
-* a run's artifacts: ``runs:/<run_id>/<path>`` or the run's own artifact URI
-  ``clew-artifacts:/runs/<run_id>/<path>``; the version records every file under the path;
+* a run's artifacts: ``runs:/<run_id>/<path>``, the run's own artifact URI
+  ``clew-artifacts:/runs/<run_id>/<path>``, or the root the MLflow adapter hands out for it,
+  ``mlflow-artifacts:/<experiment>/<run_id>/artifacts/<path>`` (what MLflow clients register,
+  kept as given so they read back their own source); the version records every file under
+  the path;
 * a logged model: ``models:/m-<32 hex>`` (MLflow 3's LoggedModel id) or its artifact location
-  ``clew-artifacts:/logged-models/m-<32 hex>``;
+  ``clew-artifacts:/logged-models/m-<32 hex>`` or
+  ``mlflow-artifacts:/<experiment>/models/m-<32 hex>/artifacts``;
 * an external URI on the allow-list: ``s3://``, ``gs://``, ``https://`` and, only when the
   service is built with ``allow_file_sources``, ``file:`` (local paths, never a remote host).
 
@@ -35,7 +39,12 @@ EXTERNAL_SCHEMES = frozenset({"s3", "gs", "https"})
 
 _RUN = re.compile(r"runs:/([0-9a-f]{32})(?:/(.*))?", re.DOTALL)
 _RUN_URI = re.compile(r"clew-artifacts:/runs/([0-9a-f]{32})(?:/(.*))?", re.DOTALL)
+#: MLflow's layouts (``server.mlflow_compat.uris``); the experiment segment only locates.
+_RUN_PROXY = re.compile(
+    r"mlflow-artifacts:/[0-9]{1,18}/([0-9a-f]{32})/artifacts(?:/(.*))?", re.DOTALL
+)
 _LOGGED = re.compile(r"(?:models:/|clew-artifacts:/logged-models/)(m-[0-9a-f]{32})/?")
+_LOGGED_PROXY = re.compile(r"mlflow-artifacts:/[0-9]{1,18}/models/(m-[0-9a-f]{32})/artifacts/?")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-_]{0,254}")
 _HOST = re.compile(r"[A-Za-z0-9.\-]{1,253}(?::[0-9]{1,5})?")
 _FORBIDDEN = re.compile(r"[?#;\\\x00]")
@@ -107,10 +116,10 @@ def parse_source(source: object, *, allow_file: bool = False) -> Source:
     if not isinstance(source, str) or not source.strip():
         raise _invalid("empty")
     _check_text(source)
-    if m := _RUN.fullmatch(source) or _RUN_URI.fullmatch(source):
+    if m := _RUN.fullmatch(source) or _RUN_URI.fullmatch(source) or _RUN_PROXY.fullmatch(source):
         path = _checked_path(m.group(2) or "", allow_root=True)
         return Source("run", source, run_id=m.group(1), path=path)
-    if m := _LOGGED.fullmatch(source):
+    if m := _LOGGED.fullmatch(source) or _LOGGED_PROXY.fullmatch(source):
         assert is_logged_model_id(m.group(1))
         return Source("logged_model", source, logged_model_id=m.group(1))
     parts = urlsplit(source)

@@ -20,6 +20,7 @@ from clew.core.db import retry_conflicts
 from clew.core.errors import Conflict, InvalidInput, InvalidSource, NotFound
 from clew.core.ids import check_logged_model_id, check_run_id, now_ms
 from clew.registry import validation as v
+from clew.registry.logged_store import LoggedModelStore
 from clew.registry.model import (
     ModelVersion,
     Stage,
@@ -59,7 +60,8 @@ class VersionUseCases(RegistryUseCases):
             source: ``runs:/<run_id>/<path>``, ``clew-artifacts:/runs/<run_id>/<path>``,
                 ``models:/m-<32 hex>`` or an allowed external URI (``s3://``, ``gs://``,
                 ``https://``). For a run source the version records every file under the path.
-            run_id: the producing run; implied by a run source (and must match it).
+            run_id: the producing run; implied by a run source (and must match it), and for
+                a logged model's version its source run unless given (as MLflow does).
             logged_model_id: implied by a ``models:/m-…`` source (and must match it).
             status: ``READY`` (default) or ``PENDING_REGISTRATION`` for a registration that an
                 importer finishes later with ``update_model_version(status=…)``.
@@ -92,6 +94,8 @@ class VersionUseCases(RegistryUseCases):
         with self.db.write() as conn:
             store = RegistryStore(conn)
             model_id = store.require_model(name)
+            if run_id is None and logged_model_id is not None:
+                run_id = _producing_run(conn, logged_model_id)
             if run_id is not None:
                 TrackingStore(conn).get_run_info(run_id)  # NotFound for an unknown run
             files = self._source_files(conn, store, parsed)
@@ -371,3 +375,9 @@ class VersionUseCases(RegistryUseCases):
             missing=tuple(missing),
             tree_ok=tree_digest(files) == recorded,
         )
+
+
+def _producing_run(conn: Connection, logged_model_id: str) -> str | None:
+    """The run that logged the model, if any (an unknown model fails later, on its files)."""
+    row = LoggedModelStore(conn).row(logged_model_id)
+    return None if row is None else row.source_run_id

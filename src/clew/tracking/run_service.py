@@ -5,7 +5,7 @@ Each public method: authorize → validate → write → audit, in one transacti
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -14,7 +14,7 @@ from clew.core import audit
 from clew.core.actor import Actor
 from clew.core.authz import Permission
 from clew.core.db import retry_conflicts
-from clew.core.errors import InvalidInput, NotFound, ParamOverwrite
+from clew.core.errors import AlreadyExists, InvalidInput, NotFound, ParamOverwrite
 from clew.core.ids import check_experiment_id, check_run_id, new_run_id, now_ms
 from clew.tracking import validation as v
 from clew.tracking.model import (
@@ -56,12 +56,17 @@ class RunUseCases(UseCases):
         metrics: Sequence[Metric] = (),
         status: str | None = None,
         end_time: int | None = None,
+        run_id: str | None = None,
     ) -> Run:
         """Start a run, optionally with its first params and metrics in the same transaction:
         one round trip where MLflow's clients need three.
 
         ``status`` defaults to RUNNING; a terminal status (with ``end_time``, default now)
         records a run that already ended, as importers and offline loggers have.
+
+        ``run_id`` is for importers only: a run copied from MLflow keeps its id (the same
+        32-hex shape), so ``runs:/<id>`` URIs keep working and a second import finds it.
+        An id already taken is ``AlreadyExists``.
         """
         run_status = _run_status(status) if status is not None else RunStatus.RUNNING
         if end_time is not None:
@@ -79,7 +84,8 @@ class RunUseCases(UseCases):
         run_name = run_name or tags.get("mlflow.runName") or generated_run_name()
         tags["mlflow.runName"] = run_name
         tags.setdefault("mlflow.user", actor.name)
-        run_id = new_run_id()
+        chosen_id = run_id is not None
+        run_id = check_run_id(run_id) if run_id is not None else new_run_id()
         info = RunInfo(
             run_id=run_id,
             experiment_id=str(eid),
@@ -97,6 +103,8 @@ class RunUseCases(UseCases):
         with self.db.write() as conn:
             store = TrackingStore(conn)
             self._active_experiment(store, eid)
+            if chosen_id and store.get_run_infos([run_id]):  # new ids are unique: no query
+                raise AlreadyExists(f"Run {run_id} already exists")
             if parent_run_id is not None:
                 parent = store.get_run_info(parent_run_id)
                 if parent.experiment_id != str(eid):
@@ -200,11 +208,16 @@ class RunUseCases(UseCases):
         metrics: Sequence[Metric] = (),
         params: Mapping[str, str] | Sequence[tuple[str, str]] = (),
         tags: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        within: Callable[[Connection], None] | None = None,
     ) -> None:
         """Log metrics, params and tags at once. Retrying the same batch changes nothing.
 
         Params are immutable: a different value for an existing key fails the whole batch
         (``PARAM_OVERWRITE``) and nothing of it is written.
+
+        ``within`` runs in the batch's transaction after the run's writes: another service's
+        writes that must commit or fail with the batch (a logged model's copy of the points a
+        run logged for it, ``LoggedModelService.log_metrics_in``).
         """
         check_run_id(run_id)
         self.authz.check(actor, Permission.EDIT, run_resource(run_id))
@@ -231,6 +244,8 @@ class RunUseCases(UseCases):
                 store.update_run(run_id, name=new_tags["mlflow.runName"])
             store.insert_metrics(run_id, checked_metrics)
             store.set_run_tags(run_id, new_tags)
+            if within is not None:
+                within(conn)
             audit.append(
                 conn,
                 actor,
