@@ -30,8 +30,9 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from clew.artifacts.paths import validate_artifact_path
-from clew.core.errors import InvalidPath, InvalidSource, LimitExceeded
+from clew.core.errors import InvalidPath, InvalidSource, LimitExceeded, UrlNotAllowed
 from clew.core.ids import is_logged_model_id
+from clew.core.netguard import classify, parse_url
 
 MAX_SOURCE = 4096
 MAX_DECODE_ROUNDS = 10
@@ -135,5 +136,30 @@ def parse_source(source: object, *, allow_file: bool = False) -> Source:
     pattern = _HOST if scheme == "https" else _BUCKET
     if not pattern.fullmatch(host) or host.startswith((".", "-")):
         raise _invalid("host")
+    if scheme == "https":
+        _check_public_host(source)
     _checked_path(parts.path.lstrip("/"), allow_root=scheme == "https")
     return Source("external", source)
+
+
+#: Host names that reach this machine or a cloud metadata service whatever they resolve to.
+_LOCAL_NAMES = frozenset({"localhost", "metadata", "metadata.google.internal", "instance-data"})
+
+
+def _check_public_host(source: str) -> None:
+    """An ``https`` source names a public host: no loopback, private, link-local (metadata) or
+    reserved address, in any spelling (``127.1``, ``0x7f000001``, ``[::ffff:…]`` are refused by
+    the webhook guard's strict URL parser), and no name that is local by definition.
+
+    Clew's server never fetches an external source, but clients that load a version do, so a
+    source is where a request to an internal address would be planted (security.md §1b). A
+    public name that resolves to a private address is caught where a fetch happens, not here.
+    """
+    try:
+        url = parse_url(source)
+    except UrlNotAllowed:
+        raise _invalid("host") from None
+    name = url.host.rstrip(".")
+    local_name = name in _LOCAL_NAMES or name.endswith((".localhost", ".internal"))
+    if local_name or (url.literal is not None and classify(url.literal) is not None):
+        raise _invalid("private_address")

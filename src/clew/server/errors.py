@@ -4,12 +4,17 @@ Routes hold no try/except: a ``ClewError`` carries its own status and code, and 
 turn it into JSON once. The HTTP client rebuilds the same class with ``error_from_dict``, so a
 caller sees the same exception locally and over HTTP.
 
+An API mounted beside the native one with its own error shape (MLflow's) registers it with
+``ErrorShapes.add``: the handlers here and the request guard answer every error under its
+prefixes in that shape, whatever raised it (a route, the router, the guard).
+
 Messages never reflect raw request input (security.md §5 item 35): validation errors name the
 field and the rule, never the value, and header values are never echoed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import orjson
@@ -78,9 +83,30 @@ def error_response(error: ClewError) -> Response:
     )
 
 
-async def _clew_error(_request: Request, exc: Exception) -> Response:
+class ErrorShapes:
+    """The error shape of each path: the native one unless a mounted API claimed the prefix."""
+
+    def __init__(self) -> None:
+        self._claimed: list[tuple[str, Callable[[ClewError], Response]]] = []
+
+    def add(self, prefixes: Iterable[str], render: Callable[[ClewError], Response]) -> None:
+        self._claimed.extend((prefix.rstrip("/"), render) for prefix in prefixes)
+
+    def response(self, path: str, error: ClewError) -> Response:
+        for prefix, render in self._claimed:
+            if path.startswith(prefix) and path[len(prefix) : len(prefix) + 1] in ("", "/"):
+                return render(error)
+        return error_response(error)
+
+
+def shaped(request: Request, error: ClewError) -> Response:
+    shapes: ErrorShapes | None = getattr(request.app.state, "error_shapes", None)
+    return shapes.response(request.url.path, error) if shapes else error_response(error)
+
+
+async def _clew_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ClewError)
-    return error_response(exc)
+    return shaped(request, exc)
 
 
 def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -103,12 +129,12 @@ def validation_error(errors: list[dict[str, Any]] | Any) -> ClewError:
     return InvalidInput(message, fields=fields)
 
 
-async def _request_validation(_request: Request, exc: Exception) -> Response:
+async def _request_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return error_response(validation_error(exc.errors()))
+    return shaped(request, validation_error(exc.errors()))
 
 
-async def _http_exception(_request: Request, exc: Exception) -> Response:
+async def _http_exception(request: Request, exc: Exception) -> Response:
     """Starlette's own errors (unknown route, wrong method) in the native shape."""
     assert isinstance(exc, StarletteHTTPException)
     error: ClewError
@@ -124,26 +150,28 @@ async def _http_exception(_request: Request, exc: Exception) -> Response:
         error = InvalidInput("Bad request")
     else:
         error = ClewError("Internal server error")
-    response = error_response(error)
+    response = shaped(request, error)
     response.status_code = exc.status_code
     if exc.headers and "allow" in {k.lower() for k in exc.headers}:
         response.headers["allow"] = exc.headers.get("Allow") or exc.headers.get("allow", "")
     return response
 
 
-async def _unexpected(_request: Request, _exc: Exception) -> Response:
+async def _unexpected(request: Request, _exc: Exception) -> Response:
     """Anything not raised on purpose: a 500 with a fixed message, never the traceback.
 
     Starlette's ``ServerErrorMiddleware`` calls this outside the app's middleware stack and
     re-raises afterwards (so the server logs the traceback), hence the explicit headers.
     """
-    response = error_response(ClewError("Internal server error"))
+    response = shaped(request, ClewError("Internal server error"))
     for name, value in SECURITY_HEADERS:
         response.headers[name.decode()] = value.decode()
     return response
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """The handlers, and ``app.state.error_shapes`` for APIs that answer in their own shape."""
+    app.state.error_shapes = ErrorShapes()
     app.add_exception_handler(ClewError, _clew_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)

@@ -15,7 +15,7 @@ from email.message import Message as _MimeMessage
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clew.core.errors import ClewError, InvalidPath, PayloadTooLarge, UnsupportedMediaType
-from clew.server.errors import SECURITY_HEADERS, error_body
+from clew.server.errors import SECURITY_HEADERS, ErrorShapes
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -40,20 +40,20 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-async def send_error(send: Send, error: ClewError) -> None:
-    body = error_body(error)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.status,
-            "headers": [
-                (b"content-type", JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
+async def send_error(scope: Scope, send: Send, error: ClewError) -> None:
+    """Answer ``error`` before the app runs, in the shape of the API the path belongs to."""
+    shapes: ErrorShapes | None = getattr(
+        getattr(scope.get("app"), "state", None), "error_shapes", None
     )
-    await send({"type": "http.response.body", "body": body})
+    response = (
+        shapes.response(scope["path"], error) if shapes else ErrorShapes().response("", error)
+    )
+    response.headers["connection"] = "close"
+    await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -110,7 +110,9 @@ class RequestGuard:
         if _CONTROL.search(scope["path"]):
             # A decoded path with control characters (``%0A``, ``%00``) is never legitimate;
             # the router would just not match it (404), which hides what was wrong.
-            await send_error(send, InvalidPath("Invalid request path", reason="control_character"))
+            await send_error(
+                scope, send, InvalidPath("Invalid request path", reason="control_character")
+            )
             return
         if scope["method"] not in _STATE_CHANGING:
             await self.app(scope, receive, send)
@@ -127,14 +129,18 @@ class RequestGuard:
             except ValueError:
                 declared = None
         if declared is not None and declared > limit:
-            await send_error(send, PayloadTooLarge(f"Request body is larger than {limit} bytes"))
+            await send_error(
+                scope, send, PayloadTooLarge(f"Request body is larger than {limit} bytes")
+            )
             return
         if (chunked or (declared or 0) > 0) and not any_type:
             content_type = _header(scope, b"content-type")
             wanted = OCTETS if upload else JSON
             if content_type is None or _media_type(content_type) != wanted:
                 await send_error(
-                    send, UnsupportedMediaType(f"This endpoint takes a body of type {wanted}")
+                    scope,
+                    send,
+                    UnsupportedMediaType(f"This endpoint takes a body of type {wanted}"),
                 )
                 return
         await self._guarded(scope, receive, send, limit)
@@ -168,4 +174,6 @@ class RequestGuard:
             if not rejected or started:
                 raise
         if rejected and not started:
-            await send_error(send, PayloadTooLarge(f"Request body is larger than {limit} bytes"))
+            await send_error(
+                scope, send, PayloadTooLarge(f"Request body is larger than {limit} bytes")
+            )

@@ -12,8 +12,9 @@ from typing import Final
 
 from fastapi import FastAPI
 
+from clew.server.errors import ErrorShapes
 from clew.server.mlflow_compat import artifacts, logged_models, operations, registry, tracking
-from clew.server.mlflow_compat.protocol import MlflowRoute
+from clew.server.mlflow_compat.protocol import MlflowRoute, error_response
 from clew.server.routing import FeatureRouter
 
 #: The classic RPCs and the UI's mirror of them.
@@ -43,6 +44,10 @@ def _families() -> list[tuple[tuple[str, ...], tuple[AddRoutes, ...]]]:
 
 
 def mount_mlflow(app: FastAPI) -> None:
+    """The routes, and MLflow's error shape for everything under their prefixes, including
+    what the router (unknown endpoint, wrong method) and the request guard answer."""
+    shapes: ErrorShapes = app.state.error_shapes
+    shapes.add((*RPC_PREFIXES, *PROXY_PREFIXES, *V3_PREFIXES), error_response)
     for prefixes, adders in _families():
         for prefix in prefixes:
             router = FeatureRouter(route_class=MlflowRoute, include_in_schema=False)
