@@ -122,7 +122,9 @@ class LoggedModelService:
         checked_params = check_params(self.settings, params)
         checked_tags = check_tags(self.settings, tags)
         chosen_id = model_id is not None
-        model_id = check_logged_model_id(model_id) if model_id is not None else new_logged_model_id()
+        model_id = (
+            check_logged_model_id(model_id) if model_id is not None else new_logged_model_id()
+        )
         location = artifact_location(model_id)
         with self.db.write() as conn:
             tracking = TrackingStore(conn)
@@ -343,9 +345,7 @@ class LoggedModelService:
     # ---- run outputs ---------------------------------------------------------------------------
 
     @retry_conflicts
-    def log_outputs(
-        self, actor: Actor, run_id: str, outputs: Sequence[tuple[str, int]]
-    ) -> None:
+    def log_outputs(self, actor: Actor, run_id: str, outputs: Sequence[tuple[str, int]]) -> None:
         """Record that a run produced these models, each at a step (MLflow 3's ``log_outputs``):
         an OUTPUT edge from the run to each model's graph node, one transaction, one audit event
         per model. A model created with this run as its source already has the edge, and
