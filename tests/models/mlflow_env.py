@@ -8,7 +8,8 @@ once and run small scripts in it through ``subprocess``:
   skops / cloudpickle / numpy / pandas versions as ``.venv`` so a model file means the same
   bytes on both sides;
 - ``mlflow2`` (``MLFLOW2``): the last 2.x (2.22). It needs pandas < 3, so only the libraries
-  whose files must match (scikit-learn, cloudpickle, numpy) are pinned to ``.venv``'s.
+  whose files must match (scikit-learn, cloudpickle, numpy) are pinned to ``.venv``'s, and
+  Starlette < 1 for its scoring server.
 
 A stamp file records the pins a venv was built with; a build that failed half-way leaves no
 stamp and is retried. Run ``python tests/models/mlflow_env.py [mlflow3|mlflow2]`` to build ahead
@@ -37,6 +38,7 @@ class MlflowVenv:
     name: str
     spec: str
     pinned: tuple[str, ...]
+    extra: tuple[str, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -55,7 +57,7 @@ class MlflowVenv:
         return self.path / "clew-stamp.json"
 
     def requirements(self) -> list[str]:
-        reqs = [self.spec]
+        reqs = [self.spec, *self.extra]
         for dist in self.pinned:
             try:
                 reqs.append(f"{dist}=={importlib.metadata.version(dist)}")
@@ -154,7 +156,14 @@ MLFLOW3 = MlflowVenv(
     "mlflow>=3,<4",
     ("scikit-learn", "lightgbm", "skops", "cloudpickle", "numpy", "pandas"),
 )
-MLFLOW2 = MlflowVenv("mlflow2", "mlflow>=2.22,<3", ("scikit-learn", "cloudpickle", "numpy"))
+#: MLflow 2.22's scoring server (``mlflow models serve``) calls Starlette's ``app.route``, which
+#: Starlette 1.x removed; its own pins admit 1.x.
+MLFLOW2 = MlflowVenv(
+    "mlflow2",
+    "mlflow>=2.22,<3",
+    ("scikit-learn", "cloudpickle", "numpy"),
+    extra=("starlette<1",),
+)
 VENVS = {venv.name: venv for venv in (MLFLOW3, MLFLOW2)}
 
 # The 3.x venv's functions, as the model-format tests call them.

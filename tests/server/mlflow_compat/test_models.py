@@ -188,14 +188,13 @@ print(json.dumps({"rows": rows.tolist(), "expected": model.predict(rows).tolist(
 
 
 def test_mlflow_models_serve_scores_a_model_from_the_server(
-    mlflow3_client: Any, compat_server: Any, tmp_path: Any
+    mlflow_client: Any, compat_server: Any, tmp_path: Any
 ) -> None:
     """``mlflow models serve -m models:/name@alias`` fetches the model from the server and
-    answers ``/invocations`` with the original model's predictions. (3.x only: 2.22's scoring
-    server calls Starlette's ``app.route``, gone in the Starlette 1.x its venv resolves.)"""
+    answers ``/invocations`` with the original model's predictions."""
     name = f"served-{uuid.uuid4().hex[:10]}"
-    setup = mlflow3_client(SERVE_SETUP, name)
-    venv, port = mlflow3_client.venv, free_port()
+    setup = mlflow_client(SERVE_SETUP, name)
+    venv, port = mlflow_client.venv, free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env.update(
         MLFLOW_TRACKING_URI=compat_server.url,
