@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from clew.core.actor import Actor
-from clew.core.errors import InvalidInput
+from clew.core.errors import InvalidInput, NotFound
 from clew.platform import Platform
 from clew.registry.model import ModelVersion
 from clew.registry.sources import parse_source
@@ -232,14 +232,19 @@ def _alias_routes(router: FeatureRouter) -> None:
     async def get_model_version_by_alias(
         request: Request, platform: PlatformDep, actor: ActorDep
     ) -> Response:
-        """MLflow answers an unknown alias of a known model with INVALID_PARAMETER_VALUE (400),
-        not RESOURCE_DOES_NOT_EXIST, and clients see that code; so the model is read first."""
+        """One read (``models:/name@alias`` loads call this per load). MLflow answers an
+        unknown alias of a known model with INVALID_PARAMETER_VALUE (400), not
+        RESOURCE_DOES_NOT_EXIST, and clients see that code: the service's NotFound for the
+        alias (it names the alias; an unknown model's does not) is translated here."""
         f = await Fields.of(request)
         name, alias = f.text("name", required=True), f.text("alias", required=True)
-        version = platform.registry.get_registered_model(actor, name).aliases.get(alias)
-        if version is None:
-            raise InvalidInput(f"Registered model alias {alias} not found.")
-        return _version(platform.registry.get_model_version(actor, name, version))
+        try:
+            version = platform.registry.get_model_version_by_alias(actor, name, alias)
+        except NotFound as missing:
+            if "alias" not in missing.details:
+                raise
+            raise InvalidInput(f"Registered model alias {alias} not found.") from None
+        return _version(version)
 
 
 def _version_routes(router: FeatureRouter) -> None:
