@@ -24,16 +24,31 @@ from ..conftest import PostgresDatabases, require
 pytestmark = pytest.mark.server
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> bool:
+    """Poll ``url + "/health"`` until it answers 200 (True), or the process exits or the time
+    runs out (False)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
 class Server:
     def __init__(self, home: Path, database_url: str = "", workers: int = 1) -> None:
         self.home = home
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLEW_")}
         env.update(CLEW_HOME=str(home), CLEW_DATABASE_URL=database_url)
@@ -54,17 +69,9 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError((home.parent / f"server-{self.port}.log").read_text())
-            time.sleep(0.1)
+        if not wait_healthy(self.url, self.proc, 30):
+            self.stop()
+            raise RuntimeError((home.parent / f"server-{self.port}.log").read_text())
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -4,20 +4,11 @@ started from the 3.x compat venv (``--against-mlflow``, and the importer's sourc
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import time
 from pathlib import Path
 
-import httpx
-
 from tests.models.mlflow_env import MlflowVenv
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.server.test_real_server import free_port, wait_healthy
 
 
 class MlflowServer:
@@ -61,17 +52,9 @@ class MlflowServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(self.log_path.read_text()[-4000:])
-            time.sleep(0.25)
+        if not wait_healthy(self.url, self.proc, 120):
+            self.stop()
+            raise RuntimeError(self.log_path.read_text()[-4000:])
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -31,7 +31,6 @@ from starlette.responses import Response
 
 from clew.artifacts.api import file_response, store_upload
 from clew.artifacts.model import FileInfo
-from clew.core.errors import InvalidInput
 from clew.server.deps import ActorDep, PlatformDep
 from clew.server.mlflow_compat import uris
 from clew.server.mlflow_compat.protocol import Fields, ok
@@ -53,9 +52,7 @@ def add_routes(router: FeatureRouter) -> None:
         """A run's directory: ``root_uri`` is the run's ``mlflow-artifacts:`` root and every
         path is relative to it (``model/MLmodel``), as MLflow answers."""
         f = await Fields.of(request)
-        run_id = f.text("run_id") or f.text("run_uuid")
-        if run_id is None:
-            raise InvalidInput("Missing value for required parameter 'run_id'")
+        run_id = f.run_id()
         path = f.text("path", default="")
         run = await run_in_threadpool(platform.tracking.get_run, actor, run_id)
         files = await run_in_threadpool(platform.artifacts.list, actor, run_id, path)

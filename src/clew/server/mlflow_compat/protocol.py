@@ -181,6 +181,13 @@ class Fields:
             return []
         return value if isinstance(value, list) else [value]
 
+    def run_id(self) -> Any:
+        """``run_id``, or the ``run_uuid`` that 2.x clients send next to it."""
+        found = self.text("run_id") or self.text("run_uuid")
+        if found is None:
+            raise self._missing("run_id")
+        return found
+
     def pairs(self, name: str) -> list[tuple[str, str]]:
         """``[{"key": …, "value": …}]`` (tags, params) as pairs; values are stringified as
         MLflow's client already does."""

@@ -105,7 +105,7 @@ def _logging_routes(router: FeatureRouter) -> None:
     @router.post(RUNS + "/log-metric")
     async def log_metric(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
         f = await Fields.of(request)
-        log_points(platform, actor, shapes.run_id_of(f), [shapes.metric(f.data)])
+        log_points(platform, actor, f.run_id(), [shapes.metric(f.data)])
         return ok()
 
     @router.post(RUNS + "/log-batch")
@@ -116,7 +116,7 @@ def _logging_routes(router: FeatureRouter) -> None:
         log_points(
             platform,
             actor,
-            shapes.run_id_of(f),
+            f.run_id(),
             [shapes.metric(item) for item in f.items("metrics")],
             params=f.pairs("params"),
             tags=f.pairs("tags"),
@@ -127,7 +127,7 @@ def _logging_routes(router: FeatureRouter) -> None:
     async def log_param(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
         f = await Fields.of(request)
         platform.tracking.log_param(
-            actor, shapes.run_id_of(f), f.text("key", required=True), f.text("value", default="")
+            actor, f.run_id(), f.text("key", required=True), f.text("value", default="")
         )
         return ok()
 
@@ -135,20 +135,20 @@ def _logging_routes(router: FeatureRouter) -> None:
     async def set_tag(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
         f = await Fields.of(request)
         platform.tracking.set_tag(
-            actor, shapes.run_id_of(f), f.text("key", required=True), f.text("value", default="")
+            actor, f.run_id(), f.text("key", required=True), f.text("value", default="")
         )
         return ok()
 
     @router.post(RUNS + "/delete-tag")
     async def delete_tag(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
         f = await Fields.of(request)
-        platform.tracking.delete_tag(actor, shapes.run_id_of(f), f.text("key", required=True))
+        platform.tracking.delete_tag(actor, f.run_id(), f.text("key", required=True))
         return ok()
 
     @router.post(RUNS + "/log-inputs")
     async def log_inputs(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
         f = await Fields.of(request)
-        run_id = shapes.run_id_of(f)
+        run_id = f.run_id()
         datasets = list(shapes.dataset_inputs(f.items("datasets")))
         for item in f.items("models"):
             model_id = item.get("model_id") if isinstance(item, dict) else None
@@ -161,7 +161,7 @@ def _logging_routes(router: FeatureRouter) -> None:
     @router.post(RUNS + "/log-model")
     async def log_model(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
         f = await Fields.of(request)
-        run_id = shapes.run_id_of(f)
+        run_id = f.run_id()
         entry = _log_model_entry(f.text("model_json", required=True))
         run = platform.tracking.get_run(actor, run_id)
         history = _history_of(run.data.tags.get(LOG_MODEL_HISTORY))
@@ -217,14 +217,14 @@ def _run_routes(router: FeatureRouter) -> None:
     @router.get(RUNS + "/get")
     async def get_run(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
         f = await Fields.of(request)
-        return ok({"run": shapes.run(platform.tracking.get_run(actor, shapes.run_id_of(f)))})
+        return ok({"run": shapes.run(platform.tracking.get_run(actor, f.run_id()))})
 
     @router.post(RUNS + "/update")
     async def update_run(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
         f = await Fields.of(request)
         info = platform.tracking.update_run(
             actor,
-            shapes.run_id_of(f),
+            f.run_id(),
             status=f.text("status"),
             end_time=f.integer("end_time"),
             run_name=f.text("run_name"),
@@ -234,13 +234,13 @@ def _run_routes(router: FeatureRouter) -> None:
     @router.post(RUNS + "/delete")
     async def delete_run(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
         f = await Fields.of(request)
-        platform.tracking.delete_run(actor, shapes.run_id_of(f))
+        platform.tracking.delete_run(actor, f.run_id())
         return ok()
 
     @router.post(RUNS + "/restore")
     async def restore_run(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
         f = await Fields.of(request)
-        platform.tracking.restore_run(actor, shapes.run_id_of(f))
+        platform.tracking.restore_run(actor, f.run_id())
         return ok()
 
 

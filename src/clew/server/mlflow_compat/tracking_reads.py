@@ -78,7 +78,7 @@ def _search_runs(platform: Platform, actor: Actor, f: Fields) -> Response:
 
 
 def _history_page(platform: Platform, actor: Actor, f: Fields) -> Response:
-    run_id, key = shapes.run_id_of(f), f.text("metric_key", required=True)
+    run_id, key = f.run_id(), f.text("metric_key", required=True)
     max_results = f.integer("max_results")
     if max_results is not None and max_results <= 0:
         raise InvalidInput(

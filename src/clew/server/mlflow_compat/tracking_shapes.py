@@ -133,14 +133,6 @@ def view_type(value: Any, default: ViewType = ViewType.ACTIVE_ONLY) -> ViewType:
     )
 
 
-def run_id_of(fields: Fields) -> Any:
-    """``run_id``, or the ``run_uuid`` that 2.x clients send next to it."""
-    found = fields.text("run_id") or fields.text("run_uuid")
-    if found is None:
-        raise InvalidInput("Missing value for required parameter 'run_id'")
-    return found
-
-
 def metric(item: Any) -> tuple[Metric, str | None, str | None, str | None]:
     """One ``Metric`` message of a request: the point, and the model and dataset it was
     computed for (``model_id``, ``dataset_name``, ``dataset_digest``; MLflow 3)."""
