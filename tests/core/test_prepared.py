@@ -108,3 +108,23 @@ def test_prepared_in_keeps_values_the_statement_binds_itself(db: Database) -> No
             assert [tuple(r) for r in plain(reads(conn, ids))] == [tuple(r) for r in ordinary]
     if db.is_sqlite:
         assert reads._sql_for(2) is not None  # the fast path, not the fallback
+
+
+def test_prepared_in_is_one_array_parameter_on_postgres(db: Database) -> None:
+    """PostgreSQL gets ``= ANY(%(ids)s)``: one SQL text (prepared once) for every list length."""
+    statement = select(H.c.id).where(H.c.id.in_(bindparam("ids", expanding=True)))
+    reads = PreparedIn(statement, db.engine.dialect)
+    seen = []
+    with db.read() as conn:
+        for ids in ([1], [2, 1], list(range(50))):
+            seen.append(sorted(r[0] for r in plain(reads(conn, ids))))
+    assert seen == [[1], [1], [1]]  # the chain has one head row
+    if not db.is_sqlite:
+        assert reads._any is not None and "= ANY (%(ids)s" in reads._any.sql
+
+
+def test_prepared_in_needs_the_named_list() -> None:
+    from sqlalchemy.dialects import postgresql
+
+    with pytest.raises(ValueError, match="no IN list"):
+        PreparedIn(select(H.c.id).where(H.c.id == 1), postgresql.dialect())

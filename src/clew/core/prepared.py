@@ -28,10 +28,12 @@ from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import ARRAY, Connection, any_, bindparam
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.engine import CursorResult, Dialect
+from sqlalchemy.sql import ClauseElement, operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter
+from sqlalchemy.sql.visitors import replacement_traverse
 
 #: What a prepared statement returns: ``DriverRows`` on SQLite, SQLAlchemy's result elsewhere.
 Rows = Any
@@ -87,8 +89,19 @@ class DriverRows:
 
 
 def plain(rows: Rows) -> Iterable[Any]:
-    """Rows to unpack: plain tuples from a driver-SQL read, SQLAlchemy's rows otherwise."""
-    return rows.tuples() if isinstance(rows, DriverRows) else rows
+    """The plain tuples of a driver-SQL read, for callers that unpack them.
+
+    On PostgreSQL the rows come straight from psycopg's ``fetchall``: driver SQL has no type
+    processors, and SQLAlchemy's row-by-row fetch cost a sixth of a search page's time (2,300
+    rows for 100 runs).
+    """
+    if isinstance(rows, DriverRows):
+        return rows.tuples()
+    if isinstance(rows, CursorResult) and rows.returns_rows:
+        fetched = list(rows.cursor.fetchall())
+        rows.close()
+        return fetched
+    return rows
 
 
 def _sqlite_execute(conn: Connection, sql: str, args: Any, *, many: bool = False) -> Any:
@@ -180,12 +193,14 @@ class PreparedIn:
 
     SQLAlchemy re-renders an expanding ``IN`` on every execution (a search page of 100
     versions paid that three times). On a positional driver (SQLite) this keeps the SQL for
-    each list length it has seen; on others it runs the statement the ordinary way. Besides
-    the list, the statement may only carry values it binds itself (``type == "run"``): the
-    caller passes the list and nothing else.
+    each list length it has seen. On PostgreSQL the list becomes one array parameter,
+    ``col = ANY(%(ids)s)``: one SQL text for every length, so psycopg prepares it once, where
+    100 placeholders made a new statement per page size and cost ~2 ms a read for a page of
+    100 runs. Besides the list, the statement may only carry values it binds itself
+    (``type == "run"``): the caller passes the list and nothing else.
     """
 
-    __slots__ = ("_dialect", "_name", "_rows", "_sql", "_statement")
+    __slots__ = ("_any", "_dialect", "_name", "_rows", "_sql", "_statement")
 
     def __init__(self, statement: Any, dialect: Dialect, name: str = "ids") -> None:
         self._statement = statement
@@ -194,8 +209,13 @@ class PreparedIn:
         #: Per length: the SQL and, per placeholder, the list index or the bound value.
         self._sql: dict[int, tuple[str, tuple[tuple[bool, Any], ...]] | None] = {}
         self._rows = _RowMaker()
+        self._any = (
+            Prepared(_in_as_any(statement, name), dialect) if dialect.name == "postgresql" else None
+        )
 
     def __call__(self, conn: Connection, values: Sequence[Any]) -> Rows:
+        if self._any is not None:
+            return self._any(conn, {self._name: list(values)})
         found = self._sql_for(len(values)) if self._dialect.positional else None
         if found is None:
             return conn.execute(self._statement, {self._name: list(values)})
@@ -228,6 +248,25 @@ class PreparedIn:
         if sum(is_item for is_item, _ in slots) != n:
             return None
         return str(compiled), tuple(slots)
+
+
+def _in_as_any(statement: ClauseElement, name: str) -> ClauseElement:
+    """``statement`` with its ``col IN (:name)`` list written as ``col = ANY(:name)``."""
+
+    def swap(element: Any) -> Any:
+        if (
+            isinstance(element, BinaryExpression)
+            and element.operator is operators.in_op
+            and isinstance(element.right, BindParameter)
+            and element.right.key == name
+        ):
+            return element.left == any_(bindparam(name, type_=ARRAY(element.left.type)))
+        return None
+
+    swapped: ClauseElement = replacement_traverse(statement, {}, swap)  # type: ignore[call-overload]
+    if swapped.compare(statement):
+        raise ValueError(f"The statement has no IN list bound to {name!r}")
+    return swapped
 
 
 T = TypeVar("T")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import orjson
@@ -32,6 +33,7 @@ from clew.tracking.model import (
     RunInfo,
     latest_points,
 )
+from clew.tracking.search.hints import presorted
 from clew.tracking.search.plan import SearchPlan
 from clew.tracking.statements import lookups, run_page_reads, statements
 
@@ -398,7 +400,9 @@ class TrackingStore:
         rows: list[Any] = []
         wanted = plan.max_results + 1
         for statement in plan.statements:
-            rows += self.conn.execute(statement.limit(wanted - len(rows))).all()
+            ordered = presorted(self.conn) if statement is plan.fast else nullcontext()
+            with ordered:
+                rows += self.conn.execute(statement.limit(wanted - len(rows))).all()
             if len(rows) >= wanted:
                 break
         return rows

@@ -53,6 +53,7 @@ from clew.tracking.search.grammar import (
     parse_filter,
     parse_order_by,
 )
+from clew.tracking.search.hints import unindexed_number, unindexed_text
 from clew.tracking.search.plan import SearchPlan, SortKey, ValueType, after, plan, read_cursor
 from clew.tracking.search.semijoin import having
 
@@ -169,12 +170,14 @@ def _run_candidates(
 ) -> Any:
     """Run ids in the view, the experiments and the filter.
 
-    ``indexed=False`` wraps the lifecycle and experiment columns in no-op expressions
-    (``|| ''``, ``+ 0``) so the planner cannot drive the query from the executions indexes:
-    a caller that joins a table already in sort order wants that table as the outer loop.
+    ``indexed=False`` keeps SQLite from driving the query from the executions indexes
+    (``hints.Unindexed``): a caller that joins a table already in sort order wants that table
+    as the outer loop.
     """
-    stage: ColumnElement[Any] = E.c.lifecycle_stage if indexed else E.c.lifecycle_stage.concat("")
-    experiment: ColumnElement[Any] = E.c.context_id if indexed else E.c.context_id + 0
+    stage: ColumnElement[Any] = (
+        E.c.lifecycle_stage if indexed else unindexed_text(E.c.lifecycle_stage)
+    )
+    experiment: ColumnElement[Any] = E.c.context_id if indexed else unindexed_number(E.c.context_id)
     query = select(E.c.id).where(_equals_any(stage, _stages(view)))
     if scope is not None:
         query = query.where(_equals_any(experiment, scope))
