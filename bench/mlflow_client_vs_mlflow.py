@@ -13,6 +13,11 @@ with one ``log_batch`` each, per s), ``history`` (a 10,000-point metric history 
 get by alias, search versions: calls/s), ``concurrent`` (four logging processes, total calls/s,
 errors counted).
 
+Every timed span also records the client process's CPU time. The mlflow client is synchronous,
+so that CPU time is what the span would take against a server that answered instantly; the
+"client-bound ceiling" column is MLflow's figure against it: the best ratio any server could
+reach with this client on this machine. A ratio close to its ceiling is spent in the client.
+
 The client runs in ``.venv-compat/mlflow3`` (the compat suite's venv; this file is also the
 workload script there, ``python mlflow_client_vs_mlflow.py WORKLOAD '<json>'``, reusing
 ``workloads/mlflow_side.py``). Servers start and stop as in ``tracking_vs_mlflow.py``.
@@ -62,6 +67,7 @@ def registry(uri: str, p: dict[str, Any]) -> dict[str, Any]:
         name = f"bench-mlc-{rep}-{os.getpid()}"
         client.create_registered_model(name)
         timings: dict[str, float] = {}
+        cpu0 = c.cpu()
         t0 = c.now()
         for _ in range(p["n"]):
             client.create_model_version(name, SOURCE)
@@ -79,9 +85,10 @@ def registry(uri: str, p: dict[str, Any]) -> dict[str, Any]:
         for _ in range(p["searches"]):
             found = client.search_model_versions(f"name = '{name}'", max_results=100)
         timings["search"] = c.now() - t0
+        cpu = c.cpu() - cpu0
         assert len(found) == min(100, p["n"]), len(found)
         calls = 3 * p["n"] + p["searches"]
-        sample = {"calls_per_s": calls / sum(timings.values())}
+        sample = {"calls_per_s": calls / sum(timings.values()), "client_calls_per_s": calls / cpu}
         for op, seconds in timings.items():
             sample[f"{op}_per_s"] = (p["searches"] if op == "search" else p["n"]) / seconds
         samples.append(sample)
@@ -102,16 +109,16 @@ def concurrent(uri: str, p: dict[str, Any]) -> dict[str, Any]:
     run_id = client.create_run(exp.experiment_id).info.run_id
     client.log_metric(run_id, "warm", 0.0)
     time.sleep(max(0.0, p["start_at"] - time.time()))
-    errors, started = 0, time.time()
+    errors, started, cpu0 = 0, time.time(), c.cpu()
     for i in range(p["n"]):
         try:
             client.log_metric(run_id, "m", float(i), step=i, timestamp=c.now_ms())
         except Exception:
             errors += 1
-    ended = time.time()
+    ended, cpu = time.time(), c.cpu() - cpu0
     logged = len(client.get_metric_history(run_id, "m"))
     return {"samples": [], "start": started, "end": ended, "calls": p["n"], "errors": errors,
-            "logged": logged}  # fmt: skip
+            "logged": logged, "cpu": cpu}  # fmt: skip
 
 
 def workload_main() -> None:
@@ -258,7 +265,10 @@ def concurrent_total(side: tvm.Side, sizes: Sizes, timeout: float) -> dict[str, 
     span = max(p["end"] for p in parts) - min(p["start"] for p in parts)
     calls = sum(p["calls"] for p in parts)
     errors = sum(p["errors"] for p in parts) + sum(p["calls"] - p["logged"] for p in parts)
-    return {"samples": [{"calls_per_s": calls / span}], "errors": errors, "calls": calls}
+    # The clients alone, on every core of this machine: the bound on any server's total rate.
+    client = calls * (os.cpu_count() or 1) / sum(p["cpu"] for p in parts)
+    sample = {"calls_per_s": calls / span, "client_calls_per_s": client}
+    return {"samples": [sample], "errors": errors, "calls": calls}
 
 
 def search(side: tvm.Side, sizes: Sizes, repeat: int, timeout: float) -> dict[str, Any]:
@@ -305,6 +315,7 @@ def build_rows(results: dict[str, dict[str, Any]], sizes: Sizes) -> list[Row]:
                 last = (failure.strip().splitlines() or ["?"])[-1][:160]
                 notes.append(f"{side} error: {last}")
         row = Row(label, unit, higher, values, source=workload, note="; ".join(notes))
+        row.ceiling = _ceiling(results, workload, key, values.get("mlflow"), higher)
         if workload == "history":
             row.workload += f" ({sizes.history:,} points)"
         if workload == "search":
@@ -321,15 +332,29 @@ def build_rows(results: dict[str, dict[str, Any]], sizes: Sizes) -> list[Row]:
     return rows
 
 
-COLUMNS = ["workload", "MLflow", "Clew", "Clew/MLflow", "target", "result"]
+def _ceiling(
+    results: dict[str, dict[str, Any]], workload: str, key: str, peer: float | None, higher: bool
+) -> float | None:
+    """MLflow's figure against the mlflow client's own CPU cost of the same work on Clew's
+    side (``client_<key>``): no server, however fast, gives this client a better ratio."""
+    got = [s[f"client_{key}"] for s in ((results.get("clew") or {}).get(workload) or {})
+           .get("samples", []) if f"client_{key}" in s]  # fmt: skip
+    if not got or not peer:
+        return None
+    client = median(got)
+    return client / peer if higher else peer / client
+
+
+COLUMNS = ["workload", "MLflow", "Clew", "Clew/MLflow", "client-bound ceiling", "target", "result"]
 
 
 def cells(row: Row) -> list[str]:
     speed = row.speedup
     ratio = "—" if speed is None else f"{speed:,.1f}×"  # noqa: RUF001
+    ceiling = "—" if row.ceiling is None else f"{row.ceiling:,.1f}×"  # noqa: RUF001
     result = "ERROR" if speed is None and " error: " in row.note else verdict(row.ok)
     return [row.workload, fmt(row.values.get("mlflow"), row.unit),
-            fmt(row.values.get("clew"), row.unit), ratio, row.target, result]  # fmt: skip
+            fmt(row.values.get("clew"), row.unit), ratio, ceiling, row.target, result]  # fmt: skip
 
 
 def print_table(rows: list[Row], title: str) -> None:

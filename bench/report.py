@@ -40,6 +40,9 @@ class Row:
     ok: bool | None = None  # None: no target, or not measurable
     note: str = ""
     source: str = ""  # the workload it comes from
+    #: The ratio a server answering instantly would reach: MLflow against the client's own
+    #: cost alone (its CPU time over the same calls). None when not measured.
+    ceiling: float | None = None
 
     @property
     def speedup(self) -> float | None:

@@ -36,6 +36,13 @@ def now() -> float:
     return time.perf_counter()
 
 
+def cpu() -> float:
+    """This process's CPU seconds (user + system). Over a timed span of synchronous calls it is
+    the client's own share of the wall time: what the span would take against a server that
+    answered instantly, so ``work / cpu`` bounds the rate any server can give this client."""
+    return time.process_time()
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 

@@ -21,7 +21,13 @@ from clew.core import schema
 from clew.core.errors import NotFound
 from clew.core.prepared import plain
 from clew.registry.model import ModelVersion, RegisteredModel, VersionFile
-from clew.registry.statements import REGISTERED_MODEL, hot_path, page_reads, statements
+from clew.registry.statements import (
+    REGISTERED_MODEL,
+    hot_path,
+    latest_per_stage,
+    page_reads,
+    statements,
+)
 
 C, CT = schema.contexts, schema.context_tags
 RM = schema.registered_models
@@ -95,31 +101,20 @@ class RegistryStore:
         return model_id
 
     def get_models(self, ids: Sequence[int]) -> dict[int, RegisteredModel]:
-        """Whole models (tags, aliases, newest version per stage) in five queries."""
+        """Whole models (tags, aliases, newest version per stage) in seven queries."""
+        reads = page_reads(self.conn.dialect)
         rows: list[Any] = []
         for chunk in _chunks(list(ids)):
-            rows += self.conn.execute(
-                select(C.c.id, C.c.name, C.c.created_at, C.c.updated_at, RM.c.description)
-                .add_columns(RM.c.user_id)
-                .join(RM, RM.c.context_id == C.c.id)
-                .where(C.c.type == REGISTERED_MODEL, C.c.id.in_(chunk))
-            ).all()
+            rows += reads.models_by_ids(self.conn, chunk).all()
         found = [r.id for r in rows]
         tags: dict[int, dict[str, str]] = defaultdict(dict)
         aliases: dict[int, dict[str, int]] = defaultdict(dict)
         latest_ids: list[int] = []
         for chunk in _chunks(found):
-            for t in self.conn.execute(
-                select(CT.c.context_id, CT.c.key, CT.c.value).where(CT.c.context_id.in_(chunk))
-            ):
-                tags[t.context_id][t.key] = t.value
-            for a in self.conn.execute(
-                select(MA.c.model_id, MA.c.alias, MV.c.version)
-                .join(MV, MV.c.id == MA.c.version_id)
-                .where(MA.c.model_id.in_(chunk))
-                .order_by(MA.c.alias)
-            ):
-                aliases[a.model_id][a.alias] = a.version
+            for model_id, key, value in plain(reads.model_tags(self.conn, chunk)):
+                tags[model_id][key] = value
+            for model_id, alias, version in plain(reads.model_aliases(self.conn, chunk)):
+                aliases[model_id][alias] = version
             latest_ids += self.latest_version_ids(chunk)
         latest: dict[int, list[ModelVersion]] = defaultdict(list)
         versions = self.get_versions(latest_ids)
@@ -145,16 +140,11 @@ class RegistryStore:
         self, model_ids: Sequence[int], stages: Sequence[str] | None = None
     ) -> list[int]:
         """The id of the newest version in each (model, stage) that has one."""
-        newest = select(MV.c.model_id, MV.c.stage, func.max(MV.c.version).label("version")).where(
-            MV.c.model_id.in_(list(model_ids))
-        )
-        if stages is not None:
-            newest = newest.where(MV.c.stage.in_(list(stages)))
-        sub = newest.group_by(MV.c.model_id, MV.c.stage).subquery()
-        q = select(MV.c.id).join(
-            sub, (sub.c.model_id == MV.c.model_id) & (sub.c.version == MV.c.version)
-        )
-        return [int(i) for i in self.conn.execute(q).scalars()]
+        if stages is None:
+            rows = page_reads(self.conn.dialect).latest_per_stage(self.conn, model_ids)
+            return [int(i) for (i,) in plain(rows)]
+        q = latest_per_stage(list(stages))
+        return [int(i) for i in self.conn.execute(q, {"ids": list(model_ids)}).scalars()]
 
     def update_model(self, model_id: int, now: int, **values: Any) -> None:
         """``name`` goes to the context; ``description`` to the registered model row.

@@ -1,8 +1,9 @@
 """``mount_mlflow(app)``: MLflow's REST surface on a Clew app, every family under both prefixes.
 
-Each prefix gets its own ``FeatureRouter`` built from the feature modules' ``add_routes``, so a
-native ``/api/v1`` call never tries an MLflow route, and an MLflow call tries only its family's
-first segments (``experiments``, ``runs``, ``registered-models`` …).
+Each prefix gets ``FeatureRouter`` objects built from the feature modules' ``add_routes``, one per
+first path segment (``experiments``, ``runs``, ``registered-models`` …), so a native
+``/api/v1`` call never tries an MLflow route and an MLflow call tries only its segment's
+routes (``runs/log-metric`` tried ~40 routes before, twice).
 """
 
 from __future__ import annotations
@@ -50,11 +51,12 @@ def mount_mlflow(app: FastAPI) -> None:
     shapes.add((*RPC_PREFIXES, *PROXY_PREFIXES, *V3_PREFIXES), error_response)
     for prefixes, adders in _families():
         for prefix in prefixes:
-            router = FeatureRouter(route_class=MlflowRoute, include_in_schema=False)
+            family = FeatureRouter(route_class=MlflowRoute, include_in_schema=False)
             for add in adders:
-                add(router)
-            router.mount_at(prefix)
-            app.include_router(router, prefix=prefix)
+                add(family)
+            for router in family.by_first_segment():
+                router.mount_at(prefix)
+                app.include_router(router, prefix=prefix)
     operations.add_root_routes(app)
 
 

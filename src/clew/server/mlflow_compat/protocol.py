@@ -72,19 +72,29 @@ def error_response(error: ClewError) -> Response:
     return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
 
 
+_NESTED = (dict, list, tuple)
+
+
 def compact(value: Any) -> Any:
     """Proto JSON: drop ``None`` and empty lists or objects, recursively; keep 0, "" and False
-    that were set (MLflow's messages are proto2: a set default is still sent)."""
+    that were set (MLflow's messages are proto2: a set default is still sent).
+
+    Scalars are kept without a call of their own: a page of 100 versions has ~1,500 values,
+    and recursing into each was a fifth of ``model-versions/search``'s server time.
+    """
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            item = compact(item)
-            if item is None or (isinstance(item, list | dict) and not item):
+            if item is None:
                 continue
+            if isinstance(item, _NESTED):
+                item = compact(item)
+                if not item:
+                    continue
             out[key] = item
         return out
     if isinstance(value, list | tuple):
-        return [compact(item) for item in value]
+        return [compact(item) if isinstance(item, _NESTED) else item for item in value]
     return value
 
 
