@@ -30,8 +30,9 @@ from tests.server.mlflow_compat.servers import MlflowServer
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    p = Platform.open(Settings(home=tmp_path / "clew"))
+def platform(settings: Settings) -> Iterator[Platform]:
+    """The import's target, on SQLite and on PostgreSQL (``settings`` is parametrized)."""
+    p = Platform.open(settings)
     yield p
     p.close()
 

@@ -1,8 +1,9 @@
 """The MLflow compatibility suite's parts: a real server driven by the real ``mlflow`` client.
 
-- ``compat_server``: a real ``clew server`` per test module; with ``--against-mlflow`` a real
-  MLflow server instead, so the suite is checked against MLflow's own behaviour
-  (``make test-compat-mlflow``). ``compat_server.kind`` is ``"clew"`` or ``"mlflow"``; tests of
+- ``compat_server``: a real ``clew server`` per test module, on SQLite and on PostgreSQL; with
+  ``--against-mlflow`` a real MLflow server instead, so the suite is checked against MLflow's
+  own behaviour (``make test-compat-mlflow``). The PostgreSQL-backed server is driven by the
+  newest client only: the backend is the server's business, the client line the protocol's. ``compat_server.kind`` is ``"clew"`` or ``"mlflow"``; tests of
   what only Clew adds (audit events, digests, lineage) ask for ``clew_only``.
 - ``mlflow_client``: runs a script in a compat venv with ``MLFLOW_TRACKING_URI`` at the server
   and returns the JSON document it prints last. It is parametrized over the supported client
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import require
+from tests.conftest import PostgresDatabases, require
 from tests.models.mlflow_env import MLFLOW2, MLFLOW3, MlflowVenv
 from tests.server.mlflow_compat.servers import MlflowServer
 from tests.server.test_real_server import Server
@@ -47,20 +48,48 @@ class ClewServer(Server):
     kind = "clew"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def compat_server(
-    tmp_path_factory: pytest.TempPathFactory, against_mlflow: bool
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    against_mlflow: bool,
+    postgres_databases: PostgresDatabases | None,
 ) -> Iterator[ClewServer | MlflowServer]:
-    """One real server per test module (starting one costs ~1 s); tests use distinct names."""
+    """One real server per test module and backend (starting one costs ~1 s); tests use
+    distinct names."""
     home = tmp_path_factory.mktemp("mlflow-compat")
-    srv: ClewServer | MlflowServer
-    srv = (
-        MlflowServer(_ready(MLFLOW3), home / "mlflow")
-        if against_mlflow
-        else ClewServer(home / "home")
-    )
+    if against_mlflow:
+        srv: ClewServer | MlflowServer = MlflowServer(_ready(MLFLOW3), home / "mlflow")
+        yield srv
+        srv.stop()
+        return
+    database_url = ""
+    if request.param == "postgres":
+        require(postgres_databases is not None, "PostgreSQL: set CLEW_TEST_POSTGRES_URL")
+        assert postgres_databases is not None
+        database_url = postgres_databases.new()
+    srv = ClewServer(home / "home", database_url=database_url)
     yield srv
     srv.stop()
+    if database_url and postgres_databases is not None:
+        postgres_databases.drop(database_url)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep one MLflow server per module (``--against-mlflow``), and the PostgreSQL-backed
+    Clew for the newest client only."""
+    against = bool(config.getoption("--against-mlflow"))
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        on_postgres = params.get("compat_server") == "postgres"
+        old_client = params.get("mlflow_client", MLFLOW3.name) != MLFLOW3.name
+        (drop if on_postgres and (against or old_client) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture
