@@ -347,9 +347,10 @@ class LoggedModelService:
     @retry_conflicts
     def log_outputs(self, actor: Actor, run_id: str, outputs: Sequence[tuple[str, int]]) -> None:
         """Record that a run produced these models, each at a step (MLflow 3's ``log_outputs``):
-        an OUTPUT edge from the run to each model's graph node, one transaction, one audit event
-        per model. A model created with this run as its source already has the edge, and
-        linking a model again keeps the edge it has, so a retried call changes nothing.
+        an OUTPUT edge from the run to each model's graph node carrying the step, one
+        transaction, one audit event per model. A model created with this run as its source
+        already has the edge, which gains the step; linking a model again keeps the step it
+        has, so a retried call changes nothing. ``runs/get`` lists these as the run's outputs.
 
         Raises:
             NotFound: the run or a model is unknown (or the model deleted).
@@ -368,7 +369,7 @@ class LoggedModelService:
             now = now_ms()
             for model_id, step in outputs:
                 row = _active_row(store, model_id)
-                store.insert_output_event(run_id, row.artifact_id, row.name, model_id, now, step)
+                store.link_output(run_id, row.artifact_id, row.name, model_id, now, step)
                 summary = {"run_id": run_id, "step": step}
                 audit.append(conn, actor, "logged_model.output", RESOURCE_TYPE, model_id, summary)
 

@@ -189,6 +189,28 @@ class LoggedModelStore:
             },
         )
 
+    def link_output(
+        self, run_id: str, artifact_id: int, name: str, model_id: str, now: int, step: int
+    ) -> None:
+        """The run declares the model its output at ``step``: the OUTPUT edge gets the step
+        (what ``runs/get`` lists as the run's model outputs). The edge the model's creation
+        drew from its source run gains the step; an edge that has one keeps it, so a retried
+        call changes nothing."""
+        key = (EV.c.execution_id == run_id, EV.c.artifact_id == artifact_id,
+               EV.c.type == "OUTPUT", EV.c.name == name)  # fmt: skip
+        found = self.conn.execute(select(EV.c.id, EV.c.properties).where(*key)).first()
+        if found is None:
+            self.insert_output_event(run_id, artifact_id, name, model_id, now, step)
+            return
+        properties = orjson.loads(found.properties)
+        if "step" not in properties:
+            properties.update(logged_model_id=model_id, step=step)
+            self.conn.execute(
+                update(EV)
+                .where(EV.c.id == found.id)
+                .values(properties=orjson.dumps(properties).decode())
+            )
+
     def set_node_digest(self, artifact_id: int, digest: str) -> None:
         self.conn.execute(update(A).where(A.c.id == artifact_id).values(digest=digest))
 

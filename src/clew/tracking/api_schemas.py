@@ -204,10 +204,16 @@ class DatasetInputOut(BaseModel):
     tags: dict[str, str]
 
 
+class ModelOutputOut(BaseModel):
+    model_id: str
+    step: int
+
+
 class RunOut(BaseModel):
     info: RunInfoOut
     data: RunDataOut
     inputs: list[DatasetInputOut]
+    outputs: list[ModelOutputOut] = []
 
 
 class RunPage(BaseModel):

@@ -198,6 +198,22 @@ class DatasetInput:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelOutput:
+    """A logged model the run declared as its output, at a training step (MLflow 3's
+    ``log_outputs``). Creating a model with the run as its source is lineage, not this."""
+
+    model_id: str
+    step: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model_id": self.model_id, "step": self.step}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ModelOutput:
+        return cls(model_id=str(d["model_id"]), step=int(d.get("step") or 0))
+
+
+@dataclass(frozen=True, slots=True)
 class RunInfo:
     run_id: str
     experiment_id: str
@@ -254,6 +270,7 @@ class Run:
     info: RunInfo
     data: RunData = field(default_factory=RunData)
     inputs: tuple[DatasetInput, ...] = ()
+    outputs: tuple[ModelOutput, ...] = ()
 
     @property
     def run_id(self) -> str:
@@ -268,6 +285,7 @@ class Run:
                 "tags": self.data.tags,
             },
             "inputs": [i.to_dict() for i in self.inputs],
+            "outputs": [o.to_dict() for o in self.outputs],
         }
 
     @classmethod
@@ -282,6 +300,7 @@ class Run:
                 tags=dict(data.get("tags") or {}),
             ),
             inputs=tuple(DatasetInput.from_dict(i) for i in d.get("inputs") or []),
+            outputs=tuple(ModelOutput.from_dict(o) for o in d.get("outputs") or []),
         )
 
 

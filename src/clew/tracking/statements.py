@@ -35,6 +35,7 @@ class Statements:
     tags_of_runs: Any
     latest_of_runs: Any
     inputs_of_runs: Any
+    outputs_of_runs: Any
     params_by_keys: Any
     insert_params: Any
     upsert_run_tags: Any
@@ -85,6 +86,15 @@ def statements(dialect: str) -> Statements:
         )
         .join(A, A.c.id == EV.c.artifact_id)
         .where(EV.c.execution_id.in_(_IDS), EV.c.type == "INPUT", A.c.type == "dataset")
+        .order_by(EV.c.id),
+        # Declared outputs carry a step; the edge a model's creation draws from its source run
+        # does not (registry/logged_store.py).
+        outputs_of_runs=select(EV.c.execution_id, EV.c.properties)
+        .where(
+            EV.c.execution_id.in_(_IDS),
+            EV.c.type == "OUTPUT",
+            EV.c.properties.like('%"step":%'),
+        )
         .order_by(EV.c.id),
         params_by_keys=select(EP.c.key, EP.c.value).where(
             EP.c.execution_id == bindparam("run_id"),
@@ -146,6 +156,7 @@ class RunPageReads:
     tags_of_runs: PreparedIn
     latest_of_runs: PreparedIn
     inputs_of_runs: PreparedIn
+    outputs_of_runs: PreparedIn
 
 
 @per_dialect
@@ -157,4 +168,5 @@ def run_page_reads(dialect: Dialect) -> RunPageReads:
         tags_of_runs=PreparedIn(sql.tags_of_runs, dialect),
         latest_of_runs=PreparedIn(sql.latest_of_runs, dialect),
         inputs_of_runs=PreparedIn(sql.inputs_of_runs, dialect),
+        outputs_of_runs=PreparedIn(sql.outputs_of_runs, dialect),
     )

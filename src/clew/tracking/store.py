@@ -28,6 +28,7 @@ from clew.tracking.model import (
     LifecycleStage,
     Metric,
     MetricHistory,
+    ModelOutput,
     Run,
     RunData,
     RunInfo,
@@ -242,11 +243,13 @@ class TrackingStore:
             for eid, key, step, ts, value, is_nan in plain(page.latest_of_runs(self.conn, chunk)):
                 metrics[eid][key] = Metric(key, math.nan if is_nan else value, ts, step)
         inputs = self.dataset_inputs(ids)
+        outputs = self.model_outputs(ids)
         return [
             Run(
                 info=infos[i],
                 data=RunData(params=params[i], metrics=metrics[i], tags=tags[i]),
                 inputs=tuple(inputs.get(i, ())),
+                outputs=tuple(outputs.get(i, ())),
             )
             for i in ids
         ]
@@ -393,6 +396,16 @@ class TrackingStore:
                         tags=event_props.get("tags", {}),
                     )
                 )
+        return out
+
+    def model_outputs(self, run_ids: Sequence[str]) -> dict[str, list[ModelOutput]]:
+        """The logged models each run declared as outputs, in the order they were linked."""
+        out: dict[str, list[ModelOutput]] = defaultdict(list)
+        for chunk in _chunks(list(run_ids)):
+            for run_id, properties in plain(self._page.outputs_of_runs(self.conn, chunk)):
+                props = orjson.loads(properties)
+                if "logged_model_id" in props and "step" in props:
+                    out[run_id].append(ModelOutput(props["logged_model_id"], int(props["step"])))
         return out
 
     def run_search(self, plan: SearchPlan) -> list[Any]:

@@ -59,6 +59,7 @@ with mlflow.start_run() as run:
         model, signature=signature, input_example=X[:3], registered_model_name=name, **WHERE
     )
 c = MlflowClient()
+outputs = getattr(c.get_run(run.info.run_id), "outputs", None)
 c.set_registered_model_alias(name, "champion", "1")
 by_alias = c.get_model_version_by_alias(name, "champion")
 uri = f"models:/{name}@champion"
@@ -78,6 +79,8 @@ print(json.dumps({
     "expected_signature": signature.to_dict(),
     "example": example, "flavors": sorted(loaded.metadata.flavors),
     "files": digests(local),
+    "outputs": None if outputs is None else [
+        [o.model_id, o.step] for o in outputs.model_outputs],
 }))
 """
 )
@@ -98,6 +101,7 @@ def test_sklearn_log_model_register_alias_and_load(mlflow_client: Any) -> None:
     if mlflow_client.major >= 3:
         assert out["model_uri"] == f"models:/{out['model_id']}"
         assert out["source"] == out["model_uri"]  # the version points at the LoggedModel
+        assert out["outputs"] == [[out["model_id"], 0]]  # log_model declares the run's output
     else:
         assert out["model_uri"] == f"runs:/{out['run_id']}/model"
 

@@ -257,10 +257,16 @@ def test_model_files_through_the_proxy_and_directories(http: httpx.Client, seed:
 
 
 def test_runs_outputs_links_a_model(http: httpx.Client, seed: Seed) -> None:
+    """Linked models are the run's outputs in ``runs/get``; a model whose source is the run
+    is not one until it is linked (checked against MLflow 3.17)."""
     mid = create(http, seed, name="out")["info"]["model_id"]
     body = {"run_id": seed.run_id, "models": [{"model_id": mid, "step": 7}]}
     linked = http.post(RPC + "/runs/outputs", json=body)
     assert (linked.status_code, linked.json()) == (200, {})
+    unlinked = create(http, seed, name="source-only")["info"]["model_id"]
+    run = http.get(RPC + "/runs/get", params={"run_id": seed.run_id}).json()["run"]
+    assert unlinked != mid  # a model whose source is the run is not an output until linked
+    assert run["outputs"] == {"model_outputs": [{"model_id": mid, "step": 7}]}
     unknown = http.post(RPC + "/runs/outputs", json={**body, "run_id": uuid.uuid4().hex})
     assert unknown.status_code == 404
     assert unknown.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"

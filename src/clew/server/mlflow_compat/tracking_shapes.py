@@ -92,6 +92,7 @@ def run(r: Run) -> dict[str, Any]:
             "tags": key_values(r.data.tags),
         },
         "inputs": {"dataset_inputs": [dataset_input(i) for i in r.inputs]},
+        "outputs": {"model_outputs": [o.to_dict() for o in r.outputs]},
     }
 
 
