@@ -13,10 +13,11 @@ from clew.core import audit
 from clew.core.actor import Actor
 from clew.core.authz import Permission, Resource
 from clew.core.db import retry_conflicts
-from clew.core.errors import AlreadyExists, Conflict, NotFound
+from clew.core.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from clew.core.ids import check_experiment_id, now_ms
 from clew.tracking import validation as v
 from clew.tracking.model import (
+    DatasetSummary,
     Experiment,
     LifecycleStage,
     Page,
@@ -154,6 +155,19 @@ class ExperimentUseCases(UseCases):
                 "experiment.delete" if stage == LifecycleStage.DELETED else "experiment.restore"
             )
             audit.append(conn, actor, action, "experiment", str(eid), {"name": current.name})
+
+    def dataset_summaries(
+        self, actor: Actor, experiment_ids: Sequence[str], limit: int = 1000
+    ) -> list[DatasetSummary]:
+        """The datasets the experiments' runs read, once per (experiment, name, digest,
+        context): what a UI offers as dataset filters. MLflow caps the list at 1,000."""
+        if not experiment_ids:
+            raise InvalidInput("Name at least one experiment id")
+        ids = [check_experiment_id(e) for e in experiment_ids]
+        for experiment_id in ids:
+            self.authz.check(actor, Permission.READ, experiment_resource(experiment_id))
+        with self.db.read() as conn:
+            return TrackingStore(conn).dataset_summaries(ids, limit)
 
     def search_experiments(
         self,

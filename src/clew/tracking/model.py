@@ -198,6 +198,16 @@ class DatasetInput:
 
 
 @dataclass(frozen=True, slots=True)
+class DatasetSummary:
+    """A dataset an experiment's runs read, in one context (``""`` when the input had none)."""
+
+    experiment_id: str
+    name: str
+    digest: str
+    context: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ModelOutput:
     """A logged model the run declared as its output, at a training step (MLflow 3's
     ``log_outputs``). Creating a model with the run as its source is lineage, not this."""

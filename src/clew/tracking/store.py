@@ -24,6 +24,7 @@ from clew.core.prepared import plain
 from clew.tracking.model import (
     Dataset,
     DatasetInput,
+    DatasetSummary,
     Experiment,
     LifecycleStage,
     Metric,
@@ -397,6 +398,34 @@ class TrackingStore:
                     )
                 )
         return out
+
+    def dataset_summaries(self, experiment_ids: Sequence[int], limit: int) -> list[DatasetSummary]:
+        """Distinct (experiment, dataset name, digest, context) over the experiments' run
+        inputs, in the order first used, at most ``limit``."""
+        EV, A = schema.events, schema.artifacts
+        rows = self.conn.execute(
+            select(E.c.context_id, A.c.name, A.c.digest, EV.c.properties)
+            .select_from(EV)
+            .join(E, E.c.id == EV.c.execution_id)
+            .join(A, A.c.id == EV.c.artifact_id)
+            .where(
+                E.c.context_id.in_(list(experiment_ids)),
+                E.c.type == "run",
+                EV.c.type == "INPUT",
+                A.c.type == "dataset",
+            )
+            .order_by(EV.c.id)
+        )
+        seen: dict[tuple[Any, ...], DatasetSummary] = {}
+        for experiment_id, name, digest, properties in rows:
+            context = (orjson.loads(properties).get("tags") or {}).get("mlflow.data.context", "")
+            key = (experiment_id, name, digest, context)
+            if key not in seen:
+                seen[key] = DatasetSummary(str(experiment_id), name, digest, context)
+                if len(seen) == limit:
+                    break
+        rows.close()
+        return list(seen.values())
 
     def model_outputs(self, run_ids: Sequence[str]) -> dict[str, list[ModelOutput]]:
         """The logged models each run declared as outputs, in the order they were linked."""

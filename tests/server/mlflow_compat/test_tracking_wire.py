@@ -230,6 +230,42 @@ print(json.dumps({"run_id": run.info.run_id, "digest": ds.digest,
 )
 
 
+def test_search_datasets_summarises_an_experiments_inputs(compat_server: Any) -> None:
+    """The UI's ``experiments/search-datasets`` (ajax only): one summary per (experiment,
+    dataset name, digest, context) used by the experiments' runs."""
+    ajax = compat_server.url + "/ajax-api/2.0/mlflow"
+    with httpx.Client(base_url=ajax, timeout=30) as http:
+        eid, other = _experiment(http), _experiment(http)
+
+        def log(experiment_id: str, name: str, digest: str, context: str | None) -> None:
+            run_id = _run(http, experiment_id)["info"]["run_id"]
+            tags = [] if context is None else [{"key": "mlflow.data.context", "value": context}]
+            dataset = {"name": name, "digest": digest, "source_type": "local", "source": "{}"}
+            body = {"run_id": run_id, "datasets": [{"tags": tags, "dataset": dataset}]}
+            assert http.post("/runs/log-inputs", json=body).status_code == 200
+
+        log(eid, "iris", "d1", "training")
+        log(eid, "iris", "d1", "training")  # a second run, same summary
+        log(eid, "iris", "d1", "eval")
+        log(eid, "wine", "d2", None)
+        log(other, "digits", "d3", "training")
+        got = http.post("/experiments/search-datasets", json={"experiment_ids": [eid]})
+        assert got.status_code == 200, got.text
+        summaries = got.json()["dataset_summaries"]
+        assert sorted(
+            (s["experiment_id"], s["name"], s["digest"], s.get("context", "")) for s in summaries
+        ) == [(eid, "iris", "d1", "eval"), (eid, "iris", "d1", "training"), (eid, "wine", "d2", "")]
+        both = http.post("/experiments/search-datasets", json={"experiment_ids": [eid, other]})
+        assert len(both.json()["dataset_summaries"]) == 4
+        none = http.post("/experiments/search-datasets", json={"experiment_ids": []})
+        assert none.status_code == 400
+        assert none.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    # Not an RPC of the public API: MLflow serves it to its UI only.
+    with httpx.Client(base_url=compat_server.url + RPC, timeout=30) as http:
+        public = http.post("/experiments/search-datasets", json={"experiment_ids": [eid]})
+        assert public.status_code == 404
+
+
 def test_clew_governs_mlflow_client_writes(mlflow_client: Any, clew_only: Any) -> None:
     """An MLflow-client write is audited with the run id, its dataset is a run input in Clew's
     own API, and an infinity stays infinite (MLflow's SQL store clamps it)."""

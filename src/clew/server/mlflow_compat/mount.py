@@ -14,12 +14,21 @@ from typing import Final
 from fastapi import FastAPI
 
 from clew.server.errors import ErrorShapes
-from clew.server.mlflow_compat import artifacts, logged_models, operations, registry, tracking
+from clew.server.mlflow_compat import (
+    artifacts,
+    logged_models,
+    operations,
+    registry,
+    tracking,
+    tracking_reads,
+)
 from clew.server.mlflow_compat.protocol import MlflowRoute, error_response
 from clew.server.routing import FeatureRouter
 
 #: The classic RPCs and the UI's mirror of them.
 RPC_PREFIXES: Final = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
+#: Where MLflow serves the RPCs only its UI calls (``experiments/search-datasets``).
+UI_ONLY_PREFIXES: Final = ("/ajax-api/2.0/mlflow",)
 #: The artifact proxy's prefixes (``mlflow-artifacts:`` URIs resolve against these).
 PROXY_PREFIXES: Final = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
 #: RPCs MLflow added in 3.x (``since.major = 3``).
@@ -39,6 +48,7 @@ def _families() -> list[tuple[tuple[str, ...], tuple[AddRoutes, ...]]]:
                 artifacts.add_routes,
             ),
         ),
+        (UI_ONLY_PREFIXES, (tracking_reads.add_ajax_routes,)),
         (PROXY_PREFIXES, (artifacts.add_proxy_routes,)),
         (V3_PREFIXES, (operations.add_v3_routes,)),
     ]

@@ -13,6 +13,9 @@ a 1,000-run page or a 100,000-point history does not hold the event loop.
   sample when the page is full). Its limits are MLflow's handler's: 1..100 runs,
   ``max_results`` 1..2,500, ``start_step`` and ``end_step`` together or not at all; an
   unknown run id contributes no points.
+- ``experiments/search-datasets`` (the UI's, under ``/ajax-api`` only, as MLflow serves it):
+  one summary per (experiment, dataset name, digest, context) the experiments' runs read, at
+  most 1,000; no experiment id is MLflow's 400.
 """
 
 from __future__ import annotations
@@ -39,6 +42,21 @@ RUNS_PAGE: Final = 1000
 #: MLflow's handler limits for the bulk-interval history.
 MAX_BULK_RUNS: Final = 100
 MAX_BULK_POINTS: Final = 2500
+
+
+#: MLflow's cap on ``experiments/search-datasets`` (``MAX_DATASET_SUMMARIES_RESULTS``).
+MAX_DATASET_SUMMARIES: Final = 1000
+
+
+def add_ajax_routes(router: FeatureRouter) -> None:
+    """Routes MLflow serves to its UI under ``/ajax-api`` only."""
+
+    @router.post("/experiments/search-datasets")
+    async def search_datasets(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
+        f = await Fields.of(request)
+        ids = [str(e) for e in f.items("experiment_ids")]
+        summaries = platform.tracking.dataset_summaries(actor, ids, MAX_DATASET_SUMMARIES)
+        return ok({"dataset_summaries": [shapes.dataset_summary(s) for s in summaries]})
 
 
 def add_routes(router: FeatureRouter) -> None:

@@ -20,6 +20,7 @@ from clew.server.mlflow_compat.protocol import Fields, key_values
 from clew.tracking.model import (
     Dataset,
     DatasetInput,
+    DatasetSummary,
     Experiment,
     Metric,
     MetricHistory,
@@ -94,6 +95,12 @@ def run(r: Run) -> dict[str, Any]:
         "inputs": {"dataset_inputs": [dataset_input(i) for i in r.inputs]},
         "outputs": {"model_outputs": [o.to_dict() for o in r.outputs]},
     }
+
+
+def dataset_summary(s: DatasetSummary) -> dict[str, Any]:
+    """An empty context is left out, as MLflow does."""
+    return {"experiment_id": s.experiment_id, "name": s.name, "digest": s.digest,
+            "context": s.context or None}  # fmt: skip
 
 
 def history_points(history: MetricHistory, start: int, stop: int) -> list[dict[str, Any]]:
