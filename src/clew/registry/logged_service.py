@@ -342,7 +342,28 @@ class LoggedModelService:
             conn, actor, "logged_model.metrics", RESOURCE_TYPE, model_id, {"metrics": summary}
         )
 
-    # ---- run outputs ---------------------------------------------------------------------------
+    # ---- run inputs and outputs ------------------------------------------------------------------
+
+    def link_inputs_in(
+        self, conn: Connection, actor: Actor, run_id: str, model_ids: Sequence[str]
+    ) -> None:
+        """Record, inside the caller's transaction (the tracking service's ``log_inputs``), that
+        the run read these models: an INPUT edge from the run to each model's graph node and an
+        audit event per model. Linking a model again changes nothing.
+
+        Raises:
+            NotFound: a model is unknown or deleted (MLflow records the id unchecked).
+        """
+        checked = [check_logged_model_id(model_id) for model_id in model_ids]
+        for model_id in checked:
+            self.authz.check(actor, Permission.READ, _resource(model_id))
+        store = LoggedModelStore(conn)
+        now = now_ms()
+        for model_id in checked:
+            row = _active_row(store, model_id)
+            store.link_input(run_id, row.artifact_id, row.name, model_id, now)
+            audit.append(conn, actor, "logged_model.input", RESOURCE_TYPE, model_id,
+                         {"run_id": run_id})  # fmt: skip
 
     @retry_conflicts
     def log_outputs(self, actor: Actor, run_id: str, outputs: Sequence[tuple[str, int]]) -> None:

@@ -189,6 +189,20 @@ class LoggedModelStore:
             },
         )
 
+    def link_input(self, run_id: str, artifact_id: int, name: str, model_id: str, now: int) -> None:
+        """The run read the model (an evaluation, say): an INPUT edge, once per run and model."""
+        self.conn.execute(
+            self._sql.insert_event,
+            {
+                "execution_id": run_id,
+                "artifact_id": artifact_id,
+                "type": "INPUT",
+                "name": name,
+                "properties": orjson.dumps({"logged_model_id": model_id}).decode(),
+                "time": now,
+            },
+        )
+
     def link_output(
         self, run_id: str, artifact_id: int, name: str, model_id: str, now: int, step: int
     ) -> None:

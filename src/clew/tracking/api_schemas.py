@@ -209,11 +209,16 @@ class ModelOutputOut(BaseModel):
     step: int
 
 
+class ModelInputOut(BaseModel):
+    model_id: str
+
+
 class RunOut(BaseModel):
     info: RunInfoOut
     data: RunDataOut
     inputs: list[DatasetInputOut]
     outputs: list[ModelOutputOut] = []
+    model_inputs: list[ModelInputOut] = []
 
 
 class RunPage(BaseModel):

@@ -208,6 +208,20 @@ class DatasetSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelInput:
+    """A logged model the run read (MLflow 3's ``log_inputs`` ``models``), e.g. to evaluate it."""
+
+    model_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model_id": self.model_id}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ModelInput:
+        return cls(model_id=str(d["model_id"]))
+
+
+@dataclass(frozen=True, slots=True)
 class ModelOutput:
     """A logged model the run declared as its output, at a training step (MLflow 3's
     ``log_outputs``). Creating a model with the run as its source is lineage, not this."""
@@ -281,6 +295,7 @@ class Run:
     data: RunData = field(default_factory=RunData)
     inputs: tuple[DatasetInput, ...] = ()
     outputs: tuple[ModelOutput, ...] = ()
+    model_inputs: tuple[ModelInput, ...] = ()
 
     @property
     def run_id(self) -> str:
@@ -296,6 +311,7 @@ class Run:
             },
             "inputs": [i.to_dict() for i in self.inputs],
             "outputs": [o.to_dict() for o in self.outputs],
+            "model_inputs": [m.to_dict() for m in self.model_inputs],
         }
 
     @classmethod
@@ -311,6 +327,7 @@ class Run:
             ),
             inputs=tuple(DatasetInput.from_dict(i) for i in d.get("inputs") or []),
             outputs=tuple(ModelOutput.from_dict(o) for o in d.get("outputs") or []),
+            model_inputs=tuple(ModelInput.from_dict(m) for m in d.get("model_inputs") or []),
         )
 
 

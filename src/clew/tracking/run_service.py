@@ -311,8 +311,17 @@ class RunUseCases(UseCases):
             audit.append(conn, actor, "run.tag.delete", "run", run_id, {"key": key})
 
     @retry_conflicts
-    def log_inputs(self, actor: Actor, run_id: str, datasets: Sequence[DatasetInput]) -> None:
-        """Record datasets the run read: a dataset node per (name, digest) and an INPUT event."""
+    def log_inputs(
+        self,
+        actor: Actor,
+        run_id: str,
+        datasets: Sequence[DatasetInput],
+        within: Callable[[Connection], None] | None = None,
+    ) -> None:
+        """Record datasets the run read: a dataset node per (name, digest) and an INPUT event.
+
+        ``within`` runs in the same transaction after the datasets: another service's inputs
+        of the run (the logged models it read, ``LoggedModelService.link_inputs_in``)."""
         check_run_id(run_id)
         self.authz.check(actor, Permission.EDIT, run_resource(run_id))
         for item in datasets:
@@ -324,7 +333,7 @@ class RunUseCases(UseCases):
             v.check_value("Dataset", d.name, d.schema, v.MAX_DATASET_SCHEMA)
             v.check_value("Dataset", d.name, d.profile, v.MAX_DATASET_PROFILE)
             self._check_tags(item.tags, v.MAX_TAG_VALUE)
-        if not datasets:
+        if not datasets and within is None:
             return
         with self.db.write() as conn:
             store = TrackingStore(conn)
@@ -333,6 +342,10 @@ class RunUseCases(UseCases):
             for item in datasets:
                 artifact_id = store.upsert_dataset(item.dataset, now)
                 store.insert_input_event(run_id, artifact_id, item.context, item.tags, now)
+            if within is not None:
+                within(conn)
+            if not datasets:
+                return
             audit.append(
                 conn,
                 actor,

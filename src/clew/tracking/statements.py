@@ -36,6 +36,7 @@ class Statements:
     latest_of_runs: Any
     inputs_of_runs: Any
     outputs_of_runs: Any
+    model_inputs_of_runs: Any
     params_by_keys: Any
     insert_params: Any
     upsert_run_tags: Any
@@ -86,6 +87,11 @@ def statements(dialect: str) -> Statements:
         )
         .join(A, A.c.id == EV.c.artifact_id)
         .where(EV.c.execution_id.in_(_IDS), EV.c.type == "INPUT", A.c.type == "dataset")
+        .order_by(EV.c.id),
+        # Logged models a run read: INPUT edges to a model node (datasets are "dataset" nodes).
+        model_inputs_of_runs=select(EV.c.execution_id, EV.c.properties)
+        .join(A, A.c.id == EV.c.artifact_id)
+        .where(EV.c.execution_id.in_(_IDS), EV.c.type == "INPUT", A.c.type == "model")
         .order_by(EV.c.id),
         # Declared outputs carry a step; the edge a model's creation draws from its source run
         # does not (registry/logged_store.py).
@@ -157,6 +163,7 @@ class RunPageReads:
     latest_of_runs: PreparedIn
     inputs_of_runs: PreparedIn
     outputs_of_runs: PreparedIn
+    model_inputs_of_runs: PreparedIn
 
 
 @per_dialect
@@ -169,4 +176,5 @@ def run_page_reads(dialect: Dialect) -> RunPageReads:
         latest_of_runs=PreparedIn(sql.latest_of_runs, dialect),
         inputs_of_runs=PreparedIn(sql.inputs_of_runs, dialect),
         outputs_of_runs=PreparedIn(sql.outputs_of_runs, dialect),
+        model_inputs_of_runs=PreparedIn(sql.model_inputs_of_runs, dialect),
     )

@@ -29,6 +29,7 @@ from clew.tracking.model import (
     LifecycleStage,
     Metric,
     MetricHistory,
+    ModelInput,
     ModelOutput,
     Run,
     RunData,
@@ -245,12 +246,14 @@ class TrackingStore:
                 metrics[eid][key] = Metric(key, math.nan if is_nan else value, ts, step)
         inputs = self.dataset_inputs(ids)
         outputs = self.model_outputs(ids)
+        read = self.model_inputs(ids)
         return [
             Run(
                 info=infos[i],
                 data=RunData(params=params[i], metrics=metrics[i], tags=tags[i]),
                 inputs=tuple(inputs.get(i, ())),
                 outputs=tuple(outputs.get(i, ())),
+                model_inputs=tuple(read.get(i, ())),
             )
             for i in ids
         ]
@@ -426,6 +429,16 @@ class TrackingStore:
                     break
         rows.close()
         return list(seen.values())
+
+    def model_inputs(self, run_ids: Sequence[str]) -> dict[str, list[ModelInput]]:
+        """The logged models each run read, in the order they were logged."""
+        out: dict[str, list[ModelInput]] = defaultdict(list)
+        for chunk in _chunks(list(run_ids)):
+            for run_id, properties in plain(self._page.model_inputs_of_runs(self.conn, chunk)):
+                model_id = orjson.loads(properties).get("logged_model_id")
+                if model_id:
+                    out[run_id].append(ModelInput(model_id))
+        return out
 
     def model_outputs(self, run_ids: Sequence[str]) -> dict[str, list[ModelOutput]]:
         """The logged models each run declared as outputs, in the order they were linked."""

@@ -275,6 +275,43 @@ def test_runs_outputs_links_a_model(http: httpx.Client, seed: Seed) -> None:
     assert no_run.json()["error_code"] == "INVALID_PARAMETER_VALUE"
 
 
+def test_runs_log_inputs_models_are_the_runs_model_inputs(
+    http: httpx.Client, seed: Seed, compat_server: Any
+) -> None:
+    """A run that read a LoggedModel (``log-inputs`` ``models``) lists it under
+    ``inputs.model_inputs``, once, beside its datasets. An unknown model: MLflow records the
+    id as given; Clew refuses the call (404) and writes nothing of it."""
+    mid = create(http, seed, name="read")["info"]["model_id"]
+    dataset = {"name": "iris", "digest": "d1", "source_type": "local", "source": "{}"}
+    body = {
+        "run_id": seed.run_id,
+        "datasets": [{"dataset": dataset}],
+        "models": [{"model_id": mid}],
+    }
+    logged = http.post(RPC + "/runs/log-inputs", json=body)
+    assert (logged.status_code, logged.json()) == (200, {})
+    again = http.post(
+        RPC + "/runs/log-inputs", json={"run_id": seed.run_id, "models": [{"model_id": mid}]}
+    )
+    assert again.status_code == 200
+    run = http.get(RPC + "/runs/get", params={"run_id": seed.run_id}).json()["run"]
+    assert run["inputs"]["model_inputs"] == [{"model_id": mid}]
+    assert [d["dataset"]["name"] for d in run["inputs"]["dataset_inputs"]] == ["iris"]
+    ghost = {"model_id": "m-" + "0" * 32}
+    other = {**dataset, "name": "wine"}
+    unknown = http.post(
+        RPC + "/runs/log-inputs",
+        json={"run_id": seed.run_id, "datasets": [{"dataset": other}], "models": [ghost]},
+    )
+    after = http.get(RPC + "/runs/get", params={"run_id": seed.run_id}).json()["run"]["inputs"]
+    if compat_server.kind == "clew":
+        assert unknown.status_code == 404
+        assert unknown.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+        assert after == run["inputs"]  # not the wine dataset either: one transaction
+    else:
+        assert unknown.status_code == 200
+
+
 # ---- what Clew adds --------------------------------------------------------------------------
 
 

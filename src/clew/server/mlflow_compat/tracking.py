@@ -11,8 +11,9 @@ Where MLflow's behaviour and Clew's differ, the difference is spelled out at the
 - A metric logged with ``model_id`` (MLflow 3) is also a point of that LoggedModel's metrics,
   written in the run's transaction (``log_batch(within=…)``). ``dataset_name`` and
   ``dataset_digest`` are kept on the model's point; a run's own series has no such columns.
-- ``runs/log-inputs`` records datasets; its ``models`` entries (a run reading a LoggedModel)
-  are checked to exist but not recorded, since Clew's runs have no model inputs yet.
+- ``runs/log-inputs`` records datasets and, in the same transaction, its ``models`` entries (a
+  run reading a LoggedModel) as INPUT edges, which ``runs/get`` lists as ``model_inputs``. An
+  unknown model fails the call and writes nothing (MLflow records any id).
 - ``runs/log-model`` (2.x clients) appends the model's summary to the run's
   ``mlflow.log-model.history`` tag, as MLflow's store does: a read and a tag write, so two
   concurrent ``log-model`` calls on one run could lose one entry.
@@ -150,12 +151,19 @@ def _logging_routes(router: FeatureRouter) -> None:
         f = await Fields.of(request)
         run_id = f.run_id()
         datasets = list(shapes.dataset_inputs(f.items("datasets")))
+        model_ids = []
         for item in f.items("models"):
             model_id = item.get("model_id") if isinstance(item, dict) else None
             if not isinstance(model_id, str) or not model_id:
                 raise InvalidInput("Every entry of 'models' needs a 'model_id'")
-            platform.logged_models.get(actor, model_id)
-        platform.tracking.log_inputs(actor, run_id, datasets)
+            model_ids.append(model_id)
+
+        def read_models(conn: Connection) -> None:
+            platform.logged_models.link_inputs_in(conn, actor, run_id, model_ids)
+
+        platform.tracking.log_inputs(
+            actor, run_id, datasets, within=read_models if model_ids else None
+        )
         return ok()
 
     @router.post(RUNS + "/log-model")

@@ -92,7 +92,10 @@ def run(r: Run) -> dict[str, Any]:
             "params": key_values(r.data.params),
             "tags": key_values(r.data.tags),
         },
-        "inputs": {"dataset_inputs": [dataset_input(i) for i in r.inputs]},
+        "inputs": {
+            "dataset_inputs": [dataset_input(i) for i in r.inputs],
+            "model_inputs": [m.to_dict() for m in r.model_inputs],
+        },
         "outputs": {"model_outputs": [o.to_dict() for o in r.outputs]},
     }
 
