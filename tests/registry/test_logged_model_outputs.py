@@ -58,12 +58,18 @@ def test_a_run_outputs_another_runs_model_at_a_step(platform: Platform) -> None:
 
 
 def test_linking_again_keeps_the_edge_it_has(platform: Platform) -> None:
+    """MLflow's client links a model to its own source run: the creation's edge stays the one
+    edge and gains the step of the first link; a later link changes nothing."""
     run = platform.tracking.create_run(ALICE)
     model = platform.logged_models.create(ALICE, source_run_id=run.run_id, name="m")
-    before = edges(platform, model.model_id)
-    platform.logged_models.log_outputs(ALICE, run.run_id, [(model.model_id, 0)])
+    ((run_id, kind, props),) = edges(platform, model.model_id)
+    platform.logged_models.log_outputs(ALICE, run.run_id, [(model.model_id, 3)])
+    linked = edges(platform, model.model_id)
+    assert linked == [(run_id, kind, {**props, "step": 3})]
     platform.logged_models.log_outputs(ALICE, run.run_id, [(model.model_id, 9)])
-    assert edges(platform, model.model_id) == before  # MLflow's client links its own source run
+    assert edges(platform, model.model_id) == linked
+    outputs = platform.tracking.get_run(ALICE, run.run_id).outputs
+    assert [(o.model_id, o.step) for o in outputs] == [(model.model_id, 3)]
 
 
 def test_unknown_or_deleted_owners_write_nothing(platform: Platform) -> None:
