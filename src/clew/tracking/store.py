@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import orjson
@@ -36,7 +36,7 @@ from clew.tracking.model import (
     RunInfo,
     latest_points,
 )
-from clew.tracking.search.hints import presorted
+from clew.tracking.search.hints import has_statistics, presorted
 from clew.tracking.search.plan import SearchPlan
 from clew.tracking.statements import lookups, run_page_reads, statements
 
@@ -455,7 +455,12 @@ class TrackingStore:
         rows: list[Any] = []
         wanted = plan.max_results + 1
         for statement in plan.statements:
-            ordered = presorted(self.conn) if statement is plan.fast else nullcontext()
+            ordered: AbstractContextManager[None] = nullcontext()
+            if statement is plan.fast and self.conn.dialect.name == "postgresql":
+                if has_statistics(self.conn):
+                    ordered = presorted(self.conn)
+                elif plan.fast_without_statistics is not None:
+                    statement = plan.fast_without_statistics
             with ordered:
                 rows += self.conn.execute(statement.limit(wanted - len(rows))).all()
             if len(rows) >= wanted:

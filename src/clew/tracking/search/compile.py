@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     Column,
@@ -134,13 +134,18 @@ def compile_run_search(
     if terms and terms[0].entity == METRIC:
         lm = LM.alias()
         on_sort_key, rest = _split_sort_metric(node, terms[0].key)
-        base = _run_candidates(view, scope, rest, indexed=False)
-        base = base.join(lm, lm.c.execution_id == E.c.id).where(
-            lm.c.key == terms[0].key,
-            lm.c.is_nan == false(),
-            *(_compare(lm.c.value, c.op, float(c.value)) for c in on_sort_key),  # type: ignore[arg-type]
-        )
-        return _metric_first(full, base, lm, terms, tail, page_token)
+
+        def metric_driven(hide: Hide) -> Any:
+            base = _run_candidates(view, scope, rest, indexed=False, hide=hide)
+            return base.join(lm, lm.c.execution_id == E.c.id).where(
+                lm.c.key == terms[0].key,
+                lm.c.is_nan == false(),
+                *(_compare(lm.c.value, c.op, float(c.value)) for c in on_sort_key),  # type: ignore[arg-type]
+            )
+
+        fast = _metric_first(full, metric_driven("sqlite"), lm, terms, tail, page_token)
+        blind = _metric_first(full, metric_driven("always"), lm, terms, tail, page_token)
+        return replace(fast, fast_without_statistics=blind.fast)
     return full
 
 
@@ -165,19 +170,30 @@ def _split_sort_metric(node: Node | None, key: str) -> tuple[list[Comparison], N
     return on_key, rest[0] if len(rest) == 1 else And(tuple(rest))
 
 
+Hide = Literal["sqlite", "always"]
+
+
 def _run_candidates(
-    view: ViewType, scope: list[int] | None, node: Node | None, *, indexed: bool
+    view: ViewType,
+    scope: list[int] | None,
+    node: Node | None,
+    *,
+    indexed: bool,
+    hide: Hide = "sqlite",
 ) -> Any:
     """Run ids in the view, the experiments and the filter.
 
-    ``indexed=False`` keeps SQLite from driving the query from the executions indexes
-    (``hints.Unindexed``): a caller that joins a table already in sort order wants that table
-    as the outer loop.
+    ``indexed=False`` keeps the planner from driving the query from the executions indexes
+    (``hints``): a caller that joins a table already in sort order wants that table as the
+    outer loop. ``hide`` says for whom: SQLite only (``hints.Unindexed``), or every backend
+    (PostgreSQL without statistics, ``SearchPlan.fast_without_statistics``).
     """
-    stage: ColumnElement[Any] = (
-        E.c.lifecycle_stage if indexed else unindexed_text(E.c.lifecycle_stage)
-    )
-    experiment: ColumnElement[Any] = E.c.context_id if indexed else unindexed_number(E.c.context_id)
+    stage: ColumnElement[Any] = E.c.lifecycle_stage
+    experiment: ColumnElement[Any] = E.c.context_id
+    if not indexed and hide == "sqlite":
+        stage, experiment = unindexed_text(stage), unindexed_number(experiment)
+    elif not indexed:
+        stage, experiment = stage.concat(""), experiment + 0
     query = select(E.c.id).where(_equals_any(stage, _stages(view)))
     if scope is not None:
         query = query.where(_equals_any(experiment, scope))

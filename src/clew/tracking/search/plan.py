@@ -115,6 +115,8 @@ class SearchPlan:
     #: prefix. ``statement`` alone stays complete and correct.
     fast: Select[Any] | None = None
     remainder: Select[Any] | None = None
+    #: ``fast`` for a PostgreSQL whose tables were never analysed (``search.hints``).
+    fast_without_statistics: Select[Any] | None = None
 
     @property
     def statements(self) -> tuple[Select[Any], ...]:
