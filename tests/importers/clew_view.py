@@ -102,6 +102,7 @@ def view(platform: Platform, names: list[str], model: str) -> dict[str, Any]:
                 "status": str(v.status),
                 "logged_model_id": v.logged_model_id,
                 "digest": v.digest,
+                "run_link": v.run_link,
             }
             for v in versions
         },

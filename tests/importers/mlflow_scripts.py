@@ -73,6 +73,7 @@ client.transition_model_version_stage(name, "1", "Staging")
 v2 = client.create_model_version(
     name, f"runs:/{parent.info.run_id}/extra", run_id=parent.info.run_id,
     tags={"from": "run"}, description="from the run's files",
+    run_link="https://ui.example/#/runs/" + parent.info.run_id,
 )
 client.set_registered_model_alias(name, "candidate", v2.version)
 client.transition_model_version_stage(name, v2.version, "Production")
@@ -157,6 +158,7 @@ out["model"] = {
         str(v.version): {
             "source": v.source, "run_id": v.run_id, "stage": v.current_stage,
             "description": v.description, "tags": v.tags, "status": v.status,
+            "run_link": v.run_link or "",
         }
         for v in client.search_model_versions(f"name='{model}'")
     },

@@ -102,7 +102,7 @@ def test_everything_arrives_with_mlflows_values(
     for number, mlflow_version in want["model"]["versions"].items():
         mine = model["versions"][number]
         assert without_mark(mine["tags"]) == mlflow_version["tags"]
-        for field in ("run_id", "stage", "description", "status"):
+        for field in ("run_id", "stage", "description", "status", "run_link"):
             assert mine[field] == mlflow_version[field], (number, field)
     v1, v2 = model["versions"]["1"], model["versions"]["2"]
     assert (
@@ -110,6 +110,7 @@ def test_everything_arrives_with_mlflows_values(
     )
     assert v1["logged_model_id"] == filled["model_id"]
     assert v2["source"] == f"runs:/{filled['parent']}/extra"
+    assert v2["run_link"].endswith(filled["parent"])  # not vacuous: the fill sets one
     assert v1["digest"] and v2["digest"]  # the registry hashed files Clew holds
     files_v2 = platform.registry.list_model_version_files(ACTOR, filled["model"], 2)
     assert {f.path for f in files_v2} == {"a.bin", "sub/b.txt"}

@@ -238,6 +238,8 @@ model_versions = Table(
     Column("user_id", String(256), nullable=False, default=""),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # A URL to the producing run in some UI, as an MLflow client registered it (0005).
+    Column("run_link", Text, nullable=False, default="", server_default=""),
     UniqueConstraint("model_id", "version"),
     Index(None, "model_id", "stage", "version"),
     Index(None, "run_id"),

@@ -93,6 +93,7 @@ class ModelVersionOut(BaseModel):
     digest: str
     tags: dict[str, str]
     aliases: list[str]
+    run_link: str = ""
 
 
 class RegisteredModelOut(BaseModel):

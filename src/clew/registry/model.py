@@ -56,6 +56,8 @@ class ModelVersion:
     digest: str = ""
     tags: dict[str, str] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    #: A URL to the producing run, kept as an MLflow client registered it (Clew does not use it).
+    run_link: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +76,7 @@ class ModelVersion:
             "digest": self.digest,
             "tags": self.tags,
             "aliases": list(self.aliases),
+            "run_link": self.run_link,
         }
 
     @classmethod
@@ -94,6 +97,7 @@ class ModelVersion:
             digest=d.get("digest") or "",
             tags=dict(d.get("tags") or {}),
             aliases=tuple(d.get("aliases") or ()),
+            run_link=d.get("run_link") or "",
         )
 
 

@@ -45,6 +45,7 @@ VERSION_COLUMNS = (
     MV.c.status_message,
     MV.c.logged_model_id,
     A.c.digest,
+    MV.c.run_link,
 )
 
 
@@ -212,6 +213,7 @@ VERSION_INSERT_COLUMNS = (
     "user_id",
     "created_at",
     "updated_at",
+    "run_link",
 )
 
 

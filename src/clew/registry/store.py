@@ -47,10 +47,10 @@ def _version(row: Any, tags: dict[str, str], aliases: list[str]) -> ModelVersion
     """A version from a row of ``statements.VERSION_COLUMNS`` (unpacked by position: a page of
     100 versions spent a fifth of its time on the rows' attribute lookups)."""
     (_, _, name, version, created, updated, user, stage, text, source, run, status, message,
-     logged, digest) = row  # fmt: skip
+     logged, digest, run_link) = row  # fmt: skip
     return ModelVersion(
         name, version, created, updated, user, stage, text, source, run, status, message,
-        logged, digest, tags, tuple(aliases),
+        logged, digest, tags, tuple(aliases), run_link,
     )  # fmt: skip
 
 

@@ -23,6 +23,7 @@ MAX_ALIAS = 255
 MAX_DESCRIPTION = 65_536
 MAX_TAG_VALUE = 100_000
 MAX_STATUS_MESSAGE = 8_000
+MAX_RUN_LINK = 8_000
 MAX_TAGS = 1_000
 
 _ALIAS = re.compile(r"[A-Za-z0-9_\-]+")
@@ -98,6 +99,17 @@ def check_status(status: object) -> VersionStatus:
     except ValueError:
         choices = ", ".join(s.value for s in VersionStatus)
         raise InvalidInput(f"Status must be one of {choices}") from None
+
+
+def check_run_link(run_link: object) -> str:
+    """Any text up to 8,000 characters: a link Clew stores and answers back, never follows."""
+    if run_link is None:
+        return ""
+    if not isinstance(run_link, str):
+        raise InvalidInput("run_link must be a string")
+    if len(run_link) > MAX_RUN_LINK:
+        raise InvalidInput(f"run_link is longer than {MAX_RUN_LINK} characters")
+    return run_link
 
 
 def check_description(description: object) -> str:

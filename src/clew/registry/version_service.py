@@ -53,6 +53,7 @@ class VersionUseCases(RegistryUseCases):
         description: str | None = None,
         logged_model_id: str | None = None,
         status: str = VersionStatus.READY,
+        run_link: str | None = None,
     ) -> ModelVersion:
         """Register a new version of ``name`` (numbers 1, 2, 3 … per model, never reused).
 
@@ -65,6 +66,7 @@ class VersionUseCases(RegistryUseCases):
             logged_model_id: implied by a ``models:/m-…`` source (and must match it).
             status: ``READY`` (default) or ``PENDING_REGISTRATION`` for a registration that an
                 importer finishes later with ``update_model_version(status=…)``.
+            run_link: a URL to the producing run, stored and answered back (MLflow's field).
 
         Raises:
             InvalidSource: a source off the rules of ``registry.sources``; a run source with
@@ -89,6 +91,7 @@ class VersionUseCases(RegistryUseCases):
         if state is VersionStatus.FAILED_REGISTRATION:
             raise InvalidInput("A version cannot be created as FAILED_REGISTRATION")
         text = v.check_description(description)
+        link = v.check_run_link(run_link)
         checked = v.check_tags(tags)
         now = now_ms()
         with self.db.write() as conn:
@@ -135,6 +138,7 @@ class VersionUseCases(RegistryUseCases):
                     "user_id": actor.name,
                     "created_at": now,
                     "updated_at": now,
+                    "run_link": link,
                 }
             )
             store.insert_files(version_id, files)
@@ -168,6 +172,7 @@ class VersionUseCases(RegistryUseCases):
             logged_model_id=logged_model_id,
             digest=digest,
             tags=checked,
+            run_link=link,
         )
 
     def _source_files(

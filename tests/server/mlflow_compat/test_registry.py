@@ -325,6 +325,14 @@ def test_wire_shapes_and_errors(compat_server: Any) -> None:
         params=[("name", name), ("stages", "None"), ("stages", "Production")],
     ).json()
     assert [mv["version"] for mv in latest["model_versions"]] == ["1"]
+    assert "run_link" not in version  # empty: left out
+    link = "https://ui.example/#/runs/abc"
+    linked = httpx.post(
+        api + "/model-versions/create",
+        json={"name": name, "source": "s3://bucket/model", "run_link": link},
+    ).json()["model_version"]
+    got = httpx.get(api + "/model-versions/get", params={"name": name, "version": "2"}).json()
+    assert linked["run_link"] == got["model_version"]["run_link"] == link
     gone = httpx.request("DELETE", api + "/registered-models/delete", json={"name": name})
     assert (gone.status_code, gone.json()) == (200, {})
     after = httpx.get(ajax + "/registered-models/get", params={"name": name})

@@ -125,6 +125,7 @@ def _version(job: Job, v: SourceVersion, existing: ModelVersion | None) -> Model
         description=v.description or None,
         logged_model_id=v.model_id if source.startswith("models:/") else None,
         status="PENDING_REGISTRATION" if v.status == "PENDING_REGISTRATION" else "READY",
+        run_link=v.run_link or None,
     )
     job.summary.copy("model versions")
     job.at("version.created")

@@ -165,6 +165,7 @@ class RestSource:
                 model_id=v.get("model_id") or model_id_of(v.get("source", "")),
                 description=v.get("description", ""),
                 tags=_pairs(v.get("tags")),
+                run_link=v.get("run_link") or "",
             )
             for v in found
             if v["name"] == name

@@ -78,6 +78,7 @@ class SourceVersion:
     model_id: str | None = None
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+    run_link: str = ""
 
 
 @dataclass(frozen=True)

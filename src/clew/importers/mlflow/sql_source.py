@@ -111,6 +111,7 @@ VERSIONS = _t(
     "source",
     "run_id",
     "status",
+    "run_link",
 )
 VERSION_TAGS = _t("model_version_tags", "name", "version", "key", "value")
 
@@ -309,6 +310,7 @@ class SqlSource:
                 model_id=model_id_of(r.source or ""),
                 description=r.description or "",
                 tags=tags[int(r.version)],
+                run_link=r.run_link or "",
             )
             for r in self._rows(query, "model_versions")
             if r.current_stage != DELETED_STAGE

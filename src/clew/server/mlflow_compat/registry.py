@@ -19,8 +19,7 @@ the difference is spelled out at the handler:
 - Registered-model searches carry the clients' hidden prompt clause; ``model_filter`` reads it
   as MLflow's server does.
 - An unknown alias of a known model is MLflow's INVALID_PARAMETER_VALUE (400), not a 404.
-- ``run_link`` is accepted and not kept (Clew's versions have no such column); MLflow answers it
-  back as given.
+- ``run_link`` is stored with the version and answered back as given, as MLflow does.
 """
 
 from __future__ import annotations
@@ -261,6 +260,7 @@ def _version_routes(router: FeatureRouter) -> None:
             tags=dict(f.pairs("tags")),
             description=f.text("description"),
             logged_model_id=f.text("model_id"),
+            run_link=f.text("run_link"),
         )
         return _version(mv)
 

@@ -30,6 +30,7 @@ def model_version(mv: ModelVersion) -> dict[str, Any]:
         "tags": key_values(mv.tags),
         "aliases": list(mv.aliases),
         "model_id": mv.logged_model_id,
+        "run_link": mv.run_link or None,
     }
 
 
