@@ -82,6 +82,15 @@ def _enable_wal(cur: Any, timeout_s: float) -> None:
             delay = min(delay * 2, 0.2)
 
 
+# psycopg prepares a statement on its fifth run, and PostgreSQL then keeps a generic plan for
+# that connection until something invalidates it (DDL, ANALYZE). A plan made while a table was
+# small outlives its growth: after filling 3,000 runs through one server, its reads of a search
+# page (``execution_id = ANY(...)``) still scanned whole tables, 273 ms a search against 60 ms on
+# a fresh server over the same data. Custom plans cost a few microseconds of planning per
+# statement; parsing is still saved by the prepared statement.
+_CUSTOM_PLANS = "-c plan_cache_mode=force_custom_plan"
+
+
 class Database:
     """An engine plus the two kinds of transaction services use: ``read()`` and ``write()``."""
 
@@ -100,7 +109,12 @@ class Database:
                 "timeout": self.settings.sqlite_busy_timeout_ms / 1000,
             }
         elif self.dialect == "postgresql":
-            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+            kwargs.update(
+                pool_pre_ping=True,
+                pool_size=10,
+                max_overflow=20,
+                connect_args={"options": _CUSTOM_PLANS},
+            )
         else:
             raise InvalidInput(f"Unsupported database {self.dialect!r}: use sqlite or postgresql")
         self.engine = create_engine(self.url, **kwargs)

@@ -13,10 +13,9 @@ telling, in their own way, that this is the plan:
   incremental sort over the ordered scan too high. ``SET LOCAL enable_sort = off`` around that
   one statement (:func:`presorted`) leaves the ordered scan as the cheapest plan: 5.7 ms.
 
-  psycopg prepares a statement on its fifth run, and PostgreSQL then switches to a generic
-  plan, made without the LIMIT or the filter's values: the ordered scan was lost again after
-  the tenth search (36 ms). A search's values are what make its plan, so the block also asks
-  for a custom plan every time (``plan_cache_mode = force_custom_plan``).
+  psycopg prepares a statement on its fifth run, and PostgreSQL would then switch to a generic
+  plan, made without the LIMIT or the filter's values (the walk was lost after the tenth
+  search, 36 ms); Clew's connections ask for custom plans (``core.db``).
 
   All of that needs column statistics. Tables that were never analysed (autovacuum off, or
   not yet run: this machine's PostgreSQL has it off) give default estimates, under which the
@@ -102,12 +101,12 @@ def presorted(conn: Connection) -> Iterator[None]:
     if conn.dialect.name != "postgresql":
         yield
         return
-    conn.exec_driver_sql(_SET.format(sort="off", plans="force_custom_plan"))
+    conn.exec_driver_sql(_SET.format(sort="off"))
     try:
         yield
     finally:
-        conn.exec_driver_sql(_SET.format(sort="on", plans="auto"))
+        conn.exec_driver_sql(_SET.format(sort="on"))
 
 
-# One round trip for both settings; ``true``: for this transaction only, like ``SET LOCAL``.
-_SET = "SELECT set_config('enable_sort', '{sort}', true), set_config('plan_cache_mode', '{plans}', true)"
+# ``true``: for this transaction only, like ``SET LOCAL``.
+_SET = "SELECT set_config('enable_sort', '{sort}', true)"
