@@ -177,12 +177,23 @@ class LoggedModelStore:
         properties: dict[str, Any] = {"logged_model_id": model_id}
         if step is not None:
             properties["step"] = step
+        self._insert_event(run_id, artifact_id, "OUTPUT", name, properties, now)
+
+    def _insert_event(
+        self,
+        run_id: str,
+        artifact_id: int,
+        kind: str,
+        name: str,
+        properties: dict[str, Any],
+        now: int,
+    ) -> None:
         self.conn.execute(
             self._sql.insert_event,
             {
                 "execution_id": run_id,
                 "artifact_id": artifact_id,
-                "type": "OUTPUT",
+                "type": kind,
                 "name": name,
                 "properties": orjson.dumps(properties).decode(),
                 "time": now,
@@ -191,17 +202,7 @@ class LoggedModelStore:
 
     def link_input(self, run_id: str, artifact_id: int, name: str, model_id: str, now: int) -> None:
         """The run read the model (an evaluation, say): an INPUT edge, once per run and model."""
-        self.conn.execute(
-            self._sql.insert_event,
-            {
-                "execution_id": run_id,
-                "artifact_id": artifact_id,
-                "type": "INPUT",
-                "name": name,
-                "properties": orjson.dumps({"logged_model_id": model_id}).decode(),
-                "time": now,
-            },
-        )
+        self._insert_event(run_id, artifact_id, "INPUT", name, {"logged_model_id": model_id}, now)
 
     def link_output(
         self, run_id: str, artifact_id: int, name: str, model_id: str, now: int, step: int

@@ -460,7 +460,7 @@ class TrackingStore:
                 if has_statistics(self.conn):
                     ordered = presorted(self.conn)
                 elif plan.fast_without_statistics is not None:
-                    statement = plan.fast_without_statistics
+                    statement = plan.fast_without_statistics()
             with ordered:
                 rows += self.conn.execute(statement.limit(wanted - len(rows))).all()
             if len(rows) >= wanted:

@@ -143,9 +143,11 @@ def compile_run_search(
                 *(_compare(lm.c.value, c.op, float(c.value)) for c in on_sort_key),  # type: ignore[arg-type]
             )
 
+        def blind() -> Any:
+            return _metric_first(full, metric_driven("always"), lm, terms, tail, page_token).fast
+
         fast = _metric_first(full, metric_driven("sqlite"), lm, terms, tail, page_token)
-        blind = _metric_first(full, metric_driven("always"), lm, terms, tail, page_token)
-        return replace(fast, fast_without_statistics=blind.fast)
+        return replace(fast, fast_without_statistics=blind if fast.fast is not None else None)
     return full
 
 

@@ -13,7 +13,7 @@ keeps the predicate exact in both directions and puts missing values last either
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -115,8 +115,9 @@ class SearchPlan:
     #: prefix. ``statement`` alone stays complete and correct.
     fast: Select[Any] | None = None
     remainder: Select[Any] | None = None
-    #: ``fast`` for a PostgreSQL whose tables were never analysed (``search.hints``).
-    fast_without_statistics: Select[Any] | None = None
+    #: Builds ``fast`` for a PostgreSQL whose tables were never analysed (``search.hints``);
+    #: built only there, so SQLite and an analysed PostgreSQL do not pay for it.
+    fast_without_statistics: Callable[[], Select[Any]] | None = None
 
     @property
     def statements(self) -> tuple[Select[Any], ...]:
