@@ -66,3 +66,37 @@ def test_every_route_of_the_server_is_still_reached(api: TestClient) -> None:
             assert code not in ("ENDPOINT_NOT_FOUND", "METHOD_NOT_ALLOWED"), (method, template)
             checked += 1
     assert checked > 50
+
+
+def test_mlflow_routes_called_directly_still_honour_dependency_overrides(app: Any) -> None:
+    """``MlflowRoute`` skips FastAPI's dependency solving for ``(request, platform, actor)``
+    endpoints, but the actor still comes from ``server.deps.get_actor`` (or its override),
+    where authentication plugs in; path-parameter routes keep FastAPI's handler."""
+    from clew.core.actor import Actor
+    from clew.server.deps import get_actor
+    from clew.server.mlflow_compat.protocol import MlflowRoute, _direct_resolvers
+
+    def walk(routes: list[Any]) -> Any:
+        for route in routes:
+            yield route
+            if hasattr(route, "original_router"):
+                yield from walk(route.original_router.routes)
+
+    mlflow_routes = [r for r in walk(app.routes) if isinstance(r, MlflowRoute)]
+    direct = {r.path for r in mlflow_routes if _direct_resolvers(r.endpoint) is not None}
+    assert "/runs/log-metric" in direct and "/registered-models/create" in direct
+    assert "/artifacts/{path:path}" not in direct
+
+    async def someone() -> Actor:
+        return Actor(name="someone")
+
+    app.dependency_overrides[get_actor] = lambda request: someone()
+    with TestClient(app) as client:
+        created = client.post("/api/2.0/mlflow/experiments/create", json={"name": "direct"})
+        assert created.status_code == 200, created.text
+        missing = client.post("/api/2.0/mlflow/runs/log-metric", json={"key": "k"})
+        assert missing.status_code == 400
+        assert missing.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    platform = app.state.platform
+    events = platform.audit.list(Actor(name="auditor"), resource_type="experiment")
+    assert [e.actor for e in events if e.action == "experiment.create"] == ["someone"]
