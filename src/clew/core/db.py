@@ -25,6 +25,8 @@ from clew.core.errors import InvalidInput, TemporarilyUnavailable
 from clew.core.settings import Settings
 
 _WRITE = "clew_write"
+_BEGIN_WRITE = "BEGIN IMMEDIATE"  # take the write lock up front: no deadlock on upgrade
+_BEGIN_READ = "BEGIN DEFERRED"
 
 
 def _normalize_url(url: str) -> str:
@@ -56,8 +58,15 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        mode = "IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "DEFERRED"
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # Straight to the driver: a statement through SQLAlchemy (execution context, events,
+        # result object) cost more than SQLite's own BEGIN, once per transaction.
+        # A busy database still surfaces as SQLAlchemy's OperationalError, which ``_connect``
+        # turns into TemporarilyUnavailable.
+        statement = _BEGIN_WRITE if conn.get_execution_options().get(_WRITE) else _BEGIN_READ
+        try:
+            conn.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+        except sqlite3.OperationalError as exc:
+            raise OperationalError(statement, None, exc) from exc
 
 
 def _enable_wal(cur: Any, timeout_s: float) -> None:
