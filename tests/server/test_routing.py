@@ -100,3 +100,71 @@ def test_mlflow_routes_called_directly_still_honour_dependency_overrides(app: An
     platform = app.state.platform
     events = platform.audit.list(Actor(name="auditor"), resource_type="experiment")
     assert [e.actor for e in events if e.action == "experiment.create"] == ["someone"]
+
+
+def test_exact_routes_answer_mlflow_rpcs_inside_clews_middleware(app: Any) -> None:
+    """The dispatch answers a literal-path MLflow RPC before FastAPI's router, yet the request
+    guard, the security headers, the metrics and MLflow's error shape all still apply, and
+    whatever it does not know (another method, a trailing slash) still reaches FastAPI."""
+    from clew.server.exact_routes import ExactRouteDispatch
+
+    dispatch = next(m for m in app.user_middleware if m.cls is ExactRouteDispatch)
+    routes = dispatch.kwargs["routes"]
+    assert routes.get("POST", "/api/2.0/mlflow/runs/log-metric") is not None
+    assert routes.get("POST", "/ajax-api/2.0/mlflow/runs/log-metric") is not None
+    assert routes.get("GET", "/api/2.0/mlflow/runs/log-metric") is None
+    assert len(routes) > 90
+
+    with TestClient(app) as client:
+        exp = client.post("/api/2.0/mlflow/experiments/create", json={"name": "exact"}).json()
+        run = client.post(
+            "/api/2.0/mlflow/runs/create", json={"experiment_id": exp["experiment_id"]}
+        ).json()["run"]["info"]["run_id"]
+        logged = client.post(
+            "/api/2.0/mlflow/runs/log-metric",
+            json={"run_id": run, "key": "loss", "value": 0.5, "timestamp": 1, "step": 0},
+        )
+        assert logged.status_code == 200 and logged.json() == {}
+        assert logged.headers["x-content-type-options"] == "nosniff"
+
+        unknown_run = client.post(
+            "/api/2.0/mlflow/runs/log-metric",
+            json={"run_id": "0" * 32, "key": "loss", "value": 1, "timestamp": 1},
+        )
+        assert unknown_run.status_code == 404
+        assert unknown_run.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+        not_json = client.post(
+            "/api/2.0/mlflow/runs/log-metric",
+            content=b"run_id=x",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert not_json.status_code == 415  # the guard runs before the dispatch
+
+        wrong_method = client.get("/api/2.0/mlflow/runs/log-metric")
+        assert wrong_method.status_code == 405
+        assert wrong_method.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+        slash = client.post("/api/2.0/mlflow/runs/log-metric/", json={}, follow_redirects=False)
+        assert slash.status_code == 307  # FastAPI's redirect: the dispatch knows exact paths only
+
+        history = client.get(
+            "/api/2.0/mlflow/metrics/get-history", params={"run_id": run, "metric_key": "loss"}
+        )
+        assert [m["value"] for m in history.json()["metrics"]] == [0.5]
+        scraped = client.get("/metrics").text
+    assert 'route="/api/2.0/mlflow/runs/log-metric",status="200"' in scraped
+
+
+def test_an_unexpected_error_in_an_exact_route_is_a_500_in_mlflow_shape(app: Any) -> None:
+    from clew.server.deps import get_actor
+
+    async def broken(request: Any) -> Any:
+        raise RuntimeError("boom")
+
+    app.dependency_overrides[get_actor] = broken
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/api/2.0/mlflow/experiments/create", json={"name": "x"})
+    assert response.status_code == 500
+    assert response.json() == {"error_code": "INTERNAL_ERROR", "message": "Internal server error"}
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "boom" not in response.text

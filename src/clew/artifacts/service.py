@@ -171,7 +171,7 @@ class ArtifactService:
     def collect_garbage(self, actor: Actor, *, min_age_s: float = 3600.0) -> int:
         """Delete blobs no owner references (and stale temp files); returns the blobs deleted."""
         self.authz.check(actor, Permission.MANAGE, Resource("artifacts", "*"))
-        with self.db.read() as conn:
+        with self.db.read(snapshot=True) as conn:
             referenced = set(ArtifactFileStore(conn).referenced_digests())
         removed = self.blobs.delete_unreferenced(referenced, min_age_s=min_age_s)
         with self.db.write() as conn:

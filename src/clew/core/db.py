@@ -19,7 +19,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from clew.core.errors import InvalidInput, TemporarilyUnavailable
 from clew.core.settings import Settings
@@ -118,8 +118,11 @@ class Database:
                 "timeout": self.settings.sqlite_busy_timeout_ms / 1000,
             }
         elif self.dialect == "postgresql":
+            # No pre-ping: it cost a round trip on every checkout. A pooled connection the
+            # server dropped fails its first statement instead, and ``_connect`` makes that a
+            # retryable TemporarilyUnavailable (SQLAlchemy has already discarded the pool's
+            # older connections, so the rerun connects afresh).
             kwargs.update(
-                pool_pre_ping=True,
                 pool_size=10,
                 max_overflow=20,
                 connect_args={"options": _CUSTOM_PLANS},
@@ -136,24 +139,65 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction: commits when the block ends, rolls back on any exception."""
-        with self._connect(write=True) as conn, conn.begin():
+        """One write transaction: commits when the block ends, rolls back on any exception.
+
+        A connection lost before the commit was sent is retryable (nothing was written); one
+        lost during the commit is not, since the write may have landed.
+        """
+        with self._connect(write=True) as conn:
+            transaction = conn.begin()
+            try:
+                yield conn
+            except BaseException:
+                transaction.rollback()
+                raise
+            if not transaction.is_active:  # the block rolled back itself
+                return
+            try:
+                transaction.commit()
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                raise TemporarilyUnavailable(
+                    "The database connection was lost during the commit; the write may or may "
+                    "not have been applied",
+                    reason="disconnected_at_commit",
+                    retryable=False,
+                ) from exc
+
+    @contextmanager
+    def read(self, *, snapshot: bool = False) -> Iterator[Connection]:
+        """A read-only block.
+
+        On SQLite it is one snapshot (a deferred transaction). On PostgreSQL each statement sees
+        what was committed when it started, as in a READ COMMITTED transaction, but the block
+        runs without one: ``BEGIN`` and ``COMMIT`` were two of a read's five or six round trips
+        and bought no consistency at that isolation level. ``snapshot=True`` asks for one
+        snapshot on PostgreSQL too (a REPEATABLE READ transaction), and is needed to stream
+        rows (``yield_per``: a server-side cursor lives in a transaction).
+        """
+        with self._connect(write=False, snapshot=snapshot) as conn, conn.begin():
             yield conn
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A consistent read-only snapshot."""
-        with self._connect(write=False) as conn, conn.begin():
-            yield conn
-
-    @contextmanager
-    def _connect(self, *, write: bool) -> Iterator[Connection]:
+    def _connect(self, *, write: bool, snapshot: bool = False) -> Iterator[Connection]:
         try:
             with self.engine.connect() as conn:
                 if write:
                     conn.execution_options(**{_WRITE: True})
+                elif not self.is_sqlite:
+                    level = "REPEATABLE READ" if snapshot else "AUTOCOMMIT"
+                    conn.execution_options(isolation_level=level)
                 yield conn
-        except OperationalError as exc:
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise TemporarilyUnavailable(
+                    "The database connection was lost; retry the request",
+                    reason="disconnected",
+                    retryable=True,
+                ) from exc
+            if not isinstance(exc, OperationalError):
+                raise
             kind = _transient_kind(exc)
             if kind is not None:
                 raise TemporarilyUnavailable(
@@ -173,8 +217,9 @@ _TRANSIENT = {
     "database is locked": "locked",
     "database is busy": "locked",
 }
-# Conflicts PostgreSQL resolves by aborting one transaction: re-running it is the cure. A SQLite
-# lock that outlasted the busy timeout is not retried here; the client sees 503 and backs off.
+# Conflicts PostgreSQL resolves by aborting one transaction, and a connection lost before the
+# commit: re-running it is the cure. A SQLite lock that outlasted the busy timeout is not
+# retried here; the client sees 503 and backs off.
 _RETRY_INSIDE = {"deadlock", "serialization_failure"}
 _ATTEMPTS = 4
 
@@ -188,7 +233,8 @@ def _transient_kind(exc: OperationalError) -> str | None:
 
 
 def retry_conflicts(method: Callable[P, R]) -> Callable[P, R]:
-    """Re-run a use case whose transaction lost a deadlock or serialization conflict.
+    """Re-run a use case whose transaction lost a deadlock or serialization conflict, or whose
+    connection was found dropped before its commit.
 
     Only for methods whose every side effect is inside one ``Database.write()`` block, so a
     rolled-back attempt leaves nothing behind and the rerun starts clean.

@@ -3,8 +3,9 @@
 The platform (database, blob store, services) hangs off ``app.state`` and reaches routes through
 ``server.deps``. Feature routers are mounted under ``/api/v1``, MLflow's REST surface under its
 own prefixes (``server.mlflow_compat``); ``/health`` and ``/metrics`` serve load balancers and
-Prometheus. Middleware, outermost first: security headers, request
-metrics, then the body-size / Content-Type guard, all pure ASGI.
+Prometheus. Middleware, outermost first: security headers, request metrics, the body-size /
+Content-Type guard, then the dispatch of MLflow's literal-path RPCs that skips FastAPI's
+router (``server.exact_routes``), all pure ASGI.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from clew.registry import api as registry_api
 from clew.registry import logged_api
 from clew.registry.webhooks import api as webhooks_api
 from clew.server.errors import ERROR_RESPONSES, install_error_handlers
+from clew.server.exact_routes import ExactRouteDispatch
 from clew.server.metrics import HttpMetrics, MetricsMiddleware
 from clew.server.middleware import RequestGuard, SecurityHeaders
 from clew.server.mlflow_compat.mount import is_mlflow_upload, mount_mlflow
@@ -125,7 +127,7 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
     ):
         router.mount_at(API_PREFIX)
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    mount_mlflow(app)
+    exact_routes = mount_mlflow(app)
 
     @app.get("/health", tags=["operations"], responses={503: {"description": "Database down"}})
     def health(request: Request) -> Response:
@@ -143,6 +145,7 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
         )
 
     app.add_route("/metrics", metrics.endpoint, methods=["GET"], include_in_schema=False)
+    app.add_middleware(ExactRouteDispatch, routes=exact_routes)
     app.add_middleware(
         RequestGuard,
         max_body_bytes=settings.max_body_bytes,

@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from clew.server.exact_routes import ROUTE_TEMPLATE
+
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -71,6 +73,9 @@ class MetricsMiddleware:
 
 
 def _route_template(scope: Scope) -> str:
+    exact = scope.get(ROUTE_TEMPLATE)
+    if exact is not None:
+        return str(exact)
     # FastAPI keeps an included router's routes relative to their prefix; the full template
     # is on its per-request route context (falling back to the matched route's own path).
     context = scope.get("fastapi", {}).get("effective_route_context")

@@ -38,7 +38,7 @@ from clew.tracking.model import (
 )
 from clew.tracking.search.hints import has_statistics, presorted
 from clew.tracking.search.plan import SearchPlan
-from clew.tracking.statements import lookups, run_page_reads, statements
+from clew.tracking.statements import PG_WRITE_POINTS, lookups, run_page_reads, statements
 
 EXPERIMENT = "experiment"
 RUN = "run"
@@ -68,27 +68,24 @@ def _run_info(r: Any) -> RunInfo:
     )
 
 
-def _metric_row(run_id: str, p: Metric) -> dict[str, Any]:
-    """NaN is stored as 0 with ``is_nan`` set: SQLite turns a NaN REAL into NULL."""
-    nan = math.isnan(p.value)
-    return {
-        "execution_id": run_id,
-        "key": p.key,
-        "step": p.step,
-        "timestamp": p.timestamp,
-        "value": 0.0 if nan else p.value,
-        "is_nan": nan,
-    }
-
-
 def _metric_tuple(run_id: str, p: Metric) -> tuple[str, str, int, int, float, bool]:
-    """``_metric_row`` as a tuple in ``POINT_COLUMNS`` order, for the driver-SQL path."""
+    """A point as a row in ``POINT_COLUMNS`` order. NaN is stored as 0 with ``is_nan`` set:
+    SQLite turns a NaN REAL into NULL."""
     nan = math.isnan(p.value)
     return (run_id, p.key, p.step, p.timestamp, 0.0 if nan else p.value, nan)
 
 
-def _metric_order(row: dict[str, Any]) -> tuple[Any, ...]:
-    return (row["key"], row["step"], row["timestamp"], row["value"], row["is_nan"])
+def _point_arrays(rows: Sequence[tuple[Any, ...]], prefix: str = "") -> dict[str, Any]:
+    """``_metric_tuple`` rows as the column arrays ``PG_WRITE_POINTS`` binds (one run)."""
+    _, keys, steps, timestamps, values, nans = zip(*rows, strict=True)
+    return {
+        "run_id": rows[0][0],
+        f"{prefix}keys": list(keys),
+        f"{prefix}steps": list(steps),
+        f"{prefix}timestamps": list(timestamps),
+        f"{prefix}values": list(values),
+        f"{prefix}nans": list(nans),
+    }
 
 
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
@@ -293,17 +290,15 @@ class TrackingStore:
         # Rows in key order, one latest row per key in key order: a global lock order for
         # concurrent writers.
         latest = latest_points(points)
-        sql, fast = self._sql, self._lookups
+        rows = sorted(_metric_tuple(run_id, p) for p in points)
+        latest_rows = [_metric_tuple(run_id, latest[k]) for k in sorted(latest)]
+        fast = self._lookups
         if fast.insert_points is not None and fast.upsert_latest_points is not None:
-            fast.insert_points.many(self.conn, sorted(_metric_tuple(run_id, p) for p in points))
-            fast.upsert_latest_points.many(
-                self.conn, [_metric_tuple(run_id, latest[k]) for k in sorted(latest)]
-            )
+            fast.insert_points.many(self.conn, rows)
+            fast.upsert_latest_points.many(self.conn, latest_rows)
             return
-        rows = sorted((_metric_row(run_id, p) for p in points), key=_metric_order)
-        self.conn.execute(sql.insert_metrics, rows)
-        self.conn.execute(
-            sql.upsert_latest, [_metric_row(run_id, latest[key]) for key in sorted(latest)]
+        self.conn.exec_driver_sql(
+            PG_WRITE_POINTS, {**_point_arrays(rows), **_point_arrays(latest_rows, "latest_")}
         )
 
     def metric_history(

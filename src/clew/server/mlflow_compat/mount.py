@@ -14,6 +14,7 @@ from typing import Final
 from fastapi import FastAPI
 
 from clew.server.errors import ErrorShapes
+from clew.server.exact_routes import ExactRoutes
 from clew.server.mlflow_compat import (
     artifacts,
     logged_models,
@@ -54,10 +55,16 @@ def _families() -> list[tuple[tuple[str, ...], tuple[AddRoutes, ...]]]:
     ]
 
 
-def mount_mlflow(app: FastAPI) -> None:
+def mount_mlflow(app: FastAPI) -> ExactRoutes:
     """The routes, and MLflow's error shape for everything under their prefixes, including
-    what the router (unknown endpoint, wrong method) and the request guard answer."""
+    what the router (unknown endpoint, wrong method) and the request guard answer.
+
+    Returns the routes with a literal path and a direct handler (``MlflowRoute.is_direct``),
+    for ``ExactRouteDispatch`` to answer before FastAPI's router; they stay mounted in FastAPI
+    too, which serves the methods and paths the dispatch does not know.
+    """
     shapes: ErrorShapes = app.state.error_shapes
+    exact = ExactRoutes()
     shapes.add((*RPC_PREFIXES, *PROXY_PREFIXES, *V3_PREFIXES), error_response)
     for prefixes, adders in _families():
         for prefix in prefixes:
@@ -67,7 +74,17 @@ def mount_mlflow(app: FastAPI) -> None:
             for router in family.by_first_segment():
                 router.mount_at(prefix)
                 app.include_router(router, prefix=prefix)
+            _collect_exact(family, prefix, exact)
     operations.add_root_routes(app)
+    return exact
+
+
+def _collect_exact(family: FeatureRouter, prefix: str, exact: ExactRoutes) -> None:
+    for route in family.routes:
+        if isinstance(route, MlflowRoute) and route.is_direct and "{" not in route.path:
+            handler = route.get_route_handler()
+            for method in route.methods or ():
+                exact.add(method, prefix + route.path, handler)
 
 
 def is_mlflow_upload(method: str, path: str) -> bool:

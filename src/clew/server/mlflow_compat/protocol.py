@@ -228,6 +228,13 @@ class MlflowRoute(APIRoute):
     other signature (path parameters, sync endpoints) keeps FastAPI's handler.
     """
 
+    @property
+    def is_direct(self) -> bool:
+        """Whether the handler calls the endpoint itself (and so needs nothing of FastAPI's
+        per-request scope): such a route with a literal path can be dispatched by
+        ``server.exact_routes`` before FastAPI's router."""
+        return _direct_resolvers(self.endpoint) is not None
+
     def get_route_handler(self) -> Endpoint:
         resolvers = _direct_resolvers(self.endpoint)
         handler = super().get_route_handler() if resolvers is None else None

@@ -108,5 +108,7 @@ def presorted(conn: Connection) -> Iterator[None]:
         conn.exec_driver_sql(_SET.format(sort="on"))
 
 
-# ``true``: for this transaction only, like ``SET LOCAL``.
-_SET = "SELECT set_config('enable_sort', '{sort}', true)"
+# ``false``: for the session. Reads on PostgreSQL run without a transaction block
+# (``core.db``), where a local setting would last only its own statement; the ``finally``
+# above restores it before the connection goes back to the pool.
+_SET = "SELECT set_config('enable_sort', '{sort}', false)"
