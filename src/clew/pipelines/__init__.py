@@ -1,4 +1,4 @@
-"""Pipelines: a Python DSL whose definitions are plain graphs (``graph``), traced by ``dsl``."""
+"""Pipelines: a Python DSL traced into plain graphs (``dsl`` → ``graph``), run by ``engine``."""
 
 from clew.pipelines.dsl import (
     Condition,
@@ -14,21 +14,29 @@ from clew.pipelines.dsl import (
     pipeline_status,
     step,
 )
+from clew.pipelines.engine import Engine, run
 from clew.pipelines.graph import PipelineDefinitionError, PipelineSpec
+from clew.pipelines.state import PipelineRunResult, PipelineState, StepRun, StepState
 
 __all__ = [
     "Condition",
     "Elif",
     "Else",
+    "Engine",
     "Finally",
     "If",
     "ParallelFor",
     "Pipeline",
     "PipelineDefinitionError",
+    "PipelineRunResult",
     "PipelineSpec",
+    "PipelineState",
     "Step",
+    "StepRun",
+    "StepState",
     "collect",
     "pipeline",
     "pipeline_status",
+    "run",
     "step",
 ]

@@ -160,7 +160,8 @@ def collect(output: Output) -> Any:
 
 
 def pipeline_status() -> Any:
-    """The pipeline's state so far, ``SUCCEEDED`` or ``FAILED``: for a ``Finally`` step."""
+    """The pipeline's state so far, ``SUCCEEDED``, ``FAILED`` or ``CANCELED``: for a
+    ``Finally`` step."""
     return _Special(g.PipelineStatus(), str)
 
 
@@ -218,6 +219,9 @@ class _Trace:
     #: The conditions of the If/Elif chain just closed at each depth, for Elif and Else.
     chains: dict[int, list[g.Condition]] = dataclasses.field(default_factory=dict)
     counter: int = 0
+    #: Every step the pipeline calls (nested pipelines' too), by ``Step.ref``: the engine runs
+    #: these functions, so steps defined where no import can reach them (a test) still run.
+    steps: dict[str, Step[..., Any]] = dataclasses.field(default_factory=dict)
 
     def error(self, message: str, step: str | None = None) -> g.PipelineDefinitionError:
         where = f"pipeline {self.name!r}" + (f", step {step!r}" if step else "")
@@ -390,6 +394,7 @@ class Step(Generic[P, R]):
     def _add_to(self, trace: _Trace, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Task:
         name = trace.unique(self.name)
         inputs = _bind(trace, name, self.signature, self.hints, args, kwargs)
+        trace.steps[self.ref] = self
         trace.add(
             g.TaskSpec(
                 name=name,
@@ -421,6 +426,7 @@ class Pipeline:
     def __init__(self, fn: Callable[..., Any], name: str, description: str | None) -> None:
         self.fn, self.name = fn, name
         self.hints = typing.get_type_hints(fn)
+        self.steps: dict[str, Step[..., Any]] = {}
         self.spec = self._trace(description)
         functools.update_wrapper(self, fn)
 
@@ -440,6 +446,7 @@ class Pipeline:
             returned = self.fn(**handles)
         finally:
             _current.reset(token)
+        self.steps = trace.steps
         spec = g.PipelineSpec(
             self.name, tuple(params), tuple(trace.tasks), self._outputs(returned, trace),
             description or inspect.getdoc(self.fn),
@@ -476,6 +483,7 @@ class Pipeline:
     def _add_to(self, trace: _Trace, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Task:
         name = trace.unique(self.name)
         inputs = _bind(trace, name, inspect.signature(self.fn), self.hints, args, kwargs)
+        trace.steps.update(self.steps)
         outputs = {key: None for key in self.spec.outputs}
         trace.add(
             g.TaskSpec(

@@ -66,7 +66,8 @@ class Collected:
 
 @dataclass(frozen=True)
 class PipelineStatus:
-    """The pipeline's state so far (``SUCCEEDED`` or ``FAILED``), for ``finally`` tasks."""
+    """The pipeline's state so far (``SUCCEEDED``, ``FAILED``, ``CANCELED``), for ``finally``
+    tasks."""
 
 
 Source = Constant | PipelineParam | TaskOutput | LoopItem | Collected | PipelineStatus

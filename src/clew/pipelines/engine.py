@@ -1,0 +1,450 @@
+"""The engine: walks a pipeline's graph and runs every step as soon as what it reads exists.
+
+One scheduler loop on the calling thread owns all state; step functions run on an executor
+and report back through a queue, so there are no locks around the graph. Each pass it:
+
+- expands loops whose items are known into one step run per item (``fit[0]``, ``fit[1]`` …);
+- settles step runs that cannot run (an input that was never produced: SKIPPED; a condition
+  that is false: SKIPPED) or may run (every input there, the loop's parallelism not used up);
+- starts those, at most ``parallelism`` iterations of a loop at a time;
+- fails a running step whose timeout passed, and retries a failed one after its backoff.
+
+After a failure no new step starts (what runs finishes) and the rest is SKIPPED, as Argo's
+fail-fast DAGs do; ``Finally`` steps run once everything else is settled, whatever happened,
+including a cancel.
+"""
+
+from __future__ import annotations
+
+import importlib
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from clew.pipelines import graph as g
+from clew.pipelines.conditions import ConditionError, evaluate
+from clew.pipelines.executors import Executor, ThreadExecutor
+from clew.pipelines.flatten import flatten
+from clew.pipelines.state import PipelineRunResult, PipelineState, StepRun, StepState
+
+Key = tuple[str, tuple[int, ...]]
+Listener = Callable[[StepRun], None]
+
+
+class _Missing(Exception):
+    """An input that will never exist (its producer failed or was skipped)."""
+
+
+class _NotYet(Exception):
+    """An input whose producer has not finished."""
+
+
+class Engine:
+    def __init__(
+        self,
+        spec: g.PipelineSpec,
+        params: Mapping[str, Any],
+        *,
+        steps: Mapping[str, Any] | None = None,
+        executor: Executor | None = None,
+        listener: Listener | None = None,
+    ) -> None:
+        self.spec = flatten(spec).validate()
+        self.params = _bind_params(self.spec, params)
+        self.functions = {t.name: _function(t, steps or {}) for t in self.spec.tasks}
+        self.tasks = {t.name: t for t in self.spec.tasks}
+        self.executor = executor or ThreadExecutor()
+        self._owns_executor = executor is None
+        self.listener = listener or (lambda _run: None)
+        self.runs: dict[Key, StepRun] = {}
+        self.items: dict[tuple[str, tuple[int, ...]], list[Any]] = {}
+        self._done: queue.Queue[tuple[Key, int, BaseException | None, Any]] = queue.Queue()
+        self._attempt: dict[Key, int] = {}
+        self._deadline: dict[Key, float] = {}
+        self._not_before: dict[Key, float] = {}
+        self._cancel = threading.Event()
+        self._failed = False
+        #: Failures that belong to no step run (a loop over something that is not a list).
+        self._problems: list[str] = []
+
+    # ---- the loop -----------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop starting steps; pending ones become CANCELED, Finally steps still run."""
+        self._cancel.set()
+
+    def run(self) -> PipelineRunResult:
+        try:
+            while True:
+                self._expand()
+                self._settle_and_start()
+                if self._finished():
+                    break
+                self._wait()
+        finally:
+            if self._owns_executor:
+                self.executor.shutdown()
+        return self._result()
+
+    def _wait(self) -> None:
+        now = time.monotonic()
+        wake = [t for t in (*self._deadline.values(), *self._not_before.values()) if t > now]
+        timeout = max(0.0, min(wake) - now) if wake else 0.5
+        try:
+            event = self._done.get(timeout=min(timeout, 0.5))
+        except queue.Empty:
+            event = None
+        while event is not None:
+            self._complete(*event)
+            try:
+                event = self._done.get_nowait()
+            except queue.Empty:
+                event = None
+        self._expire(time.monotonic())
+
+    def _finished(self) -> bool:
+        return all(self._expanded(t) for t in self.spec.tasks) and all(
+            r.state.is_terminal for r in self.runs.values()
+        )
+
+    # ---- loops --------------------------------------------------------------------------------
+
+    def _expand(self) -> None:
+        for task in self.spec.tasks:
+            for index in self._indexes(task)[0]:
+                if (task.name, index) not in self.runs:
+                    self.runs[(task.name, index)] = StepRun(task.name, index)
+
+    def _indexes(self, task: g.TaskSpec) -> tuple[list[tuple[int, ...]], bool]:
+        """Every index of ``task`` whose loops' items are known so far, and whether that is
+        all of them (no loop it is in still waits for its items)."""
+        prefixes: list[tuple[int, ...]] = [()]
+        complete = True
+        for depth, loop in enumerate(task.loops):
+            deeper: list[tuple[int, ...]] = []
+            for prefix in prefixes:
+                items = self._loop_items(task, depth, loop, prefix)
+                if items is None:
+                    complete = False
+                else:
+                    deeper.extend((*prefix, i) for i in range(len(items)))
+            prefixes = deeper
+        return prefixes, complete
+
+    def _expanded(self, task: g.TaskSpec) -> bool:
+        return self._indexes(task)[1]
+
+    def _loop_items(
+        self, task: g.TaskSpec, depth: int, loop: g.Loop, prefix: tuple[int, ...]
+    ) -> list[Any] | None:
+        known = self.items.get((loop.id, prefix))
+        if known is not None:
+            return known
+        outer = g.TaskSpec(task.name, {}, (), step="", loops=task.loops[:depth])
+        try:
+            value = self._value(outer, prefix, loop.items)
+        except _NotYet:
+            return None
+        except _Missing:
+            value = []  # nothing to iterate: the steps inside never exist
+        if not isinstance(value, list | tuple):
+            # Its steps never exist; the run fails with the reason.
+            self._failed = True
+            self._problems.append(f"loop {loop.id!r} needs a list, got {type(value).__name__}")
+            value = []
+        self.items[(loop.id, prefix)] = list(value)
+        return self.items[(loop.id, prefix)]
+
+    # ---- inputs -------------------------------------------------------------------------------
+
+    def _value(self, task: g.TaskSpec, index: tuple[int, ...], source: g.Source) -> Any:
+        if isinstance(source, g.Constant):
+            return source.value
+        if isinstance(source, g.PipelineParam):
+            return self.params[source.name]
+        if isinstance(source, g.LoopItem):
+            depth = next(i for i, loop in enumerate(task.loops) if loop.id == source.loop)
+            return self.items[(source.loop, index[:depth])][index[depth]]
+        if isinstance(source, g.TaskOutput):
+            producer = self.tasks[source.task]
+            run = self.runs.get((source.task, index[: len(producer.loops)]))
+            if run is None or not run.state.is_terminal:
+                raise _NotYet
+            if not run.state.produced:
+                raise _Missing
+            return run.outputs[source.output]
+        if isinstance(source, g.Collected):
+            return self._collected(source, index)
+        if self._cancel.is_set():
+            return PipelineState.CANCELED.value
+        return PipelineState.FAILED.value if self._failed else PipelineState.SUCCEEDED.value
+
+    def _collected(self, source: g.Collected, index: tuple[int, ...]) -> list[Any]:
+        producer = self.tasks[source.task]
+        prefix = index[: len(producer.loops) - 1]
+        items = self.items.get((producer.loops[-1].id, prefix))
+        if items is None:
+            raise _NotYet
+        runs = [self.runs.get((source.task, (*prefix, i))) for i in range(len(items))]
+        if any(r is None or not r.state.is_terminal for r in runs):
+            raise _NotYet
+        if any(r.state in (StepState.FAILED, StepState.CANCELED) for r in runs if r):
+            raise _Missing
+        return [r.outputs[source.output] for r in runs if r and r.state.produced]
+
+    def _after_settled(self, task: g.TaskSpec, index: tuple[int, ...]) -> bool:
+        for name in task.after:
+            width = min(len(self.tasks[name].loops), len(index))
+            others = [
+                r for (t, i), r in self.runs.items() if t == name and i[:width] == index[:width]
+            ]
+            if not self._expanded(self.tasks[name]) or any(not r.state.is_terminal for r in others):
+                return False
+        return True
+
+    # ---- settling and starting ----------------------------------------------------------------
+
+    def _settle_and_start(self) -> None:
+        regular_done = all(self._expanded(t) for t in self.spec.tasks if not t.is_finally) and all(
+            r.state.is_terminal for (t, _), r in self.runs.items() if not self.tasks[t].is_finally
+        )
+        now = time.monotonic()
+        for key, run in list(self.runs.items()):
+            if run.state is not StepState.PENDING or self._not_before.get(key, 0) > now:
+                continue
+            task = self.tasks[run.task]
+            if task.is_finally:
+                if regular_done:
+                    self._try_start(task, run)
+                continue
+            if self._cancel.is_set():
+                self._end(run, StepState.CANCELED, "the pipeline run was canceled")
+            elif self._failed and run.attempts == 0:
+                self._end(run, StepState.SKIPPED, "an earlier step failed")
+            else:
+                self._try_start(task, run)
+
+    def _try_start(self, task: g.TaskSpec, run: StepRun) -> None:
+        if not self._after_settled(task, run.index):
+            return
+        try:
+            if task.when is not None and not evaluate(
+                task.when, lambda s: self._value(task, run.index, s)
+            ):
+                self._end(run, StepState.SKIPPED, "its condition was false")
+                return
+            kwargs = {k: self._value(task, run.index, s) for k, s in task.inputs.items()}
+        except _NotYet:
+            return
+        except _Missing:
+            self._end(run, StepState.SKIPPED, "an input it reads was not produced")
+            return
+        except ConditionError as exc:
+            self._failed = not task.is_finally or self._failed
+            self._end(run, StepState.FAILED, f"its condition cannot be decided: {exc}")
+            return
+        if not self._admit(task, run.index):
+            return
+        self._start(task, run, kwargs)
+
+    def _admit(self, task: g.TaskSpec, index: tuple[int, ...]) -> bool:
+        """At most ``parallelism`` iterations of each loop are under way at once."""
+        for depth, loop in enumerate(task.loops):
+            if loop.parallelism <= 0:
+                continue
+            prefix, mine = index[:depth], index[depth]
+            busy = {
+                i[depth]
+                for (t, i), r in self.runs.items()
+                if len(i) > depth
+                and i[:depth] == prefix
+                and any(lp.id == loop.id for lp in self.tasks[t].loops)
+                and (r.state is StepState.RUNNING or (r.state.is_terminal and r.started_at))
+                and not self._iteration_done(loop, prefix, i[depth])
+            }
+            if mine not in busy and len(busy) >= loop.parallelism:
+                return False
+        return True
+
+    def _iteration_done(self, loop: g.Loop, prefix: tuple[int, ...], item: int) -> bool:
+        here = (*prefix, item)
+        return all(
+            r.state.is_terminal
+            for (t, i), r in self.runs.items()
+            if i[: len(here)] == here and any(lp.id == loop.id for lp in self.tasks[t].loops)
+        )
+
+    def _start(self, task: g.TaskSpec, run: StepRun, kwargs: dict[str, Any]) -> None:
+        key = (run.task, run.index)
+        attempt = run.attempts + 1
+        # Only this attempt's result counts: a timed-out one that finishes late is dropped.
+        self._attempt[key] = attempt
+        run.attempts = attempt
+        run.state = StepState.RUNNING
+        run.started_at = run.started_at or time.time()
+        self._not_before.pop(key, None)
+        if task.options.timeout_s is not None:
+            self._deadline[key] = time.monotonic() + task.options.timeout_s
+        self.listener(run)
+        function = self.functions[task.name]
+
+        def call() -> None:
+            try:
+                value = function(**kwargs)
+            except BaseException as exc:  # reported to the loop, never lost on the thread
+                self._done.put((key, attempt, exc, None))
+            else:
+                self._done.put((key, attempt, None, value))
+
+        self.executor.submit(call)
+
+    # ---- completions --------------------------------------------------------------------------
+
+    def _complete(self, key: Key, attempt: int, error: BaseException | None, value: Any) -> None:
+        run = self.runs[key]
+        if attempt != self._attempt.get(key) or run.state is not StepState.RUNNING:
+            return  # a timed-out attempt finishing late, or canceled meanwhile
+        self._deadline.pop(key, None)
+        task = self.tasks[run.task]
+        if error is None:
+            try:
+                run.outputs = _outputs(task, value)
+            except TypeError as exc:
+                error = exc
+            else:
+                self._end(run, StepState.SUCCEEDED, None)
+                return
+        self._failure(task, run, _describe(error))
+
+    def _expire(self, now: float) -> None:
+        for key, deadline in list(self._deadline.items()):
+            if deadline <= now:
+                del self._deadline[key]
+                run = self.runs[key]
+                task = self.tasks[run.task]
+                self._failure(task, run, f"TimeoutError: exceeded {task.options.timeout_s:g} s")
+
+    def _failure(self, task: g.TaskSpec, run: StepRun, reason: str) -> None:
+        key = (run.task, run.index)
+        retry = task.options.retry
+        if run.attempts <= retry.retries and not self._cancel.is_set():
+            delay = min(
+                retry.backoff_s * retry.backoff_factor ** (run.attempts - 1), retry.max_backoff_s
+            )
+            run.state, run.reason = StepState.PENDING, reason
+            self._not_before[key] = time.monotonic() + delay
+            self.listener(run)
+            return
+        if not task.is_finally:
+            self._failed = True
+        self._end(run, StepState.FAILED, reason)
+
+    def _end(self, run: StepRun, state: StepState, reason: str | None) -> None:
+        run.state, run.reason = state, reason
+        if run.started_at is not None:
+            run.ended_at = time.time()
+        self.listener(run)
+
+    def _result(self) -> PipelineRunResult:
+        if self._cancel.is_set():
+            state = PipelineState.CANCELED
+        elif self._failed:
+            state = PipelineState.FAILED
+        else:
+            state = PipelineState.SUCCEEDED
+        outputs: dict[str, Any] = {}
+        top = g.TaskSpec("", {}, (), step="")
+        for name, source in self.spec.outputs.items():
+            try:
+                outputs[name] = self._value(top, (), source)
+            except (_Missing, _NotYet):
+                continue
+        failed = [r.key for r in self.runs.values() if r.state is StepState.FAILED]
+        reason = f"step {failed[0]!r} failed" if failed else None
+        if self._problems:
+            reason = "; ".join(self._problems)
+        return PipelineRunResult(
+            self.spec.name,
+            dict(self.params),
+            state,
+            {r.key: r for r in self.runs.values()},
+            outputs,
+            reason,
+        )
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def _bind_params(spec: g.PipelineSpec, given: Mapping[str, Any]) -> dict[str, Any]:
+    known = {p.name for p in spec.params}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise g.PipelineDefinitionError(
+            f"pipeline {spec.name!r} has no parameters {unknown}; it takes {sorted(known)}",
+            pipeline=spec.name,
+        )
+    params: dict[str, Any] = {}
+    for p in spec.params:
+        if p.name in given:
+            params[p.name] = given[p.name]
+        elif p.has_default:
+            params[p.name] = p.default
+        else:
+            raise g.PipelineDefinitionError(
+                f"pipeline {spec.name!r} needs a value for parameter {p.name!r}",
+                pipeline=spec.name,
+            )
+    return params
+
+
+def _function(task: g.TaskSpec, steps: Mapping[str, Any]) -> Callable[..., Any]:
+    """The plain function of a task's step: from the traced pipeline, else imported."""
+    assert task.step is not None
+    found: Any = steps.get(task.step)
+    if found is None:
+        module, _, qualname = task.step.partition(":")
+        try:
+            found = importlib.import_module(module)
+            for part in qualname.split("."):
+                found = getattr(found, part)
+        except (ImportError, AttributeError):
+            raise g.PipelineDefinitionError(
+                f"step {task.name!r}: cannot import {task.step!r}", step=task.name
+            ) from None
+    function: Callable[..., Any] = getattr(found, "fn", found)
+    return function
+
+
+def _outputs(task: g.TaskSpec, value: Any) -> dict[str, Any]:
+    if not task.outputs:
+        return {}
+    if task.outputs == (g.DEFAULT_OUTPUT,):
+        return {g.DEFAULT_OUTPUT: value}
+    missing = [name for name in task.outputs if not hasattr(value, name)]
+    if missing:
+        raise TypeError(f"step {task.name!r} returned {type(value).__name__} without {missing}")
+    return {name: getattr(value, name) for name in task.outputs}
+
+
+def _describe(error: BaseException) -> str:
+    lines = traceback.format_exception_only(type(error), error)
+    return "".join(lines).strip()[:2000]
+
+
+def run(
+    pipeline: Any,
+    params: Mapping[str, Any] | None = None,
+    *,
+    executor: Executor | None = None,
+    listener: Listener | None = None,
+) -> PipelineRunResult:
+    """Run a ``@pipeline`` (or a ``PipelineSpec``) to the end and return what happened."""
+    spec = getattr(pipeline, "spec", pipeline)
+    if not isinstance(spec, g.PipelineSpec):
+        raise TypeError("run() takes a @pipeline or a PipelineSpec")
+    steps = getattr(pipeline, "steps", {})
+    return Engine(spec, params or {}, steps=steps, executor=executor, listener=listener).run()
