@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from clew.client.client import Client
+from clew.client.transport import Transport
 from clew.core import migrate
 from clew.core.db import Database
 from clew.core.settings import Settings
@@ -139,3 +142,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the MLflow compatibility suite against a real MLflow server instead of Clew "
         "(checks that the suite asserts MLflow's behaviour, not Clew's idea of it)",
     )
+
+
+# ---- the client on both transports (the SDK suite, and pipelines that track through it) ----
+
+
+@pytest.fixture(params=["local", "http"])
+def transport(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Transport]:
+    if request.param == "local":
+        from clew.client.local import LocalTransport
+
+        local = LocalTransport(settings)
+        yield local
+        local.close()
+        return
+    with warnings.catch_warnings():
+        # starlette warns once, at import, that it prefers httpx2 over httpx: not our concern.
+        warnings.simplefilter("ignore", UserWarning)
+        from fastapi.testclient import TestClient
+
+    from clew.client.http import HttpTransport
+    from clew.server.app import create_app
+
+    with TestClient(create_app(settings)) as test_client:
+        http = HttpTransport("http://testserver", client=test_client)
+        yield http
+        http.close()
+
+
+@pytest.fixture
+def client(transport: Transport) -> Client:
+    return Client(transport=transport)

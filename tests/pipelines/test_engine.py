@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -23,6 +23,11 @@ from clew.pipelines import (
     run,
     step,
 )
+
+
+def run_untracked(pipeline: Any, params: dict[str, Any] | None = None) -> Any:
+    """The engine alone: nothing is recorded (``tests/pipelines/test_tracking.py`` records)."""
+    return run(pipeline, params, track=False)
 
 
 class Pair(NamedTuple):
@@ -56,7 +61,7 @@ def test_outputs_flow_and_every_step_succeeds() -> None:
         parts = halves(total(numbers(n)))
         return double(parts.high)
 
-    result = run(arithmetic, {"n": 6})
+    result = run_untracked(arithmetic, {"n": 6})
     assert result.state is PipelineState.SUCCEEDED
     assert result.output == 2 * (15 - 7)
     assert {k: r.state for k, r in result.steps.items()} == {
@@ -82,7 +87,7 @@ def test_independent_steps_run_at_the_same_time() -> None:
         side("a")
         side("b")
 
-    result = run(both)
+    result = run_untracked(both)
     assert result.state is PipelineState.SUCCEEDED, result.reason
 
 
@@ -101,12 +106,12 @@ def test_a_false_condition_skips_its_branch_and_else_runs() -> None:
         with Else():
             mark("small")
 
-    result = run(branching)
+    result = run_untracked(branching)
     assert ran == ["small"]
     assert result.step("mark").state is StepState.SKIPPED
     assert result.step("mark").reason == "its condition was false"
     assert result.step("mark-2").state is StepState.SUCCEEDED
-    assert run(branching, {"n": 6}).step("mark").state is StepState.SUCCEEDED
+    assert run_untracked(branching, {"n": 6}).step("mark").state is StepState.SUCCEEDED
 
 
 def test_fan_out_respects_parallelism_and_fans_in_in_item_order() -> None:
@@ -128,7 +133,7 @@ def test_fan_out_respects_parallelism_and_fans_in_in_item_order() -> None:
             squared = slow_square(x)
         return total(collect(squared))
 
-    result = run(squares)
+    result = run_untracked(squares)
     assert result.output == sum(i * i for i in range(6))
     assert peak[0] == 2
     assert [result.step(f"slow_square[{i}]").outputs["output"] for i in range(6)] == [
@@ -149,7 +154,7 @@ def test_nested_loops_expand_per_item() -> None:
             row = total(collect(product))
         return total(collect(row))
 
-    result = run(table)
+    result = run_untracked(table)
     assert result.output == (1 + 2 + 3) * 30
     assert result.step("times[2,1]").outputs == {"output": 60}
 
@@ -168,7 +173,7 @@ def test_retries_with_backoff_then_success() -> None:
     def once() -> str:
         return flaky()
 
-    result = run(once)
+    result = run_untracked(once)
     assert result.output == "ok" and result.step("flaky").attempts == 3
     assert attempts[1] - attempts[0] >= 0.05 and attempts[2] - attempts[1] >= 0.1
 
@@ -190,7 +195,7 @@ def test_a_failure_skips_what_depends_on_it_and_finally_still_runs() -> None:
         with Finally():
             report(pipeline_status())
 
-    result = run(failing)
+    result = run_untracked(failing)
     assert result.state is PipelineState.FAILED and result.reason == "step 'broken' failed"
     assert result.step("broken").state is StepState.FAILED
     assert result.step("broken").attempts == 2
@@ -212,7 +217,7 @@ def test_a_timeout_fails_the_step_without_waiting_for_it() -> None:
         stuck()
 
     started = time.monotonic()
-    result = run(hanging)
+    result = run_untracked(hanging)
     release.set()
     assert time.monotonic() - started < 5
     assert result.state is PipelineState.FAILED
@@ -264,7 +269,7 @@ def test_a_nested_pipeline_runs_inline() -> None:
         parts = inner(n)
         return double(parts.low)
 
-    result = run(outer)
+    result = run_untracked(outer)
     assert result.output == 2 * (10 // 2)
     assert result.step("inner.halves").state is StepState.SUCCEEDED
 
@@ -275,9 +280,9 @@ def test_parameters_are_checked_before_anything_runs() -> None:
         return total(numbers(n))
 
     with pytest.raises(PipelineDefinitionError, match="needs a value for parameter 'n'"):
-        run(needs)
+        run_untracked(needs)
     with pytest.raises(PipelineDefinitionError, match="has no parameters \\['m'\\]"):
-        run(needs, {"n": 1, "m": 2})
+        run_untracked(needs, {"n": 1, "m": 2})
 
 
 def test_a_spec_without_its_pipeline_imports_the_steps() -> None:
@@ -285,4 +290,4 @@ def test_a_spec_without_its_pipeline_imports_the_steps() -> None:
     def plain(n: int = 4) -> int:
         return total(numbers(n))
 
-    assert run(plain.spec).output == 6  # module-level steps import by reference
+    assert run_untracked(plain.spec).output == 6  # module-level steps import by reference

@@ -5,40 +5,14 @@ from __future__ import annotations
 
 import doctest
 import math
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from clew import Client, Conflict, InvalidInput, InvalidPath, NotFound, ParamOverwrite
 from clew.client import logged_model_methods
-from clew.client.local import LocalTransport
-from clew.client.transport import Transport
 from clew.core.errors import InvalidStatusTransition
-from clew.core.settings import Settings
 from clew.registry.logged_model import LoggedModelMetric
-
-
-@pytest.fixture(params=["local", "http"])
-def client(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Client]:
-    transport: Transport
-    if request.param == "local":
-        transport = LocalTransport(settings)
-        yield Client(transport=transport)
-        transport.close()
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        from fastapi.testclient import TestClient
-
-    from clew.client.http import HttpTransport
-    from clew.server.app import create_app
-
-    with TestClient(create_app(settings)) as test_client:
-        transport = HttpTransport("http://testserver", client=test_client)
-        yield Client(transport=transport)
-        transport.close()
 
 
 def _audit_len(client: Client) -> int:

@@ -34,6 +34,37 @@ Key = tuple[str, tuple[int, ...]]
 Listener = Callable[[StepRun], None]
 
 
+class Hooks:
+    """What happens around each step besides running it; the default is nothing.
+
+    ``started`` runs once before the first step, ``before`` on the scheduler thread before each attempt, ``call`` on the worker (it
+    must call ``function(**kwargs)`` and return its result), ``changed`` on the scheduler
+    thread whenever a step run changes state, ``finished`` once at the end.
+    ``pipelines.tracking.TrackingHooks`` makes each step a tracked run this way.
+    """
+
+    def started(self) -> None:
+        return None
+
+    def before(self, task: g.TaskSpec, run: StepRun, kwargs: dict[str, Any]) -> None:
+        return None
+
+    def call(
+        self,
+        task: g.TaskSpec,
+        run: StepRun,
+        function: Callable[..., Any],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        return function(**kwargs)
+
+    def changed(self, run: StepRun) -> None:
+        return None
+
+    def finished(self, result: PipelineRunResult) -> None:
+        return None
+
+
 class _Missing(Exception):
     """An input that will never exist (its producer failed or was skipped)."""
 
@@ -51,6 +82,7 @@ class Engine:
         steps: Mapping[str, Any] | None = None,
         executor: Executor | None = None,
         listener: Listener | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         self.spec = flatten(spec).validate()
         self.params = _bind_params(self.spec, params)
@@ -58,7 +90,8 @@ class Engine:
         self.tasks = {t.name: t for t in self.spec.tasks}
         self.executor = executor or ThreadExecutor()
         self._owns_executor = executor is None
-        self.listener = listener or (lambda _run: None)
+        self.hooks = hooks or Hooks()
+        self._listener = listener or (lambda _run: None)
         self.runs: dict[Key, StepRun] = {}
         self.items: dict[tuple[str, tuple[int, ...]], list[Any]] = {}
         self._done: queue.Queue[tuple[Key, int, BaseException | None, Any]] = queue.Queue()
@@ -70,6 +103,10 @@ class Engine:
         #: Failures that belong to no step run (a loop over something that is not a list).
         self._problems: list[str] = []
 
+    def _changed(self, run: StepRun) -> None:
+        self.hooks.changed(run)
+        self._listener(run)
+
     # ---- the loop -----------------------------------------------------------------------------
 
     def cancel(self) -> None:
@@ -77,6 +114,7 @@ class Engine:
         self._cancel.set()
 
     def run(self) -> PipelineRunResult:
+        self.hooks.started()
         try:
             while True:
                 self._expand()
@@ -87,7 +125,9 @@ class Engine:
         finally:
             if self._owns_executor:
                 self.executor.shutdown()
-        return self._result()
+        result = self._result()
+        self.hooks.finished(result)
+        return result
 
     def _wait(self) -> None:
         now = time.monotonic()
@@ -288,12 +328,13 @@ class Engine:
         self._not_before.pop(key, None)
         if task.options.timeout_s is not None:
             self._deadline[key] = time.monotonic() + task.options.timeout_s
-        self.listener(run)
-        function = self.functions[task.name]
+        self.hooks.before(task, run, kwargs)
+        self._changed(run)
+        function, hooks = self.functions[task.name], self.hooks
 
         def call() -> None:
             try:
-                value = function(**kwargs)
+                value = hooks.call(task, run, function, kwargs)
             except BaseException as exc:  # reported to the loop, never lost on the thread
                 self._done.put((key, attempt, exc, None))
             else:
@@ -311,7 +352,7 @@ class Engine:
         task = self.tasks[run.task]
         if error is None:
             try:
-                run.outputs = _outputs(task, value)
+                run.outputs = outputs_of(task, value)
             except TypeError as exc:
                 error = exc
             else:
@@ -336,7 +377,7 @@ class Engine:
             )
             run.state, run.reason = StepState.PENDING, reason
             self._not_before[key] = time.monotonic() + delay
-            self.listener(run)
+            self._changed(run)
             return
         if not task.is_finally:
             self._failed = True
@@ -346,7 +387,7 @@ class Engine:
         run.state, run.reason = state, reason
         if run.started_at is not None:
             run.ended_at = time.time()
-        self.listener(run)
+        self._changed(run)
 
     def _result(self) -> PipelineRunResult:
         if self._cancel.is_set():
@@ -419,7 +460,8 @@ def _function(task: g.TaskSpec, steps: Mapping[str, Any]) -> Callable[..., Any]:
     return function
 
 
-def _outputs(task: g.TaskSpec, value: Any) -> dict[str, Any]:
+def outputs_of(task: g.TaskSpec, value: Any) -> dict[str, Any]:
+    """A step's return value as ``{output name: value}``."""
     if not task.outputs:
         return {}
     if task.outputs == (g.DEFAULT_OUTPUT,):
@@ -439,12 +481,34 @@ def run(
     pipeline: Any,
     params: Mapping[str, Any] | None = None,
     *,
+    client: Any = None,
+    track: bool = True,
+    allow_pickle: bool = True,
     executor: Executor | None = None,
     listener: Listener | None = None,
 ) -> PipelineRunResult:
-    """Run a ``@pipeline`` (or a ``PipelineSpec``) to the end and return what happened."""
+    """Run a ``@pipeline`` (or a ``PipelineSpec``) to the end and return what happened.
+
+    Args:
+        client: where the runs are tracked (``clew.Client()`` by default: the local store,
+            or the server ``CLEW_TRACKING_URI`` names).
+        track: ``False`` runs the steps without recording anything (values stay in memory).
+        allow_pickle: ``False`` fails a step whose output only pickle could store.
+    """
     spec = getattr(pipeline, "spec", pipeline)
     if not isinstance(spec, g.PipelineSpec):
         raise TypeError("run() takes a @pipeline or a PipelineSpec")
     steps = getattr(pipeline, "steps", {})
-    return Engine(spec, params or {}, steps=steps, executor=executor, listener=listener).run()
+    hooks: Hooks | None = None
+    if track:
+        from clew.client.client import Client
+        from clew.pipelines.materializers import Materializers
+        from clew.pipelines.tracking import TrackingHooks
+
+        materializers = Materializers(allow_pickle=allow_pickle)
+        engine_params = _bind_params(flatten(spec), params or {})
+        hooks = TrackingHooks(client or Client(), spec, engine_params, materializers=materializers)
+    engine = Engine(
+        spec, params or {}, steps=steps, executor=executor, listener=listener, hooks=hooks
+    )
+    return engine.run()
