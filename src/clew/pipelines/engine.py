@@ -16,6 +16,7 @@ including a cancel.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import queue
 import threading
@@ -63,6 +64,15 @@ class Hooks:
 
     def finished(self, result: PipelineRunResult) -> None:
         return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Cached:
+    """What ``Hooks.call`` returns for a cache hit: the outputs of an earlier step run
+    (``source`` says which), so this step run is CACHED, not SUCCEEDED."""
+
+    value: Any
+    source: str
 
 
 class _Missing(Exception):
@@ -351,12 +361,16 @@ class Engine:
         self._deadline.pop(key, None)
         task = self.tasks[run.task]
         if error is None:
+            cached = value if isinstance(value, Cached) else None
             try:
-                run.outputs = outputs_of(task, value)
+                run.outputs = outputs_of(task, cached.value if cached else value)
             except TypeError as exc:
                 error = exc
             else:
-                self._end(run, StepState.SUCCEEDED, None)
+                if cached is not None:
+                    self._end(run, StepState.CACHED, f"outputs of {cached.source}")
+                else:
+                    self._end(run, StepState.SUCCEEDED, None)
                 return
         self._failure(task, run, _describe(error))
 
@@ -483,6 +497,7 @@ def run(
     *,
     client: Any = None,
     track: bool = True,
+    cache: bool = True,
     allow_pickle: bool = True,
     executor: Executor | None = None,
     listener: Listener | None = None,
@@ -493,6 +508,8 @@ def run(
         client: where the runs are tracked (``clew.Client()`` by default: the local store,
             or the server ``CLEW_TRACKING_URI`` names).
         track: ``False`` runs the steps without recording anything (values stay in memory).
+        cache: ``False`` runs every step even where an earlier run's outputs would do
+            (``--no-cache``); caching needs ``track``.
         allow_pickle: ``False`` fails a step whose output only pickle could store.
     """
     spec = getattr(pipeline, "spec", pipeline)
@@ -507,7 +524,9 @@ def run(
 
         materializers = Materializers(allow_pickle=allow_pickle)
         engine_params = _bind_params(flatten(spec), params or {})
-        hooks = TrackingHooks(client or Client(), spec, engine_params, materializers=materializers)
+        hooks = TrackingHooks(
+            client or Client(), spec, engine_params, materializers=materializers, cache=cache
+        )
     engine = Engine(
         spec, params or {}, steps=steps, executor=executor, listener=listener, hooks=hooks
     )

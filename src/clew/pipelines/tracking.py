@@ -18,15 +18,19 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Final
 
 import orjson
 
 from clew.client.client import Client
 from clew.pipelines import graph as g
-from clew.pipelines.engine import Hooks, outputs_of
+from clew.pipelines.cache_key import cache_key
+from clew.pipelines.engine import Cached, Hooks, outputs_of
 from clew.pipelines.flatten import flatten
 from clew.pipelines.materializers import Materializers
 from clew.pipelines.serialize import digest, to_dict
@@ -37,6 +41,8 @@ PIPELINE_RUN_TAG: Final = "clew.pipeline.run"
 STEP_TAG: Final = "clew.pipeline.step"
 STATE_TAG: Final = "clew.pipeline.state"
 OUTPUT_TAG: Final = "clew.output."
+CACHE_KEY_TAG: Final = "clew.pipeline.cache_key"
+CACHED_FROM_TAG: Final = "clew.pipeline.cached_from"
 #: A param value longer than this is recorded as a digest instead.
 _MAX_PARAM_TEXT: Final = 500
 
@@ -64,6 +70,19 @@ def manifest_digest(files: Mapping[str, str]) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    value: Any
+    tags: dict[str, str]
+
+
+def _as_return(task: g.TaskSpec, values: dict[str, Any]) -> Any:
+    """Loaded outputs in the shape the step returns (``engine.outputs_of`` reads it back)."""
+    if task.outputs == (g.DEFAULT_OUTPUT,):
+        return values[g.DEFAULT_OUTPUT]
+    return SimpleNamespace(**values) if values else None
+
+
 class TrackingHooks(Hooks):
     def __init__(
         self,
@@ -73,6 +92,7 @@ class TrackingHooks(Hooks):
         *,
         materializers: Materializers | None = None,
         experiment: str | None = None,
+        cache: bool = True,
     ) -> None:
         self.client = client
         self.definition = spec
@@ -80,6 +100,7 @@ class TrackingHooks(Hooks):
         self.materializers = materializers or Materializers()
         self.experiment_name = experiment or spec.name
         self.params = dict(params)
+        self.cache = cache
         self.root_run_id: str | None = None
         self.experiment_id: str | None = None
         #: The tracked run of each step run, and the digest of each output it stored.
@@ -164,11 +185,98 @@ class TrackingHooks(Hooks):
         from clew.client.fluent import start_run, use_client
 
         run_id = self.run_ids[(run.task, run.index)]
+        key = self._cache_key(task, run, function, kwargs)
+        if key is not None:
+            hit = self._cached(task, run, run_id, key)
+            if hit is not None:
+                return hit
         with use_client(self.client), start_run(run_id=run_id):
             value = function(**kwargs)
             for name, output in outputs_of(task, value).items():
                 self._store(task, run, run_id, name, output)
+            if key is not None:
+                self.client.set_tag(run_id, CACHE_KEY_TAG, key)
         return value
+
+    # ---- caching ------------------------------------------------------------------------------
+
+    def _cache_key(
+        self, task: g.TaskSpec, run: StepRun, function: Callable[..., Any], kwargs: dict[str, Any]
+    ) -> str | None:
+        if not (self.cache and task.options.caching.enabled and task.step):
+            return None
+        return cache_key(
+            task.step,
+            function,
+            {name: self._fingerprint(task, run, name, value) for name, value in kwargs.items()},
+        )
+
+    def _fingerprint(self, task: g.TaskSpec, run: StepRun, name: str, value: Any) -> str | None:
+        source = task.inputs[name]
+        if isinstance(source, g.TaskOutput):
+            width = len(self.spec.task(source.task).loops)
+            found = self.digests.get((source.task, run.index[:width], source.output))
+            return f"sha256:{found}" if found else None
+        if isinstance(source, g.Collected):
+            width = len(self.spec.task(source.task).loops) - 1
+            prefix = run.index[:width]
+            digests = sorted(
+                (index, found)
+                for (task_name, index, output), found in self.digests.items()
+                if task_name == source.task and output == source.output and index[:width] == prefix
+            )
+            return orjson.dumps([d for _, d in digests]).decode()
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        except TypeError:
+            return None
+
+    def _cached(self, task: g.TaskSpec, run: StepRun, run_id: str, key: str) -> Cached | None:
+        """An earlier step run's outputs under ``key``, loaded, if they still exist."""
+        assert self.experiment_id is not None
+        found = self.client.search_runs(
+            [self.experiment_id],
+            f"tags.`{CACHE_KEY_TAG}` = '{key}' and attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            max_results=20,
+        )
+        expiry = task.options.caching.expiry_s
+        for earlier in found:
+            if earlier.info.run_id == run_id:
+                continue
+            if expiry is not None and earlier.info.start_time < (time.time() - expiry) * 1000:
+                break  # the rest are older still
+            outputs = self._load_outputs(task, run, earlier.info.run_id, earlier.data.tags)
+            if outputs is None:
+                continue  # its files are gone: not a hit (KFP does not check, #7939)
+            for name, tag in outputs.tags.items():
+                self.client.set_tag(run_id, OUTPUT_TAG + name, tag)
+            self.client.set_tags(run_id, {CACHED_FROM_TAG: earlier.info.run_id})
+            self.client.set_terminated(run_id, "FINISHED")
+            return Cached(outputs.value, f"run {earlier.info.run_id}")
+        return None
+
+    def _load_outputs(
+        self, task: g.TaskSpec, run: StepRun, earlier_id: str, tags: Mapping[str, str]
+    ) -> _Loaded | None:
+        values: dict[str, Any] = {}
+        kept: dict[str, str] = {}
+        for name in task.outputs:
+            tag = tags.get(OUTPUT_TAG + name)
+            if tag is None or ":" not in tag:
+                return None
+            materializer_name, digest_ = tag.split(":", 1)
+            try:
+                materializer = self.materializers.named(materializer_name)
+                with tempfile.TemporaryDirectory(prefix="clew-cached-") as tmp:
+                    where = self.client.download_artifacts(earlier_id, f"outputs/{name}", tmp)
+                    values[name] = materializer.load(Path(where))
+            except Exception:  # missing files, a refused pickle, a removed materializer
+                return None
+            kept[name] = tag
+            with self._lock:
+                self.digests[(run.task, run.index, name)] = digest_
+        return _Loaded(_as_return(task, values), kept)
 
     def _store(self, task: g.TaskSpec, run: StepRun, run_id: str, name: str, value: Any) -> None:
         materializer = self.materializers.for_value(value, step=run.key)

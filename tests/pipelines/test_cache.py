@@ -1,0 +1,151 @@
+"""Caching across runs: same code, inputs and environment → the earlier outputs, checked to
+still load; anything that differs → the step runs."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from clew.client.client import Client
+from clew.core.settings import Settings
+from clew.pipelines import PipelineState, StepState, pipeline, run, step
+from clew.pipelines.cache_key import cache_key, code_fingerprint
+from clew.pipelines.tracking import CACHED_FROM_TAG, OUTPUT_TAG
+
+
+class Tally:
+    """Counts step calls. Not JSON, so the cache key sees its type, not its changing counts
+    (a plain dict global would be read by value, and every call would change the key)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def __getitem__(self, name: str) -> int:
+        return self.counts[name]
+
+    def __setitem__(self, name: str, value: int) -> None:
+        self.counts[name] = value
+
+    def clear(self) -> None:
+        self.counts.clear()
+
+    def __eq__(self, other: object) -> bool:
+        return self.counts == other
+
+
+calls = Tally()
+
+
+@step
+def source(n: int) -> list[int]:
+    calls["source"] += 1
+    return list(range(n))
+
+
+@step
+def square_all(values: list[int]) -> list[int]:
+    calls["square_all"] += 1
+    return [v * v for v in values]
+
+
+@step(cache=False)
+def always(values: list[int]) -> int:
+    calls["always"] += 1
+    return len(values)
+
+
+@pipeline
+def cached(n: int = 4) -> list[int]:
+    squares = square_all(source(n))
+    always(squares)
+    return squares
+
+
+def _states(result: object) -> dict[str, StepState]:
+    return {k: r.state for k, r in result.steps.items()}  # type: ignore[attr-defined]
+
+
+def test_a_second_run_reuses_every_cacheable_output(client: Client) -> None:
+    calls.clear()
+    first = run(cached, client=client)
+    second = run(cached, client=client)
+    assert first.output == second.output == [0, 1, 4, 9]
+    assert _states(second) == {
+        "source": StepState.CACHED,
+        "square_all": StepState.CACHED,
+        "always": StepState.SUCCEEDED,  # opted out
+    }
+    assert calls == Counter(source=1, square_all=1, always=2)
+    assert second.step("square_all").reason.startswith("outputs of run ")  # type: ignore[union-attr]
+    cached_from = second.step("square_all").reason.split()[-1]  # type: ignore[union-attr]
+    tags = [
+        r.data.tags
+        for r in client.search_runs(filter_string=f"tags.`{CACHED_FROM_TAG}` = '{cached_from}'")
+    ]
+    assert len(tags) == 1 and tags[0][OUTPUT_TAG + "output"].startswith("json:")
+
+
+def test_a_changed_input_reruns_what_depends_on_it_and_no_cache_reruns_all(
+    client: Client,
+) -> None:
+    calls.clear()
+    run(cached, client=client)
+    changed = run(cached, {"n": 5}, client=client)
+    assert _states(changed)["source"] is StepState.SUCCEEDED
+    assert _states(changed)["square_all"] is StepState.SUCCEEDED
+    forced = run(cached, client=client, cache=False)
+    assert set(_states(forced).values()) == {StepState.SUCCEEDED}
+    assert calls["source"] == 3
+
+
+def test_outputs_that_no_longer_load_are_a_miss(client: Client, settings: Settings) -> None:
+    calls.clear()
+    first = run(cached, client=client)
+    assert first.state is PipelineState.SUCCEEDED
+    # Remove every stored blob: the earlier run's outputs are gone.
+    blobs = Path(str(settings.resolved_artifact_root()).removeprefix("file://")) / "blobs"
+    removed = [p.unlink() for p in blobs.rglob("*") if p.is_file()]
+    assert removed
+    again = run(cached, client=client)
+    assert _states(again)["source"] is StepState.SUCCEEDED
+    assert calls["source"] == 2
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_expired_outputs_are_a_miss(client: Client) -> None:
+    @step(cache_expiry_s=0.2)
+    def brief(n: int) -> int:
+        calls["brief"] += 1
+        return n
+
+    @pipeline
+    def expiring() -> int:
+        return brief(3)
+
+    calls.clear()
+    run(expiring, client=client)
+    assert run(expiring, client=client).step("brief").state is StepState.CACHED
+    time.sleep(0.3)
+    assert run(expiring, client=client).step("brief").state is StepState.SUCCEEDED
+    assert calls["brief"] == 2
+
+
+def test_the_key_follows_code_closures_and_inputs() -> None:
+    def make(offset: int):  # type: ignore[no-untyped-def]
+        def shifted(x: int) -> int:
+            return x + offset
+
+        return shifted
+
+    def other(x: int) -> int:
+        return x * 2
+
+    assert code_fingerprint(make(1)) == code_fingerprint(make(1))
+    assert code_fingerprint(make(1)) != code_fingerprint(make(2))  # what it closes over
+    assert code_fingerprint(make(1)) != code_fingerprint(other)  # its source
+    key = cache_key("m:f", other, {"x": "1"})
+    assert key == cache_key("m:f", other, {"x": "1"}) and key != cache_key("m:f", other, {"x": "2"})
+    assert cache_key("m:f", other, {"x": None}) is None  # no fingerprint: never cached
