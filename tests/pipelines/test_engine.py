@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
@@ -291,3 +292,12 @@ def test_a_spec_without_its_pipeline_imports_the_steps() -> None:
         return total(numbers(n))
 
     assert run_untracked(plain.spec).output == 6  # module-level steps import by reference
+
+
+def test_the_readme_pipeline_example_runs(clew_home: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("### Pipelines", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    result = namespace["run"](namespace["sweep"], {"rows": 500})
+    assert result.state is PipelineState.SUCCEEDED and result.output == 1 - 0.01 * 1000 / 500

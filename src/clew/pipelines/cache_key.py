@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import marshal
 import sys
 import types
 from collections.abc import Mapping
@@ -45,7 +46,10 @@ def _json(value: Any) -> str | None:
 def _source(fn: Any) -> str:
     try:
         return inspect.getsource(fn)
-    except (OSError, TypeError):  # built at run time or in C: its identity is all there is
+    except Exception:  # exec'd, built at run time, or in C: no source file to read
+        code = getattr(fn, "__code__", None)
+        if code is not None:  # the compiled code itself, which changes when the code does
+            return hashlib.sha256(marshal.dumps(code)).hexdigest()
         return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
