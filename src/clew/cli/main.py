@@ -8,7 +8,7 @@ from typing import Annotated
 import click
 import typer
 
-from clew.cli import artifacts, audit, db, experiments, import_cmd, models, runs
+from clew.cli import artifacts, audit, db, experiments, import_cmd, models, pipelines, runs
 from clew.cli.context import CliState
 from clew.cli.output import err_console
 from clew.cli.server import server
@@ -26,6 +26,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
 app.add_typer(import_cmd.app, name="import")
+app.add_typer(pipelines.app, name="pipelines")
 app.command()(server)
 
 
