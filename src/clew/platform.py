@@ -16,6 +16,7 @@ from clew.core.authz import AllowAll, Authorizer
 from clew.core.db import Database
 from clew.core.ids import is_logged_model_id
 from clew.core.settings import Settings
+from clew.pipelines.service import PipelineService
 from clew.registry.logged_model import RESOURCE_TYPE as LOGGED_MODEL
 from clew.registry.logged_service import LoggedModelService
 from clew.registry.service import RegistryService
@@ -39,10 +40,13 @@ class Platform:
     logged_model_artifacts: ArtifactService = field(init=False)
     #: Registered models, versions, aliases and stages (issue 3).
     registry: RegistryService = field(init=False)
+    #: Pipeline runs' contexts and their steps' edges in the metadata graph (issue 5).
+    pipelines: PipelineService = field(init=False)
 
     def __post_init__(self) -> None:
         authz = self.tracking.authz
         self.logged_models = LoggedModelService(self.db, self.settings, authz)
+        self.pipelines = PipelineService(self.db, authz)
         self.logged_model_artifacts = ArtifactService(
             self.db,
             self.blobs,

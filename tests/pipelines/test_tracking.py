@@ -134,3 +134,58 @@ def test_run_tracks_into_the_default_client(clew_home: object, database_url: str
     assert result.state is PipelineState.SUCCEEDED
     with Client() as client:
         assert _root(client, "summary").info.status == "FINISHED"  # type: ignore[attr-defined]
+
+
+def test_the_run_and_its_steps_are_in_the_metadata_graph(client: Client) -> None:
+    from clew.pipelines.serialize import digest
+
+    run(summary, {"rows": 4}, client=client)
+    root_id = _root(client, "summary").info.run_id  # type: ignore[attr-defined]
+    info = client.get_pipeline_run(root_id)
+    assert (info.pipeline, info.state, info.digest) == (
+        "summary",
+        "SUCCEEDED",
+        digest(summary.spec),
+    )
+
+    steps = _children(client, root_id)
+    ids = {name: r.info.run_id for name, r in steps.items()}  # type: ignore[attr-defined]
+    names = {v: k for k, v in ids.items()}
+    raw = client.pipeline_step_edges(root_id, list(ids.values()))
+    edges = {(names[run_id], kind, name): (node, d) for run_id, kind, name, node, d in raw}
+    # The frame make_frame[0] wrote is the node mean[0] read: one node, two edges.
+    produced = edges[("make_frame[0]", "OUTPUT", "output")]
+    assert edges[("mean[0]", "INPUT", "frame")] == produced
+    tag = steps["make_frame[0]"].data.tags[OUTPUT_TAG + "output"]  # type: ignore[attr-defined]
+    assert produced[1] == tag.split(":")[1]
+    # The fan-in read both iterations' outputs.
+    collected = {edges[(f"scaled[{i}]", "OUTPUT", "output")][0] for i in (0, 1)}
+    read = {
+        node for run_id, kind, _, node, _ in raw if names[run_id] == "max_of" and kind == "INPUT"
+    }
+    assert read == collected
+    actions = [e.action for e in client.list_audit(limit=1000)]
+    assert {"pipeline_run.start", "pipeline_step.record", "pipeline_run.finish"} <= set(actions)
+
+
+def test_lineage_calls_refuse_bad_input_and_write_nothing(client: Client) -> None:
+    from clew.core.errors import InvalidInput, NotFound
+    from clew.pipelines.service import StepInput
+
+    root = client.create_run(client.create_experiment("by-hand"))
+    with pytest.raises(NotFound):
+        client.start_pipeline_run("p", "0" * 32, "a" * 64)
+    with pytest.raises(InvalidInput):
+        client.start_pipeline_run("p", root.info.run_id, "not-a-digest")
+    step_run = client.create_run(root.info.experiment_id)
+    before = len(client.list_audit(limit=1000))
+    client.start_pipeline_run("p", root.info.run_id, "a" * 64)
+    with pytest.raises(InvalidInput):
+        client.start_pipeline_run("p", root.info.run_id, "a" * 64)  # a second start
+    with pytest.raises(NotFound):
+        client.record_pipeline_step(
+            root.info.run_id, step_run.info.run_id, inputs=[StepInput("x", "1" * 32, "output")]
+        )
+    with pytest.raises(InvalidInput):
+        client.finish_pipeline_run(root.info.run_id, "RUNNING")
+    assert len(client.list_audit(limit=1000)) == before + 1  # only the one start

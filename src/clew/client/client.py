@@ -16,6 +16,7 @@ from clew.client.artifact_methods import ArtifactMethods
 from clew.client.batching import BatchLimits
 from clew.client.logged_model_methods import LoggedModelMethods
 from clew.client.model_methods import ModelMethods
+from clew.client.pipeline_methods import PipelineMethods
 from clew.client.registry_methods import RegistryMethods
 from clew.client.resolve import is_local, transport_for
 from clew.core.errors import NotFound
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 DATASET_CONTEXT_TAG = "mlflow.data.context"
 
 
-class Client(ArtifactMethods, RegistryMethods, LoggedModelMethods, ModelMethods):
+class Client(ArtifactMethods, RegistryMethods, LoggedModelMethods, ModelMethods, PipelineMethods):
     """Talk to a Clew tracking store, locally or over HTTP.
 
     Args:

@@ -29,6 +29,7 @@ from clew.artifacts.model import FileInfo
 from clew.artifacts.paths import join_artifact_path, validate_artifact_path
 from clew.client import http_artifacts
 from clew.client.logged_models_http import HttpLoggedModels, owner_path
+from clew.client.pipelines_transport import HttpPipelines
 from clew.client.registry_http import HttpRegistry
 from clew.client.wire import Reply, WireClient, file_span
 from clew.core.audit_model import AuditEvent, Verification
@@ -75,7 +76,7 @@ def _eid(experiment_id: str) -> str:
     return str(check_experiment_id(experiment_id))
 
 
-class HttpTransport(HttpRegistry, HttpLoggedModels):
+class HttpTransport(HttpRegistry, HttpLoggedModels, HttpPipelines):
     """Implements :class:`~clew.client.transport.Transport` against a Clew server.
 
     Args:

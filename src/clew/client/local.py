@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 from clew.artifacts.model import FileInfo
 from clew.client.logged_models_local import LocalLoggedModels
+from clew.client.pipelines_transport import LocalPipelines
 from clew.client.registry_local import LocalRegistry
 from clew.core.actor import Actor
 from clew.core.audit import AuditEvent, Verification
@@ -31,7 +32,7 @@ from clew.tracking.model import (
 )
 
 
-class LocalTransport(LocalRegistry, LocalLoggedModels):
+class LocalTransport(LocalRegistry, LocalLoggedModels, LocalPipelines):
     """Implements :class:`~clew.client.transport.Transport` by calling the services directly.
 
     Args:

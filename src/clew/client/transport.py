@@ -14,6 +14,7 @@ from typing import BinaryIO, Protocol
 
 from clew.artifacts.model import FileInfo
 from clew.core.audit_model import AuditEvent, Verification
+from clew.pipelines.service import PipelineRunInfo, StepInput, StepOutput
 from clew.registry.logged_model import (
     DatasetFilter,
     LoggedModel,
@@ -225,5 +226,20 @@ class Transport(Protocol):
         page_token: str | None = None,
     ) -> Page[LoggedModel]: ...
     def delete_logged_model(self, model_id: str) -> None: ...
+
+    # pipeline lineage
+    def start_pipeline_run(self, pipeline: str, run_id: str, digest: str) -> PipelineRunInfo: ...
+    def record_pipeline_step(
+        self,
+        pipeline_run_id: str,
+        step_run_id: str,
+        outputs: Sequence[StepOutput] = (),
+        inputs: Sequence[StepInput] = (),
+    ) -> None: ...
+    def finish_pipeline_run(self, run_id: str, state: str) -> PipelineRunInfo: ...
+    def get_pipeline_run(self, run_id: str) -> PipelineRunInfo: ...
+    def pipeline_step_edges(
+        self, run_id: str, step_run_ids: Sequence[str]
+    ) -> list[tuple[str, str, str, int, str]]: ...
 
     def close(self) -> None: ...

@@ -34,6 +34,7 @@ from clew.pipelines.engine import Cached, Hooks, outputs_of
 from clew.pipelines.flatten import flatten
 from clew.pipelines.materializers import Materializers
 from clew.pipelines.serialize import digest, to_dict
+from clew.pipelines.service import StepInput, StepOutput
 from clew.pipelines.state import PipelineRunResult, PipelineState, StepRun, StepState
 
 PIPELINE_TAG: Final = "clew.pipeline"
@@ -126,6 +127,7 @@ class TrackingHooks(Hooks):
         if params:
             self.client.log_params(self.root_run_id, params)
         self.client.log_dict(self.root_run_id, to_dict(self.definition), "pipeline.json")
+        self.client.start_pipeline_run(self.spec.name, self.root_run_id, digest(self.definition))
 
     def finished(self, result: PipelineRunResult) -> None:
         assert self.root_run_id is not None
@@ -143,6 +145,7 @@ class TrackingHooks(Hooks):
         self.client.log_dict(self.root_run_id, {"state": result.state.value, "steps": steps},
                              "steps.json")  # fmt: skip
         self.client.set_tag(self.root_run_id, STATE_TAG, result.state.value)
+        self.client.finish_pipeline_run(self.root_run_id, result.state.value)
         self.client.set_terminated(self.root_run_id, _RUN_STATUS[result.state])
 
     # ---- step runs ----------------------------------------------------------------------------
@@ -192,11 +195,39 @@ class TrackingHooks(Hooks):
                 return hit
         with use_client(self.client), start_run(run_id=run_id):
             value = function(**kwargs)
-            for name, output in outputs_of(task, value).items():
+            stored = [
                 self._store(task, run, run_id, name, output)
+                for name, output in outputs_of(task, value).items()
+            ]
+            self._record_edges(task, run, run_id, stored)
             if key is not None:
                 self.client.set_tag(run_id, CACHE_KEY_TAG, key)
         return value
+
+    def _record_edges(
+        self, task: g.TaskSpec, run: StepRun, run_id: str, outputs: list[StepOutput]
+    ) -> None:
+        """The step run's output nodes, and INPUT edges to the step outputs it read."""
+        assert self.root_run_id is not None
+        inputs: list[StepInput] = []
+        for name, source in task.inputs.items():
+            if isinstance(source, g.TaskOutput):
+                width = len(self.spec.task(source.task).loops)
+                producer = self.run_ids.get((source.task, run.index[:width]))
+                if producer and (source.task, run.index[:width], source.output) in self.digests:
+                    inputs.append(StepInput(name, producer, source.output))
+            elif isinstance(source, g.Collected):
+                width = len(self.spec.task(source.task).loops) - 1
+                for task_name, index, output in sorted(self.digests):
+                    if (
+                        task_name == source.task
+                        and output == source.output
+                        and (index[:width] == run.index[:width])
+                    ):
+                        producer = self.run_ids.get((task_name, index))
+                        if producer:
+                            inputs.append(StepInput(name, producer, output))
+        self.client.record_pipeline_step(self.root_run_id, run_id, outputs, inputs)
 
     # ---- caching ------------------------------------------------------------------------------
 
@@ -252,6 +283,11 @@ class TrackingHooks(Hooks):
             for name, tag in outputs.tags.items():
                 self.client.set_tag(run_id, OUTPUT_TAG + name, tag)
             self.client.set_tags(run_id, {CACHED_FROM_TAG: earlier.info.run_id})
+            reused = [
+                StepOutput(name, tag.split(":", 1)[1], tag.split(":", 1)[0])
+                for name, tag in outputs.tags.items()
+            ]
+            self._record_edges(task, run, run_id, reused)
             self.client.set_terminated(run_id, "FINISHED")
             return Cached(outputs.value, f"run {earlier.info.run_id}")
         return None
@@ -278,7 +314,9 @@ class TrackingHooks(Hooks):
                 self.digests[(run.task, run.index, name)] = digest_
         return _Loaded(_as_return(task, values), kept)
 
-    def _store(self, task: g.TaskSpec, run: StepRun, run_id: str, name: str, value: Any) -> None:
+    def _store(
+        self, task: g.TaskSpec, run: StepRun, run_id: str, name: str, value: Any
+    ) -> StepOutput:
         materializer = self.materializers.for_value(value, step=run.key)
         with tempfile.TemporaryDirectory(prefix="clew-output-") as tmp:
             directory = Path(tmp)
@@ -289,6 +327,7 @@ class TrackingHooks(Hooks):
         with self._lock:
             self.digests[(run.task, run.index, name)] = found
         self.client.set_tag(run_id, OUTPUT_TAG + name, f"{materializer.name}:{found}")
+        return StepOutput(name, found, materializer.name)
 
     def changed(self, run: StepRun) -> None:
         run_id = self.run_ids.get((run.task, run.index))

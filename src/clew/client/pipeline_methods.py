@@ -1,0 +1,47 @@
+"""The pipeline-lineage half of :class:`~clew.client.client.Client` (a mixin, for file size).
+
+The engine's tracking hooks (``pipelines.tracking``) call these; they are public so that other
+orchestrators can record into the same graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from clew.pipelines.service import PipelineRunInfo, StepInput, StepOutput
+
+if TYPE_CHECKING:
+    from clew.client.transport import Transport
+
+
+class PipelineMethods:
+    transport: Transport
+
+    def start_pipeline_run(self, pipeline: str, run_id: str, digest: str) -> PipelineRunInfo:
+        """Make the tracked run ``run_id`` a run of pipeline ``pipeline`` (definition
+        ``digest``): a ``pipeline_run`` context under the pipeline's context."""
+        return self.transport.start_pipeline_run(pipeline, run_id, digest)
+
+    def record_pipeline_step(
+        self,
+        pipeline_run_id: str,
+        step_run_id: str,
+        outputs: Sequence[StepOutput] = (),
+        inputs: Sequence[StepInput] = (),
+    ) -> None:
+        """A step run's outputs (graph nodes with OUTPUT edges) and the earlier step outputs it
+        read (INPUT edges)."""
+        self.transport.record_pipeline_step(pipeline_run_id, step_run_id, outputs, inputs)
+
+    def finish_pipeline_run(self, run_id: str, state: str) -> PipelineRunInfo:
+        return self.transport.finish_pipeline_run(run_id, state)
+
+    def get_pipeline_run(self, run_id: str) -> PipelineRunInfo:
+        return self.transport.get_pipeline_run(run_id)
+
+    def pipeline_step_edges(
+        self, run_id: str, step_run_ids: Sequence[str]
+    ) -> list[tuple[str, str, str, int, str]]:
+        """``(step run, INPUT|OUTPUT, name, node id, digest)`` for each recorded edge."""
+        return self.transport.pipeline_step_edges(run_id, step_run_ids)

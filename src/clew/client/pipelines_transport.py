@@ -1,0 +1,95 @@
+"""The pipeline-lineage calls on both transports (mixins of the local and HTTP transports).
+
+Local calls ``PipelineService`` in-process as the OS user; HTTP calls ``/api/v1/pipeline-runs``
+through the transport's own request plumbing (retries, error mapping). Starting a run is not
+retried (a replay would be refused as a second start); recording a step and finishing are
+idempotent and are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from clew.pipelines.service import PipelineRunInfo, StepInput, StepOutput
+
+if TYPE_CHECKING:
+    from clew.core.actor import Actor
+    from clew.platform import Platform
+
+Edge = tuple[str, str, str, int, str]
+
+
+class LocalPipelines:
+    platform: Platform
+    actor: Actor
+
+    def start_pipeline_run(self, pipeline: str, run_id: str, digest: str) -> PipelineRunInfo:
+        return self.platform.pipelines.start_run(self.actor, pipeline, run_id, digest)
+
+    def record_pipeline_step(
+        self,
+        pipeline_run_id: str,
+        step_run_id: str,
+        outputs: Sequence[StepOutput] = (),
+        inputs: Sequence[StepInput] = (),
+    ) -> None:
+        self.platform.pipelines.record_step(
+            self.actor, pipeline_run_id, step_run_id, outputs=outputs, inputs=inputs
+        )
+
+    def finish_pipeline_run(self, run_id: str, state: str) -> PipelineRunInfo:
+        return self.platform.pipelines.finish_run(self.actor, run_id, state)
+
+    def get_pipeline_run(self, run_id: str) -> PipelineRunInfo:
+        return self.platform.pipelines.get_run(self.actor, run_id)
+
+    def pipeline_step_edges(self, run_id: str, step_run_ids: Sequence[str]) -> list[Edge]:
+        return list(self.platform.pipelines.step_edges(self.actor, run_id, step_run_ids))
+
+
+def _info(data: dict[str, Any]) -> PipelineRunInfo:
+    return PipelineRunInfo(data["pipeline"], data["run_id"], data["state"], data["digest"])
+
+
+class HttpPipelines:
+    _json: Callable[..., Any]
+    request: Callable[..., Any]
+
+    def start_pipeline_run(self, pipeline: str, run_id: str, digest: str) -> PipelineRunInfo:
+        body = {"pipeline": pipeline, "run_id": run_id, "digest": digest}
+        return _info(self._json("POST", "/pipeline-runs", body=body))
+
+    def record_pipeline_step(
+        self,
+        pipeline_run_id: str,
+        step_run_id: str,
+        outputs: Sequence[StepOutput] = (),
+        inputs: Sequence[StepInput] = (),
+    ) -> None:
+        body = {
+            "outputs": [vars(o) for o in outputs],
+            "inputs": [vars(i) for i in inputs],
+        }
+        path = f"/pipeline-runs/{pipeline_run_id}/steps/{step_run_id}"
+        self.request("POST", path, body=body, idempotent=True)
+
+    def finish_pipeline_run(self, run_id: str, state: str) -> PipelineRunInfo:
+        data = self._json(
+            "POST", f"/pipeline-runs/{run_id}/finish", body={"state": state}, idempotent=True
+        )
+        return _info(data)
+
+    def get_pipeline_run(self, run_id: str) -> PipelineRunInfo:
+        return _info(self._json("GET", f"/pipeline-runs/{run_id}", idempotent=True))
+
+    def pipeline_step_edges(self, run_id: str, step_run_ids: Sequence[str]) -> list[Edge]:
+        data = self._json(
+            "GET",
+            f"/pipeline-runs/{run_id}/edges",
+            params={"step_run_id": list(step_run_ids)},
+            idempotent=True,
+        )
+        return [
+            (e["run_id"], e["type"], e["name"], e["node_id"], e["digest"]) for e in data["edges"]
+        ]

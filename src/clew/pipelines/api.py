@@ -1,0 +1,115 @@
+"""The pipeline-lineage REST API: parse → ``PipelineService`` → response."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Path, Query
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from clew.pipelines.service import StepInput, StepOutput
+from clew.server.deps import ActorDep, PlatformDep
+from clew.server.routing import FeatureRouter
+
+router = FeatureRouter(tags=["pipelines"])
+
+RunId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+Name = Annotated[str, Field(min_length=1, max_length=250)]
+
+
+class StartRun(BaseModel):
+    pipeline: Annotated[str, Field(min_length=1, max_length=500)]
+    run_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class OutputIn(BaseModel):
+    name: Name
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    materializer: Name
+
+
+class InputIn(BaseModel):
+    name: Name
+    producer_run_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    output: Name
+
+
+class RecordStep(BaseModel):
+    outputs: Annotated[list[OutputIn], Field(max_length=1000)] = []
+    inputs: Annotated[list[InputIn], Field(max_length=1000)] = []
+
+
+class FinishRun(BaseModel):
+    state: Annotated[str, Field(min_length=1, max_length=16)]
+
+
+class PipelineRunOut(BaseModel):
+    pipeline: str
+    run_id: str
+    state: str
+    digest: str
+
+
+class EdgeOut(BaseModel):
+    run_id: str
+    type: str
+    name: str
+    node_id: int
+    digest: str
+
+
+class EdgesOut(BaseModel):
+    edges: list[EdgeOut]
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+
+
+@router.post("/pipeline-runs", status_code=201, response_model=PipelineRunOut)
+def start_pipeline_run(body: StartRun, platform: PlatformDep, actor: ActorDep) -> Response:
+    """A pipeline run's context (and its pipeline's, on first use), for its tracked run."""
+    info = platform.pipelines.start_run(actor, body.pipeline, body.run_id, body.digest)
+    return _json(info.to_dict(), 201)
+
+
+@router.get("/pipeline-runs/{run_id}", response_model=PipelineRunOut)
+def get_pipeline_run(run_id: RunId, platform: PlatformDep, actor: ActorDep) -> Response:
+    return _json(platform.pipelines.get_run(actor, run_id).to_dict())
+
+
+@router.post("/pipeline-runs/{run_id}/steps/{step_run_id}", status_code=204)
+def record_pipeline_step(
+    run_id: RunId, step_run_id: RunId, body: RecordStep, platform: PlatformDep, actor: ActorDep
+) -> Response:
+    """A step run's outputs (nodes with OUTPUT edges) and the outputs it read (INPUT edges)."""
+    platform.pipelines.record_step(
+        actor,
+        run_id,
+        step_run_id,
+        outputs=[StepOutput(o.name, o.digest, o.materializer) for o in body.outputs],
+        inputs=[StepInput(i.name, i.producer_run_id, i.output) for i in body.inputs],
+    )
+    return Response(status_code=204)
+
+
+@router.post("/pipeline-runs/{run_id}/finish", response_model=PipelineRunOut)
+def finish_pipeline_run(
+    run_id: RunId, body: FinishRun, platform: PlatformDep, actor: ActorDep
+) -> Response:
+    return _json(platform.pipelines.finish_run(actor, run_id, body.state).to_dict())
+
+
+@router.get("/pipeline-runs/{run_id}/edges", response_model=EdgesOut)
+def pipeline_step_edges(
+    run_id: RunId,
+    platform: PlatformDep,
+    actor: ActorDep,
+    step_run_id: Annotated[list[str], Query(max_length=1000)],
+) -> Response:
+    rows = platform.pipelines.step_edges(actor, run_id, step_run_id)
+    keys = ("run_id", "type", "name", "node_id", "digest")
+    return _json({"edges": [dict(zip(keys, row, strict=True)) for row in rows]})

@@ -1,0 +1,189 @@
+"""Pipeline lineage use cases: authorize → validate → write → audit, one transaction each.
+
+The engine runs where the user's code is (a laptop, a worker), and records through the client,
+so these are the writes a pipeline run makes in the metadata graph: its contexts when it
+starts, each step run's output nodes and input edges as the step ends, its state at the end.
+The step runs themselves are ordinary tracked runs (``pipelines.tracking``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from clew.core import audit
+from clew.core.actor import Actor
+from clew.core.authz import Authorizer, Permission, Resource
+from clew.core.db import Database, retry_conflicts
+from clew.core.errors import InvalidInput, NotFound
+from clew.core.ids import check_run_id, now_ms
+from clew.pipelines.state import PipelineState
+from clew.pipelines.store import PIPELINE, PIPELINE_RUN, PipelineStore
+from clew.tracking import validation as v
+
+_DIGEST: Final = re.compile(r"[0-9a-f]{64}")
+_MAX_EDGES: Final = 1000
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    name: str
+    digest: str
+    materializer: str
+
+
+@dataclass(frozen=True)
+class StepInput:
+    """An input that came from another step run's output."""
+
+    name: str
+    producer_run_id: str
+    output: str
+
+
+@dataclass(frozen=True)
+class PipelineRunInfo:
+    pipeline: str
+    run_id: str
+    state: str
+    digest: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _resource(pipeline: str) -> Resource:
+    return Resource("pipeline", pipeline)
+
+
+class PipelineService:
+    def __init__(self, db: Database, authz: Authorizer) -> None:
+        self.db = db
+        self.authz = authz
+
+    @retry_conflicts
+    def start_run(self, actor: Actor, pipeline: str, run_id: str, digest: str) -> PipelineRunInfo:
+        """The pipeline's context (made on first use) and this run's context under it, named
+        by the tracked run that stands for the pipeline run."""
+        v.check_name("Pipeline", pipeline)
+        check_run_id(run_id)
+        _check_digest(digest)
+        self.authz.check(actor, Permission.EDIT, _resource(pipeline))
+        with self.db.write() as conn:
+            store = PipelineStore(conn)
+            if not store.execution_exists(run_id):
+                raise NotFound("No such run", run_id=run_id)
+            if store.context_id(PIPELINE_RUN, run_id) is not None:
+                raise InvalidInput("This run already stands for a pipeline run", run_id=run_id)
+            now = now_ms()
+            parent = store.ensure_context(PIPELINE, pipeline, None, now)
+            context = store.ensure_context(PIPELINE_RUN, run_id, parent, now)
+            state = PipelineState.RUNNING.value
+            store.set_context_tags(
+                context, {"pipeline": pipeline, "digest": digest, "state": state}
+            )
+            audit.append(conn, actor, "pipeline_run.start", "pipeline_run", run_id,
+                         {"pipeline": pipeline, "digest": digest})  # fmt: skip
+        return PipelineRunInfo(pipeline, run_id, state, digest)
+
+    @retry_conflicts
+    def record_step(
+        self,
+        actor: Actor,
+        pipeline_run_id: str,
+        step_run_id: str,
+        outputs: Sequence[StepOutput] = (),
+        inputs: Sequence[StepInput] = (),
+    ) -> None:
+        """A step run's outputs as nodes (OUTPUT edges) and the outputs it read (INPUT edges)."""
+        check_run_id(pipeline_run_id)
+        check_run_id(step_run_id)
+        if len(outputs) + len(inputs) > _MAX_EDGES:
+            raise InvalidInput(f"At most {_MAX_EDGES} inputs and outputs in one call")
+        for out in outputs:
+            v.check_key("Output", out.name)
+            _check_digest(out.digest)
+            v.check_key("Materializer", out.materializer)
+        for src in inputs:
+            v.check_key("Input", src.name)
+            check_run_id(src.producer_run_id)
+            v.check_key("Output", src.output)
+        with self.db.write() as conn:
+            store = PipelineStore(conn)
+            info = self._require_run(store, pipeline_run_id)
+            self.authz.check(actor, Permission.EDIT, _resource(info.pipeline))
+            if not store.execution_exists(step_run_id):
+                raise NotFound("No such step run", run_id=step_run_id)
+            now = now_ms()
+            for out in outputs:
+                node = store.ensure_output_node(
+                    step_run_id, out.name, out.digest, {"materializer": out.materializer}, now
+                )
+                store.add_event(step_run_id, node, "OUTPUT", out.name, now)
+            for src in inputs:
+                node_id = store.output_node(src.producer_run_id, src.output)
+                if node_id is None:
+                    raise NotFound(
+                        "The step run has no such recorded output",
+                        run_id=src.producer_run_id,
+                        output=src.output,
+                    )
+                store.add_event(step_run_id, node_id, "INPUT", src.name, now)
+            audit.append(conn, actor, "pipeline_step.record", "run", step_run_id, {
+                "pipeline_run": pipeline_run_id,
+                "outputs": {o.name: o.digest for o in outputs},
+                "inputs": {i.name: f"{i.producer_run_id}/{i.output}" for i in inputs},
+            })  # fmt: skip
+
+    @retry_conflicts
+    def finish_run(self, actor: Actor, run_id: str, state: str) -> PipelineRunInfo:
+        check_run_id(run_id)
+        terminal = {s.value for s in PipelineState} - {"PENDING", "RUNNING"}
+        if state not in terminal:
+            raise InvalidInput(f"state must be one of {sorted(terminal)}")
+        with self.db.write() as conn:
+            store = PipelineStore(conn)
+            info = self._require_run(store, run_id)
+            self.authz.check(actor, Permission.EDIT, _resource(info.pipeline))
+            context = store.context_id(PIPELINE_RUN, run_id)
+            assert context is not None
+            store.set_context_tags(context, {"state": state})
+            audit.append(conn, actor, "pipeline_run.finish", "pipeline_run", run_id,
+                         {"pipeline": info.pipeline, "state": state})  # fmt: skip
+        return PipelineRunInfo(info.pipeline, run_id, state, info.digest)
+
+    def get_run(self, actor: Actor, run_id: str) -> PipelineRunInfo:
+        check_run_id(run_id)
+        with self.db.read() as conn:
+            info = self._require_run(PipelineStore(conn), run_id)
+        self.authz.check(actor, Permission.READ, _resource(info.pipeline))
+        return info
+
+    def step_edges(
+        self, actor: Actor, pipeline_run_id: str, step_run_ids: Sequence[str]
+    ) -> list[Any]:
+        """The recorded edges of some step runs: ``(run, INPUT|OUTPUT, name, node, digest)``."""
+        self.get_run(actor, pipeline_run_id)  # authorizes on the run's pipeline
+        if len(step_run_ids) > _MAX_EDGES:
+            raise InvalidInput(f"At most {_MAX_EDGES} step runs in one call")
+        for run_id in step_run_ids:
+            check_run_id(run_id)
+        with self.db.read() as conn:
+            rows = PipelineStore(conn).events_of(list(step_run_ids))
+        return [(r[0], r[1], r[2], int(r[3]), r[4]) for r in rows]
+
+    @staticmethod
+    def _require_run(store: PipelineStore, run_id: str) -> PipelineRunInfo:
+        row = store.context(PIPELINE_RUN, run_id)
+        if row is None:
+            raise NotFound("No such pipeline run", run_id=run_id)
+        tags = store.context_tags(int(row.id))
+        return PipelineRunInfo(tags.get("pipeline", ""), run_id, tags.get("state", ""),
+                               tags.get("digest", ""))  # fmt: skip
+
+
+def _check_digest(digest: str) -> None:
+    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        raise InvalidInput("A digest is 64 lowercase hex characters (sha256)")

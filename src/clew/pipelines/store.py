@@ -1,0 +1,133 @@
+"""The SQL of pipeline lineage: pipeline and pipeline-run contexts, output nodes, their edges.
+
+All in the metadata graph's own tables: a pipeline is a ``contexts`` row of type
+``pipeline``, a pipeline run one of type ``pipeline_run`` under it (named by its tracked run's
+id), each step output an ``artifacts`` node of type ``pipeline_output`` (one per producing step
+run and output name), and ``events`` join step runs to the outputs they wrote (OUTPUT) and read
+(INPUT). So "what produced this and what read it" is the same query as for datasets and models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import orjson
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from clew.core import schema
+
+C, CT = schema.contexts, schema.context_tags
+E, A, EV = schema.executions, schema.artifacts, schema.events
+
+PIPELINE: Final = "pipeline"
+PIPELINE_RUN: Final = "pipeline_run"
+OUTPUT_NODE: Final = "pipeline_output"
+
+
+class PipelineStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._insert: Any = (
+            postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        )
+
+    def context_id(self, type_: str, name: str) -> int | None:
+        found = self.conn.execute(
+            select(C.c.id).where(C.c.type == type_, C.c.name == name)
+        ).scalar_one_or_none()
+        return None if found is None else int(found)
+
+    def context(self, type_: str, name: str) -> Any:
+        return self.conn.execute(select(C).where(C.c.type == type_, C.c.name == name)).first()
+
+    def ensure_context(self, type_: str, name: str, parent_id: int | None, now: int) -> int:
+        self.conn.execute(
+            self._insert(C)
+            .values(
+                type=type_,
+                name=name,
+                lifecycle_stage="active",
+                created_at=now,
+                updated_at=now,
+                parent_id=parent_id,
+            )
+            .on_conflict_do_nothing()
+        )
+        found = self.context_id(type_, name)
+        assert found is not None
+        return found
+
+    def set_context_tags(self, context_id: int, tags: Mapping[str, str]) -> None:
+        if not tags:
+            return
+        insert = self._insert(CT)
+        self.conn.execute(
+            insert.on_conflict_do_update(
+                index_elements=[CT.c.context_id, CT.c.key], set_={"value": insert.excluded.value}
+            ),
+            [{"context_id": context_id, "key": k, "value": v} for k, v in sorted(tags.items())],
+        )
+
+    def context_tags(self, context_id: int) -> dict[str, str]:
+        rows = self.conn.execute(select(CT.c.key, CT.c.value).where(CT.c.context_id == context_id))
+        return {key: value for key, value in rows}
+
+    def execution_exists(self, run_id: str) -> bool:
+        return self.conn.execute(select(E.c.id).where(E.c.id == run_id)).first() is not None
+
+    @staticmethod
+    def output_key(step_run_id: str, name: str) -> str:
+        return f"{OUTPUT_NODE}:{step_run_id}:{name}"
+
+    def output_node(self, step_run_id: str, name: str) -> int | None:
+        found = self.conn.execute(
+            select(A.c.id).where(A.c.dedup_key == self.output_key(step_run_id, name))
+        ).scalar_one_or_none()
+        return None if found is None else int(found)
+
+    def ensure_output_node(
+        self, step_run_id: str, name: str, digest: str, properties: Mapping[str, Any], now: int
+    ) -> int:
+        self.conn.execute(
+            self._insert(A)
+            .values(
+                type=OUTPUT_NODE,
+                name=name,
+                uri=f"runs:/{step_run_id}/outputs/{name}",
+                digest=digest,
+                properties=orjson.dumps(dict(properties), option=orjson.OPT_SORT_KEYS).decode(),
+                created_at=now,
+                dedup_key=self.output_key(step_run_id, name),
+            )
+            .on_conflict_do_nothing()
+        )
+        found = self.output_node(step_run_id, name)
+        assert found is not None
+        return found
+
+    def add_event(self, run_id: str, node_id: int, type_: str, name: str, now: int) -> None:
+        self.conn.execute(
+            self._insert(EV)
+            .values(
+                execution_id=run_id,
+                artifact_id=node_id,
+                type=type_,
+                name=name,
+                properties="{}",
+                time=now,
+            )
+            .on_conflict_do_nothing()
+        )
+
+    def events_of(self, run_ids: list[str]) -> list[Any]:
+        """``(execution_id, type, name, node id, node digest, node uri)`` of output nodes."""
+        return list(
+            self.conn.execute(
+                select(EV.c.execution_id, EV.c.type, EV.c.name, A.c.id, A.c.digest, A.c.uri)
+                .join(A, A.c.id == EV.c.artifact_id)
+                .where(EV.c.execution_id.in_(run_ids), A.c.type == OUTPUT_NODE)
+                .order_by(EV.c.id)
+            )
+        )
