@@ -29,7 +29,13 @@ from clew.pipelines import graph as g
 from clew.pipelines.conditions import ConditionError, evaluate
 from clew.pipelines.executors import Executor, ThreadExecutor
 from clew.pipelines.flatten import flatten
-from clew.pipelines.state import PipelineRunResult, PipelineState, StepRun, StepState
+from clew.pipelines.state import (
+    PipelineRunResult,
+    PipelineState,
+    StepRun,
+    StepState,
+    StopBranch,
+)
 
 Key = tuple[str, tuple[int, ...]]
 Listener = Callable[[StepRun], None]
@@ -372,6 +378,9 @@ class Engine:
                 else:
                     self._end(run, StepState.SUCCEEDED, None)
                 return
+        if isinstance(error, StopBranch):
+            self._end(run, StepState.SKIPPED, error.reason)
+            return
         self._failure(task, run, _describe(error))
 
     def _expire(self, now: float) -> None:

@@ -7,6 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+class StopBranch(Exception):
+    """Raised by a step to end its branch (a quality gate that is not met): the step is SKIPPED
+    with ``reason``, the steps reading its outputs are skipped, and the pipeline does not fail."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class PipelineState(enum.StrEnum):
     PENDING = "PENDING"
     RUNNING = "RUNNING"

@@ -35,7 +35,13 @@ from clew.pipelines.flatten import flatten
 from clew.pipelines.materializers import Materializers
 from clew.pipelines.serialize import digest, to_dict
 from clew.pipelines.service import StepInput, StepOutput
-from clew.pipelines.state import PipelineRunResult, PipelineState, StepRun, StepState
+from clew.pipelines.state import (
+    PipelineRunResult,
+    PipelineState,
+    StepRun,
+    StepState,
+    StopBranch,
+)
 
 PIPELINE_TAG: Final = "clew.pipeline"
 PIPELINE_RUN_TAG: Final = "clew.pipeline.run"
@@ -185,14 +191,29 @@ class TrackingHooks(Hooks):
         function: Callable[..., Any],
         kwargs: dict[str, Any],
     ) -> Any:
-        from clew.client.fluent import start_run, use_client
-
         run_id = self.run_ids[(run.task, run.index)]
         key = self._cache_key(task, run, function, kwargs)
         if key is not None:
             hit = self._cached(task, run, run_id, key)
             if hit is not None:
                 return hit
+        try:
+            return self._run_tracked(task, run, run_id, key, function, kwargs)
+        except StopBranch:
+            self.client.set_terminated(run_id, "FINISHED")  # the step decided: not a failure
+            raise
+
+    def _run_tracked(
+        self,
+        task: g.TaskSpec,
+        run: StepRun,
+        run_id: str,
+        key: str | None,
+        function: Callable[..., Any],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        from clew.client.fluent import start_run, use_client
+
         with use_client(self.client), start_run(run_id=run_id):
             value = function(**kwargs)
             stored = [

@@ -1,0 +1,122 @@
+"""Built-in steps: a quality gate and model registration.
+
+``quality_gate`` passes its metrics on when they clear fixed thresholds and, optionally, the
+registered model's current ``champion``; otherwise it stops the branch: the gate step ends
+SKIPPED with the reason (which metric, its value, the bar), everything that reads its output is
+skipped, and the pipeline still succeeds, since a model that is not good enough is an outcome,
+not an error. ``register_model`` logs a model from its step's run and registers it (optionally
+moving an alias), so the version links to the step run and through it to the pipeline run.
+
+::
+
+    checked = quality_gate(metrics, thresholds={"accuracy": ">= 0.9"},
+                           model_name="churn", against="champion")
+    register_model(model, checked, name="churn", alias="challenger")
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from clew.core.errors import InvalidInput, NotFound
+from clew.pipelines.dsl import step
+from clew.pipelines.state import StopBranch
+
+__all__ = ["StopBranch", "quality_gate", "register_model"]
+
+_BAR: Final = re.compile(r"\s*(>=|<=|>|<|==)\s*(\S+)\s*")
+_OPS: Final[dict[str, Callable[[float, float], bool]]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "==": operator.eq,
+}
+
+
+def _bars(thresholds: Mapping[str, str | float]) -> dict[str, tuple[str, float]]:
+    bars = {}
+    for key, bar in thresholds.items():
+        if isinstance(bar, int | float) and not isinstance(bar, bool):
+            bars[key] = (">=", float(bar))
+            continue
+        match = _BAR.fullmatch(str(bar))
+        if match is None:
+            raise InvalidInput(f"threshold for {key!r} is {bar!r}: write it as '>= 0.9'")
+        try:
+            bars[key] = (match.group(1), float(match.group(2)))
+        except ValueError:
+            raise InvalidInput(f"threshold for {key!r} is {bar!r}: not a number") from None
+    return bars
+
+
+def _champion_metrics(model_name: str, alias: str) -> dict[str, float] | None:
+    from clew.client import session as sessions
+
+    client = sessions.current().client
+    try:
+        version = client.get_model_version_by_alias(model_name, alias)
+    except NotFound:
+        return None
+    if not version.run_id:
+        return None
+    return {k: m.value for k, m in client.get_run(version.run_id).data.metrics.items()}
+
+
+@step(cache=False)
+def quality_gate(
+    metrics: dict[str, float],
+    thresholds: dict[str, Any] | None = None,
+    model_name: str | None = None,
+    against: str | None = None,
+    lower_is_better: list[str] | None = None,
+) -> dict[str, float]:
+    """Pass ``metrics`` on if each threshold holds (``{"accuracy": ">= 0.9"}``, a bare number
+    meaning ``>=``) and, with ``model_name`` and ``against`` (an alias), if each metric the
+    current holder of that alias has is at least as good (``lower_is_better`` names metrics
+    like a loss). Else stop the branch, saying why. Never cached: the champion may move."""
+    lower = set(lower_is_better or ())
+    for key, (op, bar) in _bars(thresholds or {}).items():
+        value = metrics.get(key)
+        if value is None or math.isnan(value):
+            raise StopBranch(f"gate: metric {key!r} is missing")
+        if not _OPS[op](value, bar):
+            raise StopBranch(f"gate: {key} = {value:g}, needs {op} {bar:g}")
+    if model_name and against:
+        champion = _champion_metrics(model_name, against)
+        for key, best in sorted((champion or {}).items()):
+            if key not in metrics:
+                continue
+            worse = metrics[key] > best if key in lower else metrics[key] < best
+            if worse:
+                raise StopBranch(
+                    f"gate: {key} = {metrics[key]:g} is worse than {model_name}@{against}'s {best:g}"
+                )
+    return dict(metrics)
+
+
+@step(cache=False)
+def register_model(
+    model: Any,
+    metrics: dict[str, float] | None = None,
+    name: str = "",
+    alias: str | None = None,
+) -> int:
+    """Log ``model`` from this step's run, register it as the next version of ``name`` and,
+    with ``alias``, point the alias at it; returns the version. ``metrics`` (a gate's output)
+    are logged on the step's run, so the version's run carries what it was judged on."""
+    import clew
+
+    if not name:
+        raise InvalidInput("register_model needs the registered model's name")
+    if metrics:
+        clew.log_metrics(dict(metrics))
+    info = clew.log_model(model, "model", registered_model_name=name)
+    version = int(info.registered_model_version or 0)
+    if alias:
+        clew.set_model_alias(name, alias, version)
+    return version
