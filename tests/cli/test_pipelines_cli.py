@@ -71,6 +71,18 @@ def test_a_failed_pipeline_exits_1_and_bad_targets_are_one_line(
     failed = runner.invoke(app, ["pipelines", "run", f"{source}:counting", "-p", "n=500"])
     assert failed.exit_code == 1
     assert "ValueError: too many" in failed.output
+    with Client() as client:
+        experiment = client.get_experiment_by_name("counting")
+        assert experiment is not None
+        roots = client.search_runs(
+            [experiment.experiment_id],
+            "tags.`clew.pipeline` = 'counting' and tags.`clew.pipeline.state` = 'FAILED'",
+        )
+        failed_id = roots.items[0].info.run_id
+    resumed = runner.invoke(app, ["pipelines", "run", f"{source}:counting", "--resume", failed_id,
+                                  "-p", "n=4", "--json"])  # fmt: skip
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.output)["params"] == {"n": 4}
     missing = runner.invoke(app, ["pipelines", "run", f"{tmp_path}/nope.py:x"])
     assert missing.exit_code != 0 and "No such file" in str(missing.exception or missing.output)
     not_a_pipeline = runner.invoke(app, ["pipelines", "run", f"{source}:numbers"])

@@ -189,3 +189,55 @@ def test_lineage_calls_refuse_bad_input_and_write_nothing(client: Client) -> Non
     with pytest.raises(InvalidInput):
         client.finish_pipeline_run(root.info.run_id, "RUNNING")
     assert len(client.list_audit(limit=1000)) == before + 1  # only the one start
+
+
+attempts_before_fix = {"left": 1}
+
+
+@step
+def fragile(value: float) -> float:
+    if attempts_before_fix["left"] > 0:
+        attempts_before_fix["left"] -= 1
+        raise RuntimeError("flaky disk")
+    return value + 1
+
+
+@step
+def expensive(rows: int) -> float:
+    expensive.calls += 1  # type: ignore[attr-defined]
+    return float(rows)
+
+
+expensive.calls = 0  # type: ignore[attr-defined]
+
+
+@pipeline
+def resumable(rows: int = 3) -> float:
+    return fragile(expensive(rows))
+
+
+def test_a_failed_run_resumes_from_the_failed_step(client: Client) -> None:
+    attempts_before_fix["left"], expensive.calls = 1, 0  # type: ignore[attr-defined]
+    failed = run(resumable, {"rows": 7}, client=client, cache=False)
+    assert failed.state is PipelineState.FAILED and expensive.calls == 1  # type: ignore[attr-defined]
+    failed_id = _root(client, "resumable").info.run_id  # type: ignore[attr-defined]
+
+    resumed = run(resumable, client=client, cache=False, resume_from=failed_id)
+    assert resumed.state is PipelineState.SUCCEEDED and resumed.output == 8.0
+    assert resumed.params == {"rows": 7}  # the failed run's parameters
+    assert resumed.step("expensive").state.value == "CACHED"  # reused, not rerun
+    assert expensive.calls == 1  # type: ignore[attr-defined]
+    assert resumed.step("fragile").state.value == "SUCCEEDED"
+    newest = client.search_runs(
+        filter_string="tags.`clew.pipeline.resumed_from` = '" + failed_id + "'"
+    )
+    assert len(newest) == 1
+
+
+def test_resume_refuses_a_run_of_another_pipeline(client: Client) -> None:
+    from clew.core.errors import InvalidInput
+
+    run(summary, client=client)
+    other = _root(client, "summary").info.run_id  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput, match="not a run of pipeline 'resumable'"):
+        run(resumable, client=client, resume_from=other)

@@ -66,6 +66,13 @@ def run_command(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Run every step, reusing no earlier outputs.")
     ] = False,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            help="A failed run (its run id) to resume: its steps that succeeded are reused.",
+        ),
+    ] = None,
     no_pickle: Annotated[
         bool, typer.Option("--no-pickle", help="Fail a step whose output only pickle can store.")
     ] = False,
@@ -97,6 +104,7 @@ def run_command(
                 params,
                 client=tracking,
                 cache=not no_cache,
+                resume_from=resume,
                 allow_pickle=not no_pickle,
                 listener=changed,
             )

@@ -507,6 +507,7 @@ def run(
     client: Any = None,
     track: bool = True,
     cache: bool = True,
+    resume_from: str | None = None,
     allow_pickle: bool = True,
     executor: Executor | None = None,
     listener: Listener | None = None,
@@ -519,6 +520,9 @@ def run(
         track: ``False`` runs the steps without recording anything (values stay in memory).
         cache: ``False`` runs every step even where an earlier run's outputs would do
             (``--no-cache``); caching needs ``track``.
+        resume_from: a failed (or canceled) run of this pipeline: its parameters are the
+            defaults, and the steps that succeeded there reuse their outputs (CACHED) instead
+            of running again, whatever their caching options.
         allow_pickle: ``False`` fails a step whose output only pickle could store.
     """
     spec = getattr(pipeline, "spec", pipeline)
@@ -526,15 +530,27 @@ def run(
         raise TypeError("run() takes a @pipeline or a PipelineSpec")
     steps = getattr(pipeline, "steps", {})
     hooks: Hooks | None = None
+    if resume_from is not None and not track:
+        raise ValueError("resume_from needs track=True: the earlier run's outputs are tracked")
     if track:
         from clew.client.client import Client
         from clew.pipelines.materializers import Materializers
-        from clew.pipelines.tracking import TrackingHooks
+        from clew.pipelines.tracking import TrackingHooks, resume_plan
 
-        materializers = Materializers(allow_pickle=allow_pickle)
+        client = client or Client()
+        reuse: dict[str, str] = {}
+        if resume_from is not None:
+            earlier, reuse = resume_plan(client, spec.name, resume_from)
+            params = {**earlier, **(params or {})}
         engine_params = _bind_params(flatten(spec), params or {})
         hooks = TrackingHooks(
-            client or Client(), spec, engine_params, materializers=materializers, cache=cache
+            client,
+            spec,
+            engine_params,
+            materializers=Materializers(allow_pickle=allow_pickle),
+            cache=cache,
+            reuse=reuse,
+            resumed_from=resume_from,
         )
     engine = Engine(
         spec, params or {}, steps=steps, executor=executor, listener=listener, hooks=hooks

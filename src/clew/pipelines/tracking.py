@@ -15,6 +15,7 @@ store and one pointed at a server (``CLEW_TRACKING_URI``) tracks there.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import tempfile
 import threading
@@ -28,6 +29,7 @@ from typing import Any, Final
 import orjson
 
 from clew.client.client import Client
+from clew.core.errors import InvalidInput, NotFound
 from clew.pipelines import graph as g
 from clew.pipelines.cache_key import cache_key
 from clew.pipelines.engine import Cached, Hooks, outputs_of
@@ -50,6 +52,9 @@ STATE_TAG: Final = "clew.pipeline.state"
 OUTPUT_TAG: Final = "clew.output."
 CACHE_KEY_TAG: Final = "clew.pipeline.cache_key"
 CACHED_FROM_TAG: Final = "clew.pipeline.cached_from"
+RESUMED_FROM_TAG: Final = "clew.pipeline.resumed_from"
+#: Not a stored tag: the run id carried beside a run's tags inside this module.
+_RUN_ID_TAG: Final = "\0run_id"
 #: A param value longer than this is recorded as a digest instead.
 _MAX_PARAM_TEXT: Final = 500
 
@@ -100,6 +105,8 @@ class TrackingHooks(Hooks):
         materializers: Materializers | None = None,
         experiment: str | None = None,
         cache: bool = True,
+        reuse: Mapping[str, str] | None = None,
+        resumed_from: str | None = None,
     ) -> None:
         self.client = client
         self.definition = spec
@@ -108,6 +115,9 @@ class TrackingHooks(Hooks):
         self.experiment_name = experiment or spec.name
         self.params = dict(params)
         self.cache = cache
+        #: Step keys whose outputs an earlier run of this pipeline already made (a resume).
+        self.reuse = dict(reuse or {})
+        self.resumed_from = resumed_from
         self.root_run_id: str | None = None
         self.experiment_id: str | None = None
         #: The tracked run of each step run, and the digest of each output it stored.
@@ -123,15 +133,18 @@ class TrackingHooks(Hooks):
             self.experiment_id = self.client.create_experiment(self.experiment_name)
         else:
             self.experiment_id = found.experiment_id
-        root = self.client.create_run(
-            self.experiment_id,
-            run_name=self.spec.name,
-            tags={PIPELINE_TAG: self.spec.name, "clew.pipeline.digest": digest(self.definition)},
-        )
+        tags = {PIPELINE_TAG: self.spec.name, "clew.pipeline.digest": digest(self.definition)}
+        if self.resumed_from:
+            tags[RESUMED_FROM_TAG] = self.resumed_from
+        root = self.client.create_run(self.experiment_id, run_name=self.spec.name, tags=tags)
         self.root_run_id = root.info.run_id
         params = {k: _text(v) or f"<{type(v).__name__}>" for k, v in self.params.items()}
         if params:
             self.client.log_params(self.root_run_id, params)
+        # The exact values, for a resume (params hold text); a parameter that is not JSON
+        # leaves the run without them, and it cannot be resumed.
+        with contextlib.suppress(TypeError):
+            self.client.log_dict(self.root_run_id, {"params": self.params}, "params.json")
         self.client.log_dict(self.root_run_id, to_dict(self.definition), "pipeline.json")
         self.client.start_pipeline_run(self.spec.name, self.root_run_id, digest(self.definition))
 
@@ -192,8 +205,16 @@ class TrackingHooks(Hooks):
         kwargs: dict[str, Any],
     ) -> Any:
         run_id = self.run_ids[(run.task, run.index)]
+        # Every step run that makes or adopts outputs records its key: a cache lookup finds it,
+        # and a resume reuses an earlier step run only under the same key (same code, inputs
+        # and environment), whatever the caching options.
         key = self._cache_key(task, run, function, kwargs)
-        if key is not None:
+        earlier = self.reuse.get(run.key)
+        if earlier is not None and key is not None:
+            reused = self._reuse(task, run, run_id, earlier, key)
+            if reused is not None:
+                return reused
+        if key is not None and self.cache and task.options.caching.enabled:
             hit = self._cached(task, run, run_id, key)
             if hit is not None:
                 return hit
@@ -255,7 +276,7 @@ class TrackingHooks(Hooks):
     def _cache_key(
         self, task: g.TaskSpec, run: StepRun, function: Callable[..., Any], kwargs: dict[str, Any]
     ) -> str | None:
-        if not (self.cache and task.options.caching.enabled and task.step):
+        if not task.step:
             return None
         return cache_key(
             task.step,
@@ -283,6 +304,36 @@ class TrackingHooks(Hooks):
         except TypeError:
             return None
 
+    def _reuse(
+        self, task: g.TaskSpec, run: StepRun, run_id: str, earlier: str, key: str
+    ) -> Cached | None:
+        """The outputs step run ``earlier`` of the run being resumed made, if it ran under the
+        same key and they still load."""
+        tags = {**self.client.get_run(earlier).data.tags, _RUN_ID_TAG: earlier}
+        if tags.get(CACHE_KEY_TAG) != key:
+            return None
+        return self._adopt(task, run, run_id, tags, key)
+
+    def _adopt(
+        self, task: g.TaskSpec, run: StepRun, run_id: str, tags: Mapping[str, str], key: str
+    ) -> Cached | None:
+        """Another step run's outputs (``tags`` are that run's) as this step run's."""
+        source = tags[_RUN_ID_TAG]
+        source = tags.get(CACHED_FROM_TAG, source)  # a cached run's files are at its source
+        outputs = self._load_outputs(task, run, source, tags)
+        if outputs is None:
+            return None
+        for name, tag in outputs.tags.items():
+            self.client.set_tag(run_id, OUTPUT_TAG + name, tag)
+        self.client.set_tags(run_id, {CACHED_FROM_TAG: source, CACHE_KEY_TAG: key})
+        reused = [
+            StepOutput(name, tag.split(":", 1)[1], tag.split(":", 1)[0])
+            for name, tag in outputs.tags.items()
+        ]
+        self._record_edges(task, run, run_id, reused)
+        self.client.set_terminated(run_id, "FINISHED")
+        return Cached(outputs.value, f"run {source}")
+
     def _cached(self, task: g.TaskSpec, run: StepRun, run_id: str, key: str) -> Cached | None:
         """An earlier step run's outputs under ``key``, loaded, if they still exist."""
         assert self.experiment_id is not None
@@ -298,19 +349,10 @@ class TrackingHooks(Hooks):
                 continue
             if expiry is not None and earlier.info.start_time < (time.time() - expiry) * 1000:
                 break  # the rest are older still
-            outputs = self._load_outputs(task, run, earlier.info.run_id, earlier.data.tags)
-            if outputs is None:
-                continue  # its files are gone: not a hit (KFP does not check, #7939)
-            for name, tag in outputs.tags.items():
-                self.client.set_tag(run_id, OUTPUT_TAG + name, tag)
-            self.client.set_tags(run_id, {CACHED_FROM_TAG: earlier.info.run_id})
-            reused = [
-                StepOutput(name, tag.split(":", 1)[1], tag.split(":", 1)[0])
-                for name, tag in outputs.tags.items()
-            ]
-            self._record_edges(task, run, run_id, reused)
-            self.client.set_terminated(run_id, "FINISHED")
-            return Cached(outputs.value, f"run {earlier.info.run_id}")
+            tags = {**earlier.data.tags, _RUN_ID_TAG: earlier.info.run_id}
+            adopted = self._adopt(task, run, run_id, tags, key)
+            if adopted is not None:
+                return adopted  # else its files are gone: not a hit (KFP does not check, #7939)
         return None
 
     def _load_outputs(
@@ -359,3 +401,34 @@ class TrackingHooks(Hooks):
             # A timeout ends the step here while its thread may still run.
             status = "FAILED" if run.state is StepState.FAILED else "KILLED"
             self.client.set_terminated(run_id, status)
+
+
+def resume_plan(
+    client: Client, pipeline: str, run_id: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """What resuming pipeline run ``run_id`` starts from: its parameters, and the step runs
+    (by key) whose outputs it made, so they are not made again."""
+    root = client.get_run(run_id)
+    if root.data.tags.get(PIPELINE_TAG) != pipeline:
+        raise InvalidInput(f"Run {run_id} is not a run of pipeline {pipeline!r}")
+    if root.info.status == "RUNNING":
+        raise InvalidInput(f"Pipeline run {run_id} has not ended; there is nothing to resume")
+
+    def artifact(path: str) -> Any:
+        try:
+            with client.open_artifact(run_id, path) as chunks:
+                return orjson.loads(b"".join(chunks))
+        except NotFound:
+            raise InvalidInput(
+                f"Pipeline run {run_id} has no {path}: it cannot be resumed"
+            ) from None
+
+    params = artifact("params.json")["params"]
+    steps = artifact("steps.json")["steps"]
+    reuse = {
+        key: step["run_id"]
+        for key, step in steps.items()
+        if step.get("state") in (StepState.SUCCEEDED.value, StepState.CACHED.value)
+        and step.get("run_id")
+    }
+    return params, reuse
