@@ -47,6 +47,7 @@ def test_a_passing_gate_registers_and_moves_the_alias(client: Client) -> None:
     assert step_run.data.metrics["accuracy"].value == 0.95
     root = step_run.data.tags[PIPELINE_RUN_TAG]
     assert client.get_pipeline_run(root).pipeline == "promote"
+    assert version.tags["clew.pipeline.run"] == root
 
 
 def test_a_failing_gate_stops_the_branch_and_the_pipeline_still_succeeds(client: Client) -> None:

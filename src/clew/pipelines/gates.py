@@ -5,7 +5,7 @@ registered model's current ``champion``; otherwise it stops the branch: the gate
 SKIPPED with the reason (which metric, its value, the bar), everything that reads its output is
 skipped, and the pipeline still succeeds, since a model that is not good enough is an outcome,
 not an error. ``register_model`` logs a model from its step's run and registers it (optionally
-moving an alias), so the version links to the step run and through it to the pipeline run.
+moving an alias), so the version links to the step run, and is tagged ``clew.pipeline.run`` with the pipeline run.
 
 ::
 
@@ -115,8 +115,16 @@ def register_model(
         raise InvalidInput("register_model needs the registered model's name")
     if metrics:
         clew.log_metrics(dict(metrics))
+    from clew.client import session as sessions
+
     info = clew.log_model(model, "model", registered_model_name=name)
     version = int(info.registered_model_version or 0)
+    client = sessions.current().client
+    active = clew.active_run()
+    if active is not None:  # the version names its pipeline run, not only its step run
+        pipeline_run = client.get_run(active.run_id).data.tags.get("clew.pipeline.run")
+        if pipeline_run:
+            client.set_model_version_tag(name, version, "clew.pipeline.run", pipeline_run)
     if alias:
         clew.set_model_alias(name, alias, version)
     return version
