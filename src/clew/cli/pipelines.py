@@ -73,6 +73,14 @@ def run_command(
             help="A failed run (its run id) to resume: its steps that succeeded are reused.",
         ),
     ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            "-e",
+            help="Where steps run: threads (default) or processes (or a plugin's name).",
+        ),
+    ] = "threads",
     no_pickle: Annotated[
         bool, typer.Option("--no-pickle", help="Fail a step whose output only pickle can store.")
     ] = False,
@@ -105,6 +113,7 @@ def run_command(
                 client=tracking,
                 cache=not no_cache,
                 resume_from=resume,
+                executor=executor,
                 allow_pickle=not no_pickle,
                 listener=changed,
             )

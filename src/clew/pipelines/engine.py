@@ -17,7 +17,6 @@ including a cancel.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import queue
 import threading
 import time
@@ -27,7 +26,8 @@ from typing import Any
 
 from clew.pipelines import graph as g
 from clew.pipelines.conditions import ConditionError, evaluate
-from clew.pipelines.executors import Executor, ThreadExecutor
+from clew.pipelines.executors import Executor, Invoker, ThreadExecutor, import_step
+from clew.pipelines.executors import executor as make_executor
 from clew.pipelines.flatten import flatten
 from clew.pipelines.state import (
     PipelineRunResult,
@@ -45,7 +45,8 @@ class Hooks:
     """What happens around each step besides running it; the default is nothing.
 
     ``started`` runs once before the first step, ``before`` on the scheduler thread before each attempt, ``call`` on the worker (it
-    must call ``function(**kwargs)`` and return its result), ``changed`` on the scheduler
+    must call ``invoker(kwargs, context)``, which runs the step's function where the executor
+    runs steps, and return its result), ``changed`` on the scheduler
     thread whenever a step run changes state, ``finished`` once at the end.
     ``pipelines.tracking.TrackingHooks`` makes each step a tracked run this way.
     """
@@ -56,14 +57,8 @@ class Hooks:
     def before(self, task: g.TaskSpec, run: StepRun, kwargs: dict[str, Any]) -> None:
         return None
 
-    def call(
-        self,
-        task: g.TaskSpec,
-        run: StepRun,
-        function: Callable[..., Any],
-        kwargs: dict[str, Any],
-    ) -> Any:
-        return function(**kwargs)
+    def call(self, task: g.TaskSpec, run: StepRun, invoker: Invoker, kwargs: dict[str, Any]) -> Any:
+        return invoker(kwargs)
 
     def changed(self, run: StepRun) -> None:
         return None
@@ -102,9 +97,12 @@ class Engine:
     ) -> None:
         self.spec = flatten(spec).validate()
         self.params = _bind_params(self.spec, params)
-        self.functions = {t.name: _function(t, steps or {}) for t in self.spec.tasks}
         self.tasks = {t.name: t for t in self.spec.tasks}
         self.executor = executor or ThreadExecutor()
+        self.invokers = {
+            t.name: self.executor.invoker(t.step or "", _function(t, steps or {}))
+            for t in self.spec.tasks
+        }
         self._owns_executor = executor is None
         self.hooks = hooks or Hooks()
         self._listener = listener or (lambda _run: None)
@@ -346,11 +344,11 @@ class Engine:
             self._deadline[key] = time.monotonic() + task.options.timeout_s
         self.hooks.before(task, run, kwargs)
         self._changed(run)
-        function, hooks = self.functions[task.name], self.hooks
+        invoker, hooks = self.invokers[task.name], self.hooks
 
         def call() -> None:
             try:
-                value = hooks.call(task, run, function, kwargs)
+                value = hooks.call(task, run, invoker, kwargs)
             except BaseException as exc:  # reported to the loop, never lost on the thread
                 self._done.put((key, attempt, exc, None))
             else:
@@ -469,18 +467,15 @@ def _function(task: g.TaskSpec, steps: Mapping[str, Any]) -> Callable[..., Any]:
     """The plain function of a task's step: from the traced pipeline, else imported."""
     assert task.step is not None
     found: Any = steps.get(task.step)
-    if found is None:
-        module, _, qualname = task.step.partition(":")
-        try:
-            found = importlib.import_module(module)
-            for part in qualname.split("."):
-                found = getattr(found, part)
-        except (ImportError, AttributeError):
-            raise g.PipelineDefinitionError(
-                f"step {task.name!r}: cannot import {task.step!r}", step=task.name
-            ) from None
-    function: Callable[..., Any] = getattr(found, "fn", found)
-    return function
+    if found is not None:
+        function: Callable[..., Any] = getattr(found, "fn", found)
+        return function
+    try:
+        return import_step(task.step)
+    except (ImportError, AttributeError):
+        raise g.PipelineDefinitionError(
+            f"step {task.name!r}: cannot import {task.step!r}", step=task.name
+        ) from None
 
 
 def outputs_of(task: g.TaskSpec, value: Any) -> dict[str, Any]:
@@ -509,7 +504,7 @@ def run(
     cache: bool = True,
     resume_from: str | None = None,
     allow_pickle: bool = True,
-    executor: Executor | None = None,
+    executor: Executor | str | None = None,
     listener: Listener | None = None,
 ) -> PipelineRunResult:
     """Run a ``@pipeline`` (or a ``PipelineSpec``) to the end and return what happened.
@@ -524,11 +519,17 @@ def run(
             defaults, and the steps that succeeded there reuse their outputs (CACHED) instead
             of running again, whatever their caching options.
         allow_pickle: ``False`` fails a step whose output only pickle could store.
+        executor: an ``Executor`` or a registered name (``"threads"``, ``"processes"``).
     """
     spec = getattr(pipeline, "spec", pipeline)
     if not isinstance(spec, g.PipelineSpec):
         raise TypeError("run() takes a @pipeline or a PipelineSpec")
     steps = getattr(pipeline, "steps", {})
+    if isinstance(executor, str):
+        executor = make_executor(executor)
+        owned = True
+    else:
+        owned = False
     hooks: Hooks | None = None
     if resume_from is not None and not track:
         raise ValueError("resume_from needs track=True: the earlier run's outputs are tracked")
@@ -555,4 +556,8 @@ def run(
     engine = Engine(
         spec, params or {}, steps=steps, executor=executor, listener=listener, hooks=hooks
     )
-    return engine.run()
+    try:
+        return engine.run()
+    finally:
+        if owned and executor is not None:
+            executor.shutdown()

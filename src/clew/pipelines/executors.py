@@ -1,18 +1,56 @@
 """Where step functions run: one small interface, chosen by name (``--executor``).
 
-The engine hands an executor a zero-argument call and gets a ``Future`` back; it never waits on
-one worker for another, so any pool size works. ``threads`` (the default) has the lowest
-overhead and shares memory with the engine. A step that times out on a thread is reported
-failed at once, but Python cannot stop a thread: the function runs on until it returns, and
-what it returns is dropped.
+An executor does two things for the engine: it runs the engine's per-step bookkeeping
+(``submit``: tracking calls, materializing outputs; always threads of this process), and it
+makes an ``Invoker`` per step that calls the step's function where the executor runs steps:
+
+- ``threads`` (the default): in this process, lowest overhead, values shared in memory.
+- ``processes``: in a pool of fresh interpreters (``spawn``), so a step that holds the GIL or
+  leaks memory does not hold up the others; arguments and results travel pickled, and the step
+  function must be importable by its reference (a module-level function). Inside the child the
+  fluent API logs to the step's run through a client of its own, on the same store (local) or
+  server (HTTP).
+
+Others register under the ``clew.executors`` entry-point group: a class taking
+``max_workers`` with this interface.
+
+A step that times out is reported failed at once, but neither a thread nor a pool task can be
+stopped from outside: the function runs on until it returns, and what it returns is dropped.
 """
 
 from __future__ import annotations
 
+import importlib
+import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, Final, Protocol
+
+from clew.core.errors import InvalidInput
+
+ENTRY_POINT_GROUP: Final = "clew.executors"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where the fluent API inside a step logs: run ``run_id`` through ``client``."""
+
+    client: Any
+    run_id: str
+
+
+@dataclass(frozen=True)
+class Invoker:
+    """Calls one step's function where its executor runs steps."""
+
+    function: Callable[..., Any]
+    run: Callable[[dict[str, Any], RunContext | None], Any]
+
+    def __call__(self, kwargs: dict[str, Any], context: RunContext | None = None) -> Any:
+        return self.run(kwargs, context)
 
 
 class Executor(Protocol):
@@ -20,7 +58,35 @@ class Executor(Protocol):
 
     def submit(self, call: Callable[[], Any]) -> Future[Any]: ...
 
+    def invoker(self, step_ref: str, function: Callable[..., Any]) -> Invoker: ...
+
     def shutdown(self) -> None: ...
+
+
+def import_step(ref: str) -> Callable[..., Any]:
+    """The plain function ``module:qualname`` names (a ``Step``'s function)."""
+    module, _, qualname = ref.partition(":")
+    found: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    function: Callable[..., Any] = getattr(found, "fn", found)
+    return function
+
+
+def call_in_run(
+    context: RunContext | None, function: Callable[..., Any], kwargs: dict[str, Any]
+) -> Any:
+    """``function(**kwargs)`` with the fluent API pointed at the step's run, if there is one."""
+    if context is None:
+        return function(**kwargs)
+    from clew.client.fluent import start_run, use_client
+
+    with use_client(context.client), start_run(run_id=context.run_id):
+        return function(**kwargs)
+
+
+def _workers(max_workers: int | None) -> int:
+    return max_workers or min(32, (os.cpu_count() or 1) + 4)
 
 
 class ThreadExecutor:
@@ -29,18 +95,98 @@ class ThreadExecutor:
     name = "threads"
 
     def __init__(self, max_workers: int | None = None) -> None:
-        workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="clew-step")
+        self._pool = ThreadPoolExecutor(_workers(max_workers), thread_name_prefix="clew-step")
 
     def submit(self, call: Callable[[], Any]) -> Future[Any]:
         return self._pool.submit(call)
+
+    def invoker(self, step_ref: str, function: Callable[..., Any]) -> Invoker:
+        return Invoker(function, lambda kwargs, context: call_in_run(context, function, kwargs))
 
     def shutdown(self) -> None:
         # Do not wait for steps that timed out and still run: their results are dropped.
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
+#: A child process's clients, one per tracking target, reused by the steps it runs.
+_child_clients: dict[tuple[str, str], Any] = {}
+
+
+def _client_target(client: Any) -> tuple[str, str]:
+    """What a child needs to build a client on the same store or server as ``client``."""
+    if client.is_remote:
+        return ("http", str(client.tracking_uri))
+    settings = client.transport.settings
+    return ("local", settings.model_dump_json())
+
+
+def _child_client(target: tuple[str, str]) -> Any:
+    found = _child_clients.get(target)
+    if found is None:
+        from clew.client.client import Client
+
+        if target[0] == "http":
+            found = Client(target[1])
+        else:
+            from clew.client.local import LocalTransport
+            from clew.core.settings import Settings
+
+            found = Client(transport=LocalTransport(Settings.model_validate_json(target[1])))
+        _child_clients[target] = found
+    return found
+
+
+def _in_child(
+    step_ref: str, kwargs: dict[str, Any], target: tuple[str, str] | None, run_id: str | None
+) -> Any:
+    function = import_step(step_ref)
+    context = (
+        None if target is None or run_id is None else RunContext(_child_client(target), run_id)
+    )
+    return call_in_run(context, function, kwargs)
+
+
+class ProcessExecutor:
+    """Steps in a pool of spawned interpreters; bookkeeping on threads of this process."""
+
+    name = "processes"
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        workers = max_workers or (os.cpu_count() or 1)
+        self._threads = ThreadPoolExecutor(_workers(None), thread_name_prefix="clew-step")
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, call: Callable[[], Any]) -> Future[Any]:
+        return self._threads.submit(call)
+
+    def invoker(self, step_ref: str, function: Callable[..., Any]) -> Invoker:
+        pool = self._pool
+
+        def run(kwargs: dict[str, Any], context: RunContext | None) -> Any:
+            target = None if context is None else _client_target(context.client)
+            run_id = None if context is None else context.run_id
+            return pool.submit(_in_child, step_ref, kwargs, target, run_id).result()
+
+        return Invoker(function, run)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+
+BUILT_IN: Final[dict[str, type]] = {"threads": ThreadExecutor, "processes": ProcessExecutor}
+
+
 def executor(name: str = "threads", **options: Any) -> Executor:
-    if name == "threads":
-        return ThreadExecutor(**options)
-    raise ValueError(f"unknown executor {name!r}; known: threads")
+    """The executor registered as ``name`` (built in, or a ``clew.executors`` entry point)."""
+    kind = BUILT_IN.get(name)
+    if kind is None:
+        found = [e for e in metadata.entry_points(group=ENTRY_POINT_GROUP) if e.name == name]
+        if not found:
+            known = sorted(
+                {*BUILT_IN, *(e.name for e in metadata.entry_points(group=ENTRY_POINT_GROUP))}
+            )
+            raise InvalidInput(f"unknown executor {name!r}; known: {', '.join(known)}")
+        kind = found[0].load()
+    made: Executor = kind(**options)
+    return made

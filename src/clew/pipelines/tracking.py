@@ -33,6 +33,7 @@ from clew.core.errors import InvalidInput, NotFound
 from clew.pipelines import graph as g
 from clew.pipelines.cache_key import cache_key
 from clew.pipelines.engine import Cached, Hooks, outputs_of
+from clew.pipelines.executors import Invoker, RunContext
 from clew.pipelines.flatten import flatten
 from clew.pipelines.materializers import Materializers
 from clew.pipelines.serialize import digest, to_dict
@@ -197,18 +198,12 @@ class TrackingHooks(Hooks):
                 return f"sha256:{found}"
         return f"<{type(value).__name__}>"
 
-    def call(
-        self,
-        task: g.TaskSpec,
-        run: StepRun,
-        function: Callable[..., Any],
-        kwargs: dict[str, Any],
-    ) -> Any:
+    def call(self, task: g.TaskSpec, run: StepRun, invoker: Invoker, kwargs: dict[str, Any]) -> Any:
         run_id = self.run_ids[(run.task, run.index)]
         # Every step run that makes or adopts outputs records its key: a cache lookup finds it,
         # and a resume reuses an earlier step run only under the same key (same code, inputs
         # and environment), whatever the caching options.
-        key = self._cache_key(task, run, function, kwargs)
+        key = self._cache_key(task, run, invoker.function, kwargs)
         earlier = self.reuse.get(run.key)
         if earlier is not None and key is not None:
             reused = self._reuse(task, run, run_id, earlier, key)
@@ -219,7 +214,7 @@ class TrackingHooks(Hooks):
             if hit is not None:
                 return hit
         try:
-            return self._run_tracked(task, run, run_id, key, function, kwargs)
+            return self._run_tracked(task, run, run_id, key, invoker, kwargs)
         except StopBranch:
             self.client.set_terminated(run_id, "FINISHED")  # the step decided: not a failure
             raise
@@ -230,20 +225,19 @@ class TrackingHooks(Hooks):
         run: StepRun,
         run_id: str,
         key: str | None,
-        function: Callable[..., Any],
+        invoker: Invoker,
         kwargs: dict[str, Any],
     ) -> Any:
-        from clew.client.fluent import start_run, use_client
-
-        with use_client(self.client), start_run(run_id=run_id):
-            value = function(**kwargs)
-            stored = [
-                self._store(task, run, run_id, name, output)
-                for name, output in outputs_of(task, value).items()
-            ]
-            self._record_edges(task, run, run_id, stored)
-            if key is not None:
-                self.client.set_tag(run_id, CACHE_KEY_TAG, key)
+        # The step's fluent calls log to its run, on whichever thread or process it runs;
+        # its outputs are then stored from here (a failure to store fails the step).
+        value = invoker(kwargs, RunContext(self.client, run_id))
+        stored = [
+            self._store(task, run, run_id, name, output)
+            for name, output in outputs_of(task, value).items()
+        ]
+        self._record_edges(task, run, run_id, stored)
+        if key is not None:
+            self.client.set_tag(run_id, CACHE_KEY_TAG, key)
         return value
 
     def _record_edges(
