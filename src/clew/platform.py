@@ -16,6 +16,7 @@ from clew.core.authz import AllowAll, Authorizer
 from clew.core.db import Database
 from clew.core.ids import is_logged_model_id
 from clew.core.settings import Settings
+from clew.lineage.service import LineageService
 from clew.pipelines.service import PipelineService
 from clew.registry.logged_model import RESOURCE_TYPE as LOGGED_MODEL
 from clew.registry.logged_service import LoggedModelService
@@ -42,11 +43,14 @@ class Platform:
     registry: RegistryService = field(init=False)
     #: Pipeline runs' contexts and their steps' edges in the metadata graph (issue 5).
     pipelines: PipelineService = field(init=False)
+    #: Walks of the metadata graph from a run, upstream and downstream.
+    lineage: LineageService = field(init=False)
 
     def __post_init__(self) -> None:
         authz = self.tracking.authz
         self.logged_models = LoggedModelService(self.db, self.settings, authz)
         self.pipelines = PipelineService(self.db, authz)
+        self.lineage = LineageService(self.db, authz)
         self.logged_model_artifacts = ArtifactService(
             self.db,
             self.blobs,

@@ -22,17 +22,16 @@ from clew.core.errors import (
     NotFound,
 )
 from clew.core.settings import Settings
-from tests.client.conftest import client, transport  # noqa: F401  (the two-transport fixtures)
 
 
-def _run_with_model(client: Client) -> str:  # noqa: F811
+def _run_with_model(client: Client) -> str:
     run = client.create_run(run_name="train")
     client.log_text(run.run_id, "flavors: {}\n", "model/MLmodel")
     client.log_text(run.run_id, "weights", "model/model.pkl")
     return run.run_id
 
 
-def test_model_lifecycle(client: Client) -> None:  # noqa: F811
+def test_model_lifecycle(client: Client) -> None:
     created = client.create_registered_model("churn", tags={"team": "ml"}, description="d")
     assert client.get_registered_model("churn") == created
     client.set_registered_model_tag("churn", "stage", 2)
@@ -47,7 +46,7 @@ def test_model_lifecycle(client: Client) -> None:  # noqa: F811
         client.get_registered_model("churn-v2")
 
 
-def test_versions_from_runs_and_their_files(client: Client) -> None:  # noqa: F811
+def test_versions_from_runs_and_their_files(client: Client) -> None:
     run_id = _run_with_model(client)
     client.create_registered_model("m")
     mv = client.create_model_version("m", f"runs:/{run_id}/model", tags={"ok": True})
@@ -65,7 +64,7 @@ def test_versions_from_runs_and_their_files(client: Client) -> None:  # noqa: F8
         client.get_model_version("m", 1)
 
 
-def test_aliases_stages_and_history(client: Client) -> None:  # noqa: F811
+def test_aliases_stages_and_history(client: Client) -> None:
     client.create_registered_model("m")
     for i in range(3):
         client.create_model_version("m", f"s3://bucket/m/{i}")
@@ -91,7 +90,7 @@ def test_aliases_stages_and_history(client: Client) -> None:  # noqa: F811
     assert stages == ["Production", "Production"]
 
 
-def test_search(client: Client) -> None:  # noqa: F811
+def test_search(client: Client) -> None:
     for name in ("a1", "a2", "b1"):
         client.create_registered_model(name, tags={"team": name[0]})
         client.create_model_version(name, f"s3://bucket/{name}")
@@ -119,7 +118,7 @@ def test_search(client: Client) -> None:  # noqa: F811
     ],
 )
 def test_bad_sources_raise_the_same_error_on_both_transports(
-    client: Client,  # noqa: F811
+    client: Client,
     source: str,
 ) -> None:
     client.create_registered_model("m")
@@ -128,7 +127,7 @@ def test_bad_sources_raise_the_same_error_on_both_transports(
 
 
 @pytest.mark.parametrize("name", ["a/b", "a\\b", "..", "x..y", "m%6fdel"])
-def test_bad_names_raise_invalid_model_name(client: Client, name: str) -> None:  # noqa: F811
+def test_bad_names_raise_invalid_model_name(client: Client, name: str) -> None:
     with pytest.raises(InvalidModelName):
         client.create_registered_model(name)
 

@@ -8,7 +8,17 @@ from typing import Annotated
 import click
 import typer
 
-from clew.cli import artifacts, audit, db, experiments, import_cmd, models, pipelines, runs
+from clew.cli import (
+    artifacts,
+    audit,
+    db,
+    experiments,
+    import_cmd,
+    lineage,
+    models,
+    pipelines,
+    runs,
+)
 from clew.cli.context import CliState
 from clew.cli.output import err_console
 from clew.cli.server import server
@@ -27,6 +37,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(pipelines.app, name="pipelines")
+app.add_typer(lineage.app, name="lineage")
 app.command()(server)
 
 

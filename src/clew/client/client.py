@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from clew.client.artifact_methods import ArtifactMethods
 from clew.client.batching import BatchLimits
+from clew.client.lineage_methods import LineageMethods
 from clew.client.logged_model_methods import LoggedModelMethods
 from clew.client.model_methods import ModelMethods
 from clew.client.pipeline_methods import PipelineMethods
@@ -45,7 +46,14 @@ if TYPE_CHECKING:
 DATASET_CONTEXT_TAG = "mlflow.data.context"
 
 
-class Client(ArtifactMethods, RegistryMethods, LoggedModelMethods, ModelMethods, PipelineMethods):
+class Client(
+    ArtifactMethods,
+    RegistryMethods,
+    LoggedModelMethods,
+    ModelMethods,
+    PipelineMethods,
+    LineageMethods,
+):
     """Talk to a Clew tracking store, locally or over HTTP.
 
     Args:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from clew.artifacts.model import FileInfo
+from clew.client.lineage_transport import LocalLineage
 from clew.client.logged_models_local import LocalLoggedModels
 from clew.client.pipelines_transport import LocalPipelines
 from clew.client.registry_local import LocalRegistry
@@ -32,7 +33,7 @@ from clew.tracking.model import (
 )
 
 
-class LocalTransport(LocalRegistry, LocalLoggedModels, LocalPipelines):
+class LocalTransport(LocalRegistry, LocalLoggedModels, LocalPipelines, LocalLineage):
     """Implements :class:`~clew.client.transport.Transport` by calling the services directly.
 
     Args:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from clew.pipelines.service import PipelineRunInfo, StepInput, StepOutput
+from clew.pipelines.records import PipelineRunInfo, StepInput, StepOutput
 
 if TYPE_CHECKING:
     from clew.client.transport import Transport

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from clew.pipelines.service import PipelineRunInfo, StepInput, StepOutput
+from clew.pipelines.records import PipelineRunInfo, StepInput, StepOutput
 
 if TYPE_CHECKING:
     from clew.core.actor import Actor

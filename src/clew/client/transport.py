@@ -14,7 +14,8 @@ from typing import BinaryIO, Protocol
 
 from clew.artifacts.model import FileInfo
 from clew.core.audit_model import AuditEvent, Verification
-from clew.pipelines.service import PipelineRunInfo, StepInput, StepOutput
+from clew.lineage.model import LineageGraph
+from clew.pipelines.records import PipelineRunInfo, StepInput, StepOutput
 from clew.registry.logged_model import (
     DatasetFilter,
     LoggedModel,
@@ -241,5 +242,10 @@ class Transport(Protocol):
     def pipeline_step_edges(
         self, run_id: str, step_run_ids: Sequence[str]
     ) -> list[tuple[str, str, str, int, str]]: ...
+
+    # lineage
+    def get_lineage(
+        self, run_id: str, direction: str = "both", depth: int = 10, max_nodes: int = 2000
+    ) -> LineageGraph: ...
 
     def close(self) -> None: ...

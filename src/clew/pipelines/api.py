@@ -9,7 +9,7 @@ from fastapi import Path, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from clew.pipelines.service import StepInput, StepOutput
+from clew.pipelines.records import StepInput, StepOutput
 from clew.server.deps import ActorDep, PlatformDep
 from clew.server.routing import FeatureRouter
 

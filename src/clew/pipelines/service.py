@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 from clew.core import audit
@@ -19,39 +18,15 @@ from clew.core.authz import Authorizer, Permission, Resource
 from clew.core.db import Database, retry_conflicts
 from clew.core.errors import InvalidInput, NotFound
 from clew.core.ids import check_run_id, now_ms
+from clew.pipelines.records import PipelineRunInfo, StepInput, StepOutput
 from clew.pipelines.state import PipelineState
 from clew.pipelines.store import PIPELINE, PIPELINE_RUN, PipelineStore
 from clew.tracking import validation as v
 
+__all__ = ["PipelineRunInfo", "PipelineService", "StepInput", "StepOutput"]
+
 _DIGEST: Final = re.compile(r"[0-9a-f]{64}")
 _MAX_EDGES: Final = 1000
-
-
-@dataclass(frozen=True)
-class StepOutput:
-    name: str
-    digest: str
-    materializer: str
-
-
-@dataclass(frozen=True)
-class StepInput:
-    """An input that came from another step run's output."""
-
-    name: str
-    producer_run_id: str
-    output: str
-
-
-@dataclass(frozen=True)
-class PipelineRunInfo:
-    pipeline: str
-    run_id: str
-    state: str
-    digest: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def _resource(pipeline: str) -> Resource:

@@ -36,8 +36,8 @@ from clew.pipelines.engine import Cached, Hooks, outputs_of
 from clew.pipelines.executors import Invoker, RunContext
 from clew.pipelines.flatten import flatten
 from clew.pipelines.materializers import Materializers
+from clew.pipelines.records import StepInput, StepOutput
 from clew.pipelines.serialize import digest, to_dict
-from clew.pipelines.service import StepInput, StepOutput
 from clew.pipelines.state import (
     PipelineRunResult,
     PipelineState,

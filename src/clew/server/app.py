@@ -25,6 +25,7 @@ from clew.artifacts import api as artifacts_api
 from clew.audit import api as audit_api
 from clew.core.checkpoint import WalCheckpointer
 from clew.core.settings import Settings
+from clew.lineage import api as lineage_api
 from clew.pipelines import api as pipelines_api
 from clew.platform import Platform
 from clew.registry import api as registry_api
@@ -126,6 +127,7 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
         webhooks_api.router,
         logged_api.router,
         pipelines_api.router,
+        lineage_api.router,
     ):
         router.mount_at(API_PREFIX)
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)

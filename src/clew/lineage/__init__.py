@@ -1,0 +1,1 @@
+"""Lineage: walks of the metadata graph (runs, and the artifacts they read and wrote)."""

@@ -1,0 +1,135 @@
+"""Lineage walks: from a run, what it came from (upstream) and what came of it (downstream).
+
+One walk covers every kind of node the graph holds, since they all hang off runs by INPUT and
+OUTPUT events: datasets a run read, models and model versions it wrote, and the outputs pipeline
+steps pass each other. Upstream goes run → what it read → the runs that wrote that → …;
+downstream goes run → what it wrote → the runs that read that → …. Each hop from a run to
+the next run is one level of ``depth``; the walk stops at ``max_nodes`` and says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from clew.core.actor import Actor
+from clew.core.authz import Authorizer, Permission, Resource
+from clew.core.db import Database
+from clew.core.errors import InvalidInput, NotFound, PermissionDenied
+from clew.core.ids import check_run_id
+from clew.lineage.model import LineageEdge, LineageGraph, LineageNode, node_key
+from clew.lineage.store import LineageStore
+
+DIRECTIONS: Final = ("upstream", "downstream", "both")
+MAX_DEPTH: Final = 50
+MAX_NODES: Final = 10_000
+
+
+class LineageService:
+    def __init__(self, db: Database, authz: Authorizer) -> None:
+        self.db = db
+        self.authz = authz
+
+    def of_run(
+        self,
+        actor: Actor,
+        run_id: str,
+        *,
+        direction: str = "both",
+        depth: int = 10,
+        max_nodes: int = 2000,
+    ) -> LineageGraph:
+        check_run_id(run_id)
+        if direction not in DIRECTIONS:
+            raise InvalidInput(f"direction must be one of {', '.join(DIRECTIONS)}")
+        if not 1 <= depth <= MAX_DEPTH:
+            raise InvalidInput(f"depth must be between 1 and {MAX_DEPTH}")
+        if not 1 <= max_nodes <= MAX_NODES:
+            raise InvalidInput(f"max_nodes must be between 1 and {MAX_NODES}")
+        self.authz.check(actor, Permission.READ, Resource("run", run_id))
+        with self.db.read(snapshot=True) as conn:
+            walk = _Walk(LineageStore(conn), max_nodes, lambda r: self._readable(actor, r))
+            if not walk.add_runs([run_id]):
+                raise NotFound("No such run", run_id=run_id)
+            for up in (True, False):
+                if direction in ("both", "upstream" if up else "downstream"):
+                    walk.go([run_id], up=up, depth=depth)
+        return walk.graph(node_key("run", run_id))
+
+    def _readable(self, actor: Actor, run_id: str) -> bool:
+        try:
+            self.authz.check(actor, Permission.READ, Resource("run", run_id))
+        except PermissionDenied:
+            return False
+        return True
+
+
+class _Walk:
+    def __init__(
+        self, store: LineageStore, max_nodes: int, readable: Callable[[str], bool]
+    ) -> None:
+        self.store = store
+        self.max_nodes = max_nodes
+        self.readable = readable
+        self.nodes: dict[str, LineageNode] = {}
+        self.edges: dict[tuple[str, str, str, str], LineageEdge] = {}
+        self.truncated = False
+
+    def _room(self) -> bool:
+        if len(self.nodes) >= self.max_nodes:
+            self.truncated = True
+            return False
+        return True
+
+    def add_runs(self, run_ids: list[str]) -> list[str]:
+        added = []
+        for row in self.store.runs(run_ids):
+            key = node_key("run", row.id)
+            if key in self.nodes:
+                continue
+            if not self.readable(str(row.id)) or not self._room():
+                continue
+            self.nodes[key] = LineageNode("run", row.id, "run", row.name, status=row.status)
+            added.append(str(row.id))
+        return added
+
+    def add_artifacts(self, node_ids: list[int]) -> list[int]:
+        added = []
+        for row in self.store.nodes(node_ids):
+            key = node_key("artifact", str(row.id))
+            if key in self.nodes or not self._room():
+                continue
+            self.nodes[key] = LineageNode(
+                "artifact", str(row.id), row.type, row.name, row.digest, row.uri
+            )
+            added.append(int(row.id))
+        return added
+
+    def _edge(self, run_id: str, node_id: int, type_: str, name: str) -> None:
+        edge = LineageEdge(run_id, str(node_id), type_, name)
+        self.edges[(edge.run, edge.artifact, edge.type, edge.name)] = edge
+
+    def go(self, start: list[str], *, up: bool, depth: int) -> None:
+        """From runs, across what they read (``up``) or wrote, to the runs on the other side."""
+        toward, back = ("INPUT", "OUTPUT") if up else ("OUTPUT", "INPUT")
+        frontier = start
+        for _ in range(depth):
+            if not frontier:
+                return
+            events = [e for e in self.store.events_of_runs(frontier) if e.type == toward]
+            node_ids = sorted({int(e.artifact_id) for e in events})
+            self.add_artifacts(node_ids)
+            for e in events:
+                if node_key("artifact", str(e.artifact_id)) in self.nodes:
+                    self._edge(e.execution_id, e.artifact_id, e.type, e.name)
+            known = [n for n in node_ids if node_key("artifact", str(n)) in self.nodes]
+            across = [e for e in self.store.events_of_nodes(known) if e.type == back]
+            fresh = self.add_runs(sorted({str(e.execution_id) for e in across}))
+            for e in across:
+                if node_key("run", e.execution_id) in self.nodes:
+                    self._edge(e.execution_id, e.artifact_id, e.type, e.name)
+            frontier = fresh
+
+    def graph(self, start: str) -> LineageGraph:
+        return LineageGraph(start, list(self.nodes.values()), list(self.edges.values()),
+                            self.truncated)  # fmt: skip

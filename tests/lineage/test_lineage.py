@@ -1,0 +1,88 @@
+"""Lineage walks from a run across datasets, pipeline step outputs and model versions, on both
+transports and both databases; ``clew lineage show`` prints them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sklearn.linear_model import LogisticRegression
+from typer.testing import CliRunner
+
+from clew.cli.main import app
+from clew.client.client import Client
+from clew.core.errors import InvalidInput, NotFound
+from clew.lineage.model import node_key
+from clew.pipelines import pipeline, run, step
+from clew.pipelines.gates import register_model
+from clew.tracking.model import Dataset, DatasetInput
+
+X, Y = [[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]
+
+
+@step
+def load(rows: int) -> list[float]:
+    return [float(i) for i in range(rows)]
+
+
+@step
+def fit(values: list[float]) -> LogisticRegression:
+    return LogisticRegression().fit(X, Y)
+
+
+@pipeline
+def trained(rows: int = 4) -> int:
+    return register_model(fit(load(rows)), name="lineage-model")
+
+
+def _names(graph: object, kind: str) -> set[str]:
+    return {n.name for n in graph.nodes if n.kind == kind}  # type: ignore[attr-defined]
+
+
+def test_a_walk_from_a_step_run_reaches_both_ends_of_the_pipeline(client: Client) -> None:
+    run(trained, client=client)
+    fit_run = client.search_runs(filter_string="attributes.run_name = 'fit'").items[0]
+    graph = client.get_lineage(fit_run.info.run_id)
+    assert graph.start == node_key("run", fit_run.info.run_id)
+    assert {"load", "fit", "register_model"} <= _names(graph, "run")
+    kinds = {n.type for n in graph.nodes if n.kind == "artifact"}
+    assert "pipeline_output" in kinds  # the list load wrote, the model fit wrote
+    assert kinds & {"model", "model_version"}  # what register_model logged and registered
+    up = client.get_lineage(fit_run.info.run_id, direction="upstream")
+    assert "register_model" not in _names(up, "run") and "load" in _names(up, "run")
+
+
+def test_a_dataset_input_is_upstream_of_its_run(client: Client) -> None:
+    experiment = client.create_experiment("datasets")
+    reader = client.create_run(experiment)
+    dataset = Dataset("train", "d" * 16, source_type="local", source="/data/train.csv")
+    client.log_inputs(reader.info.run_id, [DatasetInput(dataset)])
+    graph = client.get_lineage(reader.info.run_id, direction="upstream")
+    assert [(n.type, n.name) for n in graph.nodes if n.kind == "artifact"] == [("dataset", "train")]
+    assert [(e.type, e.name) for e in graph.edges] == [("INPUT", "")]
+
+
+def test_bad_walks_are_refused(client: Client) -> None:
+    with pytest.raises(NotFound):
+        client.get_lineage("0" * 32)
+    run_id = client.create_run(client.create_experiment("walks")).info.run_id
+    with pytest.raises(InvalidInput):
+        client.get_lineage(run_id, direction="sideways")
+    with pytest.raises(InvalidInput):
+        client.get_lineage(run_id, depth=0)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_clew_lineage_show_prints_the_trees(clew_home: Path, database_url: str) -> None:
+    with Client() as client:
+        run(trained, client=client)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["lineage", "show", "models:/lineage-model/1"])
+    assert shown.exit_code == 0, shown.output
+    assert "upstream of" in shown.output and "downstream of" in shown.output
+    assert "pipeline_output" in shown.output and "fit" in shown.output
+    as_json = json.loads(
+        runner.invoke(app, ["lineage", "show", "models:/lineage-model/1", "--json"]).output
+    )
+    assert {n["name"] for n in as_json["nodes"] if n["kind"] == "run"} >= {"fit", "register_model"}
