@@ -241,3 +241,34 @@ def test_resume_refuses_a_run_of_another_pipeline(client: Client) -> None:
     other = _root(client, "summary").info.run_id  # type: ignore[attr-defined]
     with pytest.raises(InvalidInput, match="not a run of pipeline 'resumable'"):
         run(resumable, client=client, resume_from=other)
+
+
+@step
+def one(i: int) -> int:
+    return i
+
+
+@step
+def add_all(values: list[int]) -> int:
+    return sum(values)
+
+
+@pipeline
+def wide() -> int:
+    with ParallelFor(list(range(7))) as i:
+        each = one(i)
+    return add_all(collect(each))
+
+
+def test_a_fan_in_wider_than_one_record_call_is_recorded_in_parts(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clew.pipelines import records
+
+    monkeypatch.setattr(records, "MAX_EDGES", 3)  # the service and the tracker share it
+    result = run(wide, client=client)
+    assert result.state is PipelineState.SUCCEEDED and result.output == 21
+    root = _root(client, "wide").info.run_id  # type: ignore[attr-defined]
+    fan_in = _children(client, root)["add_all"].info.run_id  # type: ignore[attr-defined]
+    edges = client.pipeline_step_edges(root, [fan_in])
+    assert sorted(kind for _, kind, _, _, _ in edges) == ["INPUT"] * 7 + ["OUTPUT"]

@@ -9,7 +9,8 @@ the tracking URI changes meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
@@ -163,6 +164,28 @@ def _resume(
     if tags:
         client.set_tags(run_id, tags)
     return client.get_run(run_id)
+
+
+@contextmanager
+def attached(run: Run) -> Iterator[ActiveRun]:
+    """Make ``run``, which the caller already holds, the active run inside the block, without
+    fetching it and without ending it: for an engine that owns the run's lifecycle (each
+    pipeline step's run, ``clew.pipelines``). What the block buffered is sent as it leaves."""
+    session = sessions.current()
+    active = ActiveRun(run, session)
+    token = _stack.set((*_stack.get(), active))
+    failed = True
+    try:
+        yield active
+        failed = False
+    finally:
+        _stack.reset(token)
+        try:
+            session.flush(run.info.run_id)
+        except Exception as exc:
+            if not failed:
+                raise
+            sessions.report(exc)  # the block's own exception is the one to see
 
 
 def end_run(status: str = RunStatus.FINISHED) -> None:

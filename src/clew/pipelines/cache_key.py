@@ -86,14 +86,17 @@ def code_fingerprint(fn: Any, depth: int = 0) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def cache_key(step_ref: str, fn: Any, inputs: Mapping[str, str | None]) -> str | None:
+def cache_key(
+    step_ref: str, fn: Any, inputs: Mapping[str, str | None], code: str | None = None
+) -> str | None:
     """The key, or ``None`` when an input has no fingerprint (``inputs`` maps each input to
-    its fingerprint: a digest or JSON text)."""
+    its fingerprint: a digest or JSON text). ``code`` is ``code_fingerprint(fn)`` when the
+    caller has it already (reading the source is most of the cost)."""
     if any(v is None for v in inputs.values()):
         return None
     document = {
         "step": step_ref,
-        "code": code_fingerprint(fn),
+        "code": code or code_fingerprint(fn),
         "inputs": dict(sorted(inputs.items())),
         "environment": environment_fingerprint(),
     }

@@ -36,10 +36,12 @@ ENTRY_POINT_GROUP: Final = "clew.executors"
 
 @dataclass(frozen=True)
 class RunContext:
-    """Where the fluent API inside a step logs: run ``run_id`` through ``client``."""
+    """Where the fluent API inside a step logs: run ``run_id`` through ``client``. ``run``
+    (the ``Run`` itself, when the caller holds it) lets a thread attach without a fetch."""
 
     client: Any
     run_id: str
+    run: Any = None
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,14 @@ def call_in_run(
     if context is None:
         return function(**kwargs)
     from clew.client.fluent import start_run, use_client
+    from clew.client.runs import attached
 
-    with use_client(context.client), start_run(run_id=context.run_id):
-        return function(**kwargs)
+    with use_client(context.client):
+        if context.run is not None:  # the engine ends the run
+            with attached(context.run):
+                return function(**kwargs)
+        with start_run(run_id=context.run_id):
+            return function(**kwargs)
 
 
 def _workers(max_workers: int | None) -> int:
@@ -163,6 +170,7 @@ class ProcessExecutor:
         pool = self._pool
 
         def run(kwargs: dict[str, Any], context: RunContext | None) -> Any:
+            # The child resumes the run by id (a Run does not cross processes) and ends it.
             target = None if context is None else _client_target(context.client)
             run_id = None if context is None else context.run_id
             return pool.submit(_in_child, step_ref, kwargs, target, run_id).result()

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+#: Inputs and outputs one ``record_step`` call takes; a fan-in over more is recorded in parts.
+MAX_EDGES = 1000
+
 
 @dataclass(frozen=True)
 class StepOutput:

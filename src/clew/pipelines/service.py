@@ -18,6 +18,7 @@ from clew.core.authz import Authorizer, Permission, Resource
 from clew.core.db import Database, retry_conflicts
 from clew.core.errors import InvalidInput, NotFound
 from clew.core.ids import check_run_id, now_ms
+from clew.pipelines import records
 from clew.pipelines.records import PipelineRunInfo, StepInput, StepOutput
 from clew.pipelines.state import PipelineState
 from clew.pipelines.store import PIPELINE, PIPELINE_RUN, PipelineStore
@@ -26,7 +27,6 @@ from clew.tracking import validation as v
 __all__ = ["PipelineRunInfo", "PipelineService", "StepInput", "StepOutput"]
 
 _DIGEST: Final = re.compile(r"[0-9a-f]{64}")
-_MAX_EDGES: Final = 1000
 
 
 def _resource(pipeline: str) -> Resource:
@@ -75,8 +75,8 @@ class PipelineService:
         """A step run's outputs as nodes (OUTPUT edges) and the outputs it read (INPUT edges)."""
         check_run_id(pipeline_run_id)
         check_run_id(step_run_id)
-        if len(outputs) + len(inputs) > _MAX_EDGES:
-            raise InvalidInput(f"At most {_MAX_EDGES} inputs and outputs in one call")
+        if len(outputs) + len(inputs) > records.MAX_EDGES:
+            raise InvalidInput(f"At most {records.MAX_EDGES} inputs and outputs in one call")
         for out in outputs:
             v.check_key("Output", out.name)
             _check_digest(out.digest)
@@ -141,8 +141,8 @@ class PipelineService:
     ) -> list[Any]:
         """The recorded edges of some step runs: ``(run, INPUT|OUTPUT, name, node, digest)``."""
         self.get_run(actor, pipeline_run_id)  # authorizes on the run's pipeline
-        if len(step_run_ids) > _MAX_EDGES:
-            raise InvalidInput(f"At most {_MAX_EDGES} step runs in one call")
+        if len(step_run_ids) > records.MAX_EDGES:
+            raise InvalidInput(f"At most {records.MAX_EDGES} step runs in one call")
         for run_id in step_run_ids:
             check_run_id(run_id)
         with self.db.read() as conn:

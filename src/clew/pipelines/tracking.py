@@ -31,7 +31,8 @@ import orjson
 from clew.client.client import Client
 from clew.core.errors import InvalidInput, NotFound
 from clew.pipelines import graph as g
-from clew.pipelines.cache_key import cache_key
+from clew.pipelines import records
+from clew.pipelines.cache_key import cache_key, code_fingerprint
 from clew.pipelines.engine import Cached, Hooks, outputs_of
 from clew.pipelines.executors import Invoker, RunContext
 from clew.pipelines.flatten import flatten
@@ -123,6 +124,8 @@ class TrackingHooks(Hooks):
         self.experiment_id: str | None = None
         #: The tracked run of each step run, and the digest of each output it stored.
         self.run_ids: dict[tuple[str, tuple[int, ...]], str] = {}
+        self._held: dict[tuple[str, tuple[int, ...]], Any] = {}
+        self._code: dict[str, str] = {}
         self.digests: dict[tuple[str, tuple[int, ...], str], str] = {}
         self._lock = threading.Lock()
 
@@ -175,16 +178,16 @@ class TrackingHooks(Hooks):
         if key in self.run_ids:
             return  # a retry: the same tracked run, resumed by ``call``
         assert self.experiment_id is not None and self.root_run_id is not None
-        created = self.client.create_run(
+        params = {name: self._param(task, run, name, value) for name, value in kwargs.items()}
+        created = self.client.create_run(  # the run, its tags and its params in one call
             self.experiment_id,
             run_name=run.key,
             parent_run_id=self.root_run_id,
             tags={PIPELINE_RUN_TAG: self.root_run_id, STEP_TAG: task.name},
+            params=params,
         )
         self.run_ids[key] = created.info.run_id
-        params = {name: self._param(task, run, name, value) for name, value in kwargs.items()}
-        if params:
-            self.client.log_params(created.info.run_id, params)
+        self._held[key] = created
 
     def _param(self, task: g.TaskSpec, run: StepRun, name: str, value: Any) -> str:
         text = _text(value)
@@ -229,15 +232,21 @@ class TrackingHooks(Hooks):
         kwargs: dict[str, Any],
     ) -> Any:
         # The step's fluent calls log to its run, on whichever thread or process it runs;
-        # its outputs are then stored from here (a failure to store fails the step).
-        value = invoker(kwargs, RunContext(self.client, run_id))
+        # its outputs are then stored from here (a failure to store fails the step), and the
+        # run gets its output tags, key and state in one call before it is ended.
+        held = self._held.get((run.task, run.index))
+        value = invoker(kwargs, RunContext(self.client, run_id, held))
         stored = [
             self._store(task, run, run_id, name, output)
             for name, output in outputs_of(task, value).items()
         ]
-        self._record_edges(task, run, run_id, stored)
+        tags = {OUTPUT_TAG + o.name: f"{o.materializer}:{o.digest}" for o in stored}
+        tags[STATE_TAG] = StepState.SUCCEEDED.value
         if key is not None:
-            self.client.set_tag(run_id, CACHE_KEY_TAG, key)
+            tags[CACHE_KEY_TAG] = key
+        self.client.set_tags(run_id, tags)
+        self._record_edges(task, run, run_id, stored)
+        self.client.set_terminated(run_id, "FINISHED")
         return value
 
     def _record_edges(
@@ -263,7 +272,12 @@ class TrackingHooks(Hooks):
                         producer = self.run_ids.get((task_name, index))
                         if producer:
                             inputs.append(StepInput(name, producer, output))
-        self.client.record_pipeline_step(self.root_run_id, run_id, outputs, inputs)
+        # A fan-in can read more outputs than one call takes: the rest go in further calls.
+        room = max(records.MAX_EDGES - len(outputs), 0)
+        self.client.record_pipeline_step(self.root_run_id, run_id, outputs, inputs[:room])
+        for start in range(room, len(inputs), records.MAX_EDGES):
+            part = inputs[start : start + records.MAX_EDGES]
+            self.client.record_pipeline_step(self.root_run_id, run_id, (), part)
 
     # ---- caching ------------------------------------------------------------------------------
 
@@ -272,10 +286,15 @@ class TrackingHooks(Hooks):
     ) -> str | None:
         if not task.step:
             return None
+        # Once per step per pipeline run: a loop's iterations share their function's code.
+        code = self._code.get(task.name)
+        if code is None:
+            code = self._code[task.name] = code_fingerprint(function)
         return cache_key(
             task.step,
             function,
             {name: self._fingerprint(task, run, name, value) for name, value in kwargs.items()},
+            code,
         )
 
     def _fingerprint(self, task: g.TaskSpec, run: StepRun, name: str, value: Any) -> str | None:
@@ -317,9 +336,11 @@ class TrackingHooks(Hooks):
         outputs = self._load_outputs(task, run, source, tags)
         if outputs is None:
             return None
-        for name, tag in outputs.tags.items():
-            self.client.set_tag(run_id, OUTPUT_TAG + name, tag)
-        self.client.set_tags(run_id, {CACHED_FROM_TAG: source, CACHE_KEY_TAG: key})
+        tags = {OUTPUT_TAG + name: tag for name, tag in outputs.tags.items()}
+        self.client.set_tags(
+            run_id,
+            {**tags, CACHED_FROM_TAG: source, CACHE_KEY_TAG: key, STATE_TAG: "CACHED"},
+        )
         reused = [
             StepOutput(name, tag.split(":", 1)[1], tag.split(":", 1)[0])
             for name, tag in outputs.tags.items()
@@ -383,13 +404,12 @@ class TrackingHooks(Hooks):
         found = manifest_digest(files)
         with self._lock:
             self.digests[(run.task, run.index, name)] = found
-        self.client.set_tag(run_id, OUTPUT_TAG + name, f"{materializer.name}:{found}")
         return StepOutput(name, found, materializer.name)
 
     def changed(self, run: StepRun) -> None:
         run_id = self.run_ids.get((run.task, run.index))
-        if run_id is None or not run.state.is_terminal:
-            return
+        if run_id is None or not run.state.is_terminal or run.state.produced:
+            return  # a step that produced its outputs was tagged and ended as it stored them
         self.client.set_tag(run_id, STATE_TAG, run.state.value)
         if run.state in (StepState.FAILED, StepState.CANCELED):
             # A timeout ends the step here while its thread may still run.
