@@ -197,9 +197,8 @@ class Engine:
         known = self.items.get((loop.id, prefix))
         if known is not None:
             return known
-        outer = g.TaskSpec(task.name, {}, (), step="", loops=task.loops[:depth])
         try:
-            value = self._value(outer, prefix, loop.items)
+            value = self._value(task.loops[:depth], prefix, loop.items)
         except _NotYet:
             return None
         except _Missing:
@@ -214,13 +213,14 @@ class Engine:
 
     # ---- inputs -------------------------------------------------------------------------------
 
-    def _value(self, task: g.TaskSpec, index: tuple[int, ...], source: g.Source) -> Any:
+    def _value(self, loops: tuple[g.Loop, ...], index: tuple[int, ...], source: g.Source) -> Any:
+        """What ``source`` holds for the step run at ``index`` inside ``loops``."""
         if isinstance(source, g.Constant):
             return source.value
         if isinstance(source, g.PipelineParam):
             return self.params[source.name]
         if isinstance(source, g.LoopItem):
-            depth = next(i for i, loop in enumerate(task.loops) if loop.id == source.loop)
+            depth = next(i for i, loop in enumerate(loops) if loop.id == source.loop)
             return self.items[(source.loop, index[:depth])][index[depth]]
         if isinstance(source, g.TaskOutput):
             producer = self.tasks[source.task]
@@ -286,11 +286,11 @@ class Engine:
             return
         try:
             if task.when is not None and not evaluate(
-                task.when, lambda s: self._value(task, run.index, s)
+                task.when, lambda s: self._value(task.loops, run.index, s)
             ):
                 self._end(run, StepState.SKIPPED, "its condition was false")
                 return
-            kwargs = {k: self._value(task, run.index, s) for k, s in task.inputs.items()}
+            kwargs = {k: self._value(task.loops, run.index, s) for k, s in task.inputs.items()}
         except _NotYet:
             return
         except _Missing:
@@ -418,10 +418,9 @@ class Engine:
         else:
             state = PipelineState.SUCCEEDED
         outputs: dict[str, Any] = {}
-        top = g.TaskSpec("", {}, (), step="")
         for name, source in self.spec.outputs.items():
             try:
-                outputs[name] = self._value(top, (), source)
+                outputs[name] = self._value((), (), source)
             except (_Missing, _NotYet):
                 continue
         failed = [r.key for r in self.runs.values() if r.state is StepState.FAILED]

@@ -171,9 +171,7 @@ _NON_FINITE: Final = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.
 
 
 def _json_safe(value: Any) -> bool:
-    if value is None or isinstance(value, bool | int | str):
-        return True
-    if isinstance(value, float):
+    if value is None or isinstance(value, bool | int | float | str):
         return True
     if isinstance(value, list):
         return all(_json_safe(v) for v in value)

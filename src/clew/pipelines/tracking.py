@@ -55,8 +55,6 @@ OUTPUT_TAG: Final = "clew.output."
 CACHE_KEY_TAG: Final = "clew.pipeline.cache_key"
 CACHED_FROM_TAG: Final = "clew.pipeline.cached_from"
 RESUMED_FROM_TAG: Final = "clew.pipeline.resumed_from"
-#: Not a stored tag: the run id carried beside a run's tags inside this module.
-_RUN_ID_TAG: Final = "\0run_id"
 #: A param value longer than this is recorded as a digest instead.
 _MAX_PARAM_TEXT: Final = 500
 
@@ -194,12 +192,28 @@ class TrackingHooks(Hooks):
         if text is not None:
             return text
         source = task.inputs[name]
+        found = self._upstream(source, run) if isinstance(source, g.TaskOutput) else []
+        return f"sha256:{found[0][1]}" if found else f"<{type(value).__name__}>"
+
+    def _upstream(
+        self, source: g.Source, run: StepRun
+    ) -> list[tuple[tuple[str, tuple[int, ...]], str]]:
+        """The stored outputs ``source`` reads for ``run``: ``((task, index), digest)`` each,
+        in item order (one for a step output, one per iteration for a ``collect``)."""
         if isinstance(source, g.TaskOutput):
-            width = len(self.spec.task(source.task).loops)
-            found = self.digests.get((source.task, run.index[:width], source.output))
-            if found:
-                return f"sha256:{found}"
-        return f"<{type(value).__name__}>"
+            index = run.index[: len(self.spec.task(source.task).loops)]
+            found = self.digests.get((source.task, index, source.output))
+            return [((source.task, index), found)] if found else []
+        if isinstance(source, g.Collected):
+            width = len(self.spec.task(source.task).loops) - 1
+            return sorted(
+                ((task_name, index), found)
+                for (task_name, index, output), found in self.digests.items()
+                if task_name == source.task
+                and output == source.output
+                and index[:width] == run.index[:width]
+            )
+        return []
 
     def call(self, task: g.TaskSpec, run: StepRun, invoker: Invoker, kwargs: dict[str, Any]) -> Any:
         run_id = self.run_ids[(run.task, run.index)]
@@ -256,22 +270,11 @@ class TrackingHooks(Hooks):
         assert self.root_run_id is not None
         inputs: list[StepInput] = []
         for name, source in task.inputs.items():
-            if isinstance(source, g.TaskOutput):
-                width = len(self.spec.task(source.task).loops)
-                producer = self.run_ids.get((source.task, run.index[:width]))
-                if producer and (source.task, run.index[:width], source.output) in self.digests:
-                    inputs.append(StepInput(name, producer, source.output))
-            elif isinstance(source, g.Collected):
-                width = len(self.spec.task(source.task).loops) - 1
-                for task_name, index, output in sorted(self.digests):
-                    if (
-                        task_name == source.task
-                        and output == source.output
-                        and (index[:width] == run.index[:width])
-                    ):
-                        producer = self.run_ids.get((task_name, index))
-                        if producer:
-                            inputs.append(StepInput(name, producer, output))
+            if isinstance(source, g.TaskOutput | g.Collected):
+                for producer_key, _ in self._upstream(source, run):
+                    producer = self.run_ids.get(producer_key)
+                    if producer:
+                        inputs.append(StepInput(name, producer, source.output))
         # A fan-in can read more outputs than one call takes: the rest go in further calls.
         room = max(records.MAX_EDGES - len(outputs), 0)
         self.client.record_pipeline_step(self.root_run_id, run_id, outputs, inputs[:room])
@@ -300,18 +303,10 @@ class TrackingHooks(Hooks):
     def _fingerprint(self, task: g.TaskSpec, run: StepRun, name: str, value: Any) -> str | None:
         source = task.inputs[name]
         if isinstance(source, g.TaskOutput):
-            width = len(self.spec.task(source.task).loops)
-            found = self.digests.get((source.task, run.index[:width], source.output))
-            return f"sha256:{found}" if found else None
+            found = self._upstream(source, run)
+            return f"sha256:{found[0][1]}" if found else None
         if isinstance(source, g.Collected):
-            width = len(self.spec.task(source.task).loops) - 1
-            prefix = run.index[:width]
-            digests = sorted(
-                (index, found)
-                for (task_name, index, output), found in self.digests.items()
-                if task_name == source.task and output == source.output and index[:width] == prefix
-            )
-            return orjson.dumps([d for _, d in digests]).decode()
+            return orjson.dumps([d for _, d in self._upstream(source, run)]).decode()
         try:
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
         except TypeError:
@@ -322,17 +317,22 @@ class TrackingHooks(Hooks):
     ) -> Cached | None:
         """The outputs step run ``earlier`` of the run being resumed made, if it ran under the
         same key and they still load."""
-        tags = {**self.client.get_run(earlier).data.tags, _RUN_ID_TAG: earlier}
+        tags = self.client.get_run(earlier).data.tags
         if tags.get(CACHE_KEY_TAG) != key:
             return None
-        return self._adopt(task, run, run_id, tags, key)
+        return self._adopt(task, run, run_id, earlier, tags, key)
 
     def _adopt(
-        self, task: g.TaskSpec, run: StepRun, run_id: str, tags: Mapping[str, str], key: str
+        self,
+        task: g.TaskSpec,
+        run: StepRun,
+        run_id: str,
+        earlier: str,
+        tags: Mapping[str, str],
+        key: str,
     ) -> Cached | None:
-        """Another step run's outputs (``tags`` are that run's) as this step run's."""
-        source = tags[_RUN_ID_TAG]
-        source = tags.get(CACHED_FROM_TAG, source)  # a cached run's files are at its source
+        """Step run ``earlier``'s outputs (``tags`` are its tags) as this step run's."""
+        source = tags.get(CACHED_FROM_TAG, earlier)  # a cached run's files are at its source
         outputs = self._load_outputs(task, run, source, tags)
         if outputs is None:
             return None
@@ -364,8 +364,7 @@ class TrackingHooks(Hooks):
                 continue
             if expiry is not None and earlier.info.start_time < (time.time() - expiry) * 1000:
                 break  # the rest are older still
-            tags = {**earlier.data.tags, _RUN_ID_TAG: earlier.info.run_id}
-            adopted = self._adopt(task, run, run_id, tags, key)
+            adopted = self._adopt(task, run, run_id, earlier.info.run_id, earlier.data.tags, key)
             if adopted is not None:
                 return adopted  # else its files are gone: not a hit (KFP does not check, #7939)
         return None
