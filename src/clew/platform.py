@@ -17,6 +17,7 @@ from clew.core.db import Database
 from clew.core.ids import is_logged_model_id
 from clew.core.settings import Settings
 from clew.lineage.service import LineageService
+from clew.pipelines.jobs import JobService
 from clew.pipelines.service import PipelineService
 from clew.registry.logged_model import RESOURCE_TYPE as LOGGED_MODEL
 from clew.registry.logged_service import LoggedModelService
@@ -45,12 +46,15 @@ class Platform:
     pipelines: PipelineService = field(init=False)
     #: Walks of the metadata graph from a run, upstream and downstream.
     lineage: LineageService = field(init=False)
+    #: Pipeline versions, jobs the server runs, schedules (issue 5, items 8 and 9).
+    jobs: JobService = field(init=False)
 
     def __post_init__(self) -> None:
         authz = self.tracking.authz
         self.logged_models = LoggedModelService(self.db, self.settings, authz)
         self.pipelines = PipelineService(self.db, authz)
         self.lineage = LineageService(self.db, authz)
+        self.jobs = JobService(self.db, authz, self.tracking, self.settings.allowed_step_modules())
         self.logged_model_artifacts = ArtifactService(
             self.db,
             self.blobs,

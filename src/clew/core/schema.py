@@ -413,3 +413,75 @@ webhook_deliveries = Table(
     Index(None, "webhook_id", "id"),
 )
 # ---- end of webhooks ---------------------------------------------------------------------------
+
+# ---- pipeline jobs and schedules (issue 5, items 8 and 9) --------------------------------------
+# A pipeline version is a registered definition, keyed by its graph's digest. A job is a request
+# to run one with parameters; a worker (in ``clew server`` or ``clew scheduler``) claims it by
+# taking its lease and, once the engine starts, records the pipeline's tracked run as ``run_id``.
+# A schedule makes jobs: firing one moves ``next_fire_at`` by compare-and-set, and the job it
+# makes carries ``(schedule_id, fire_at)``, unique, so several replicas firing at once make one.
+
+pipeline_versions = Table(
+    "pipeline_versions",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("pipeline", String(500), nullable=False),
+    Column("spec", Text, nullable=False),  # serialize.to_dict, canonical JSON
+    Column("created_by", String(256), nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "pipeline", "created_at"),
+)
+
+pipeline_schedules = Table(
+    "pipeline_schedules",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(250), nullable=False, unique=True),
+    Column("pipeline", String(500), nullable=False),
+    Column("digest", String(64), nullable=True),  # NULL: the newest version when it fires
+    Column("params", Text, nullable=False),
+    Column("options", Text, nullable=False),
+    Column("cron", String(200), nullable=True),
+    Column("interval_s", Integer, nullable=True),
+    Column("catchup", Boolean, nullable=False),
+    Column("max_concurrency", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("next_fire_at", BigInteger, nullable=False),
+    Column("last_fire_at", BigInteger, nullable=True),
+    Column("created_by", String(256), nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(None, "enabled", "next_fire_at"),
+)
+
+pipeline_jobs = Table(
+    "pipeline_jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("pipeline", String(500), nullable=False),
+    Column("digest", String(64), ForeignKey("pipeline_versions.digest"), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("options", Text, nullable=False),  # {"cache": bool, "executor": name}
+    Column("state", String(16), nullable=False),  # QUEUED RUNNING SUCCEEDED FAILED CANCELED
+    Column("message", Text, nullable=False, default=""),
+    Column("requested_by", String(256), nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("started_at", BigInteger, nullable=True),
+    Column("ended_at", BigInteger, nullable=True),
+    Column("worker", String(128), nullable=True),
+    Column("lease_until", BigInteger, nullable=True),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("run_id", String(32), nullable=True),  # the pipeline run's tracked run
+    Column("resume_from", String(32), nullable=True),
+    Column(
+        "schedule_id",
+        String(32),
+        ForeignKey("pipeline_schedules.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    Column("fire_at", BigInteger, nullable=True),
+    UniqueConstraint("schedule_id", "fire_at"),
+    Index(None, "state", "created_at"),
+    Index(None, "pipeline", "created_at"),
+)
+# ---- end of pipeline jobs ----------------------------------------------------------------------

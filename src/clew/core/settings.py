@@ -68,6 +68,24 @@ class Settings(BaseSettings):
     #: Run the delivery thread in ``clew server``; off, deliveries wait for one that runs it.
     webhook_dispatcher: bool = True
 
+    # Pipelines run by the server (pipelines/jobs, pipelines/worker). A job's steps are
+    # ``module:function`` references the worker imports and calls, so the worker runs only
+    # steps from these modules: whoever may submit a job may run that code, nothing else.
+    #: Comma-separated module prefixes (``acme.pipelines``, ``clew.pipelines.gates``) whose
+    #: functions server-run steps may be; empty: the server runs no pipeline jobs.
+    pipeline_modules: str = ""
+    #: Run the scheduler and job worker in ``clew server`` (``clew scheduler`` runs one alone).
+    pipeline_worker: bool = True
+    #: Jobs one worker runs at once.
+    pipeline_worker_jobs: int = 2
+    #: How long a worker's hold on a job lasts unless renewed (it renews at a third of it).
+    pipeline_lease_s: float = 30.0
+    #: How often an idle worker looks for due schedules and queued jobs.
+    pipeline_poll_interval_s: float = 1.0
+
+    def allowed_step_modules(self) -> tuple[str, ...]:
+        return tuple(m.strip() for m in self.pipeline_modules.split(",") if m.strip())
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -94,16 +94,19 @@ class Engine:
         executor: Executor | None = None,
         listener: Listener | None = None,
         hooks: Hooks | None = None,
+        owns_executor: bool | None = None,
     ) -> None:
+        """``owns_executor`` (by default: whether ``executor`` was left out) shuts the executor
+        down when the run ends."""
         self.spec = flatten(spec).validate()
-        self.params = _bind_params(self.spec, params)
+        self.params = bind_params(self.spec, params)
         self.tasks = {t.name: t for t in self.spec.tasks}
         self.executor = executor or ThreadExecutor()
         self.invokers = {
             t.name: self.executor.invoker(t.step or "", _function(t, steps or {}))
             for t in self.spec.tasks
         }
-        self._owns_executor = executor is None
+        self._owns_executor = executor is None if owns_executor is None else owns_executor
         self.hooks = hooks or Hooks()
         self._listener = listener or (lambda _run: None)
         self.runs: dict[Key, StepRun] = {}
@@ -440,7 +443,7 @@ class Engine:
 # ---- helpers ---------------------------------------------------------------------------------
 
 
-def _bind_params(spec: g.PipelineSpec, given: Mapping[str, Any]) -> dict[str, Any]:
+def bind_params(spec: g.PipelineSpec, given: Mapping[str, Any]) -> dict[str, Any]:
     known = {p.name for p in spec.params}
     unknown = sorted(set(given) - known)
     if unknown:
@@ -520,15 +523,42 @@ def run(
         allow_pickle: ``False`` fails a step whose output only pickle could store.
         executor: an ``Executor`` or a registered name (``"threads"``, ``"processes"``).
     """
+    engine = prepare(
+        pipeline,
+        params,
+        client=client,
+        track=track,
+        cache=cache,
+        resume_from=resume_from,
+        allow_pickle=allow_pickle,
+        executor=executor,
+        listener=listener,
+    )
+    return engine.run()
+
+
+def prepare(
+    pipeline: Any,
+    params: Mapping[str, Any] | None = None,
+    *,
+    client: Any = None,
+    track: bool = True,
+    cache: bool = True,
+    resume_from: str | None = None,
+    allow_pickle: bool = True,
+    executor: Executor | str | None = None,
+    listener: Listener | None = None,
+) -> Engine:
+    """The ``Engine`` that ``run`` runs, for a caller that also needs to hold it while it runs
+    (to cancel it, or to read ``engine.hooks.root_run_id``). Takes ``run``'s arguments; an
+    executor given by name is the engine's own, shut down when its run ends."""
     spec = getattr(pipeline, "spec", pipeline)
     if not isinstance(spec, g.PipelineSpec):
         raise TypeError("run() takes a @pipeline or a PipelineSpec")
     steps = getattr(pipeline, "steps", {})
+    owned = executor is None or isinstance(executor, str)
     if isinstance(executor, str):
         executor = make_executor(executor)
-        owned = True
-    else:
-        owned = False
     hooks: Hooks | None = None
     if resume_from is not None and not track:
         raise ValueError("resume_from needs track=True: the earlier run's outputs are tracked")
@@ -542,7 +572,7 @@ def run(
         if resume_from is not None:
             earlier, reuse = resume_plan(client, spec.name, resume_from)
             params = {**earlier, **(params or {})}
-        engine_params = _bind_params(flatten(spec), params or {})
+        engine_params = bind_params(flatten(spec), params or {})
         hooks = TrackingHooks(
             client,
             spec,
@@ -552,11 +582,12 @@ def run(
             reuse=reuse,
             resumed_from=resume_from,
         )
-    engine = Engine(
-        spec, params or {}, steps=steps, executor=executor, listener=listener, hooks=hooks
+    return Engine(
+        spec,
+        params or {},
+        steps=steps,
+        executor=executor,
+        listener=listener,
+        hooks=hooks,
+        owns_executor=owned,
     )
-    try:
-        return engine.run()
-    finally:
-        if owned and executor is not None:
-            executor.shutdown()

@@ -29,7 +29,7 @@ from typing import Any, Final
 import orjson
 
 from clew.client.client import Client
-from clew.core.errors import InvalidInput, NotFound
+from clew.core.errors import AlreadyExists, InvalidInput, NotFound
 from clew.pipelines import graph as g
 from clew.pipelines import records
 from clew.pipelines.cache_key import cache_key, code_fingerprint
@@ -74,6 +74,19 @@ def _text(value: Any) -> str | None:
     except TypeError:
         return None
     return text if len(text) <= _MAX_PARAM_TEXT else None
+
+
+def _experiment_id(client: Client, name: str) -> str:
+    """The experiment ``name``, made on first use; two runs starting at once both get it."""
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    try:
+        return client.create_experiment(name)
+    except AlreadyExists:  # another run of the pipeline made it just now
+        made = client.get_experiment_by_name(name)
+        assert made is not None
+        return str(made.experiment_id)
 
 
 def manifest_digest(files: Mapping[str, str]) -> str:
@@ -130,11 +143,7 @@ class TrackingHooks(Hooks):
     # ---- the pipeline run ---------------------------------------------------------------------
 
     def started(self) -> None:
-        found = self.client.get_experiment_by_name(self.experiment_name)
-        if found is None:
-            self.experiment_id = self.client.create_experiment(self.experiment_name)
-        else:
-            self.experiment_id = found.experiment_id
+        self.experiment_id = _experiment_id(self.client, self.experiment_name)
         tags = {PIPELINE_TAG: self.spec.name, "clew.pipeline.digest": digest(self.definition)}
         if self.resumed_from:
             tags[RESUMED_FROM_TAG] = self.resumed_from

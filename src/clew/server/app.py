@@ -27,6 +27,7 @@ from clew.core.checkpoint import WalCheckpointer
 from clew.core.settings import Settings
 from clew.lineage import api as lineage_api
 from clew.pipelines import api as pipelines_api
+from clew.pipelines import jobs_api
 from clew.platform import Platform
 from clew.registry import api as registry_api
 from clew.registry import logged_api
@@ -97,9 +98,17 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
             checkpointer.start()
         if settings.webhook_dispatcher:
             served.webhooks.dispatcher.start()
+        worker = None
+        if settings.pipeline_worker and settings.allowed_step_modules():
+            from clew.pipelines.worker import PipelineWorker
+
+            worker = PipelineWorker(served)
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
             served.webhooks.dispatcher.stop()
             if checkpointer is not None:
                 checkpointer.stop()
@@ -127,6 +136,7 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
         webhooks_api.router,
         logged_api.router,
         pipelines_api.router,
+        jobs_api.router,
         lineage_api.router,
     ):
         router.mount_at(API_PREFIX)
