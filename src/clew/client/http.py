@@ -28,6 +28,7 @@ from clew.artifacts.local_tree import walk_local_tree
 from clew.artifacts.model import FileInfo
 from clew.artifacts.paths import join_artifact_path, validate_artifact_path
 from clew.client import http_artifacts
+from clew.client.jobs_transport import HttpJobs
 from clew.client.lineage_transport import HttpLineage
 from clew.client.logged_models_http import HttpLoggedModels, owner_path
 from clew.client.pipelines_transport import HttpPipelines
@@ -77,7 +78,7 @@ def _eid(experiment_id: str) -> str:
     return str(check_experiment_id(experiment_id))
 
 
-class HttpTransport(HttpRegistry, HttpLoggedModels, HttpPipelines, HttpLineage):
+class HttpTransport(HttpRegistry, HttpLoggedModels, HttpPipelines, HttpJobs, HttpLineage):
     """Implements :class:`~clew.client.transport.Transport` against a Clew server.
 
     Args:

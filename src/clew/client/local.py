@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from clew.artifacts.model import FileInfo
+from clew.client.jobs_transport import LocalJobs
 from clew.client.lineage_transport import LocalLineage
 from clew.client.logged_models_local import LocalLoggedModels
 from clew.client.pipelines_transport import LocalPipelines
@@ -33,7 +34,7 @@ from clew.tracking.model import (
 )
 
 
-class LocalTransport(LocalRegistry, LocalLoggedModels, LocalPipelines, LocalLineage):
+class LocalTransport(LocalRegistry, LocalLoggedModels, LocalPipelines, LocalJobs, LocalLineage):
     """Implements :class:`~clew.client.transport.Transport` by calling the services directly.
 
     Args:
