@@ -12,6 +12,7 @@ import pytest
 from clew.client.client import Client
 from clew.core.settings import Settings
 from clew.pipelines import PipelineState, StepState, pipeline, run, step
+from clew.pipelines import cache_key as cache_key_module
 from clew.pipelines.cache_key import cache_key, code_fingerprint
 from clew.pipelines.tracking import CACHED_FROM_TAG, OUTPUT_TAG
 
@@ -149,3 +150,21 @@ def test_the_key_follows_code_closures_and_inputs() -> None:
     key = cache_key("m:f", other, {"x": "1"})
     assert key == cache_key("m:f", other, {"x": "1"}) and key != cache_key("m:f", other, {"x": "2"})
     assert cache_key("m:f", other, {"x": None}) is None  # no fingerprint: never cached
+
+
+def test_a_source_read_that_clashes_with_another_threads_parse_is_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On Python 3.11 ast.parse on two threads at once can raise SystemError (CPython
+    # gh-106905); inspect.getsource of a class parses. The key must not change with it.
+    expected = code_fingerprint(square_all)
+    real = cache_key_module.inspect.getsource
+    clashes = iter([True, True])
+
+    def clashing(obj: object) -> str:
+        if next(clashes, False):
+            raise SystemError("AST constructor recursion depth mismatch (before=60, after=53)")
+        return real(obj)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cache_key_module.inspect, "getsource", clashing)
+    assert code_fingerprint(square_all) == expected

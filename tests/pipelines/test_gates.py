@@ -76,3 +76,14 @@ def test_the_gate_compares_against_the_champion(client: Client) -> None:
 def test_a_malformed_threshold_fails_the_gate_step() -> None:
     with pytest.raises(InvalidInput, match=r"write it as '>= 0.9'"):
         quality_gate({"accuracy": 1.0}, thresholds={"accuracy": "at least 0.9"})
+
+
+def test_a_rerun_with_the_same_model_is_the_same_version(client: Client) -> None:
+    first = run(promote, client=client)
+    again = run(promote, client=client)  # the gate runs again; the registration is cached
+    assert again.step("quality_gate").state is StepState.SUCCEEDED
+    assert again.step("register_model").state is StepState.CACHED
+    assert first.output == again.output == 1
+    assert [v.version for v in client.search_model_versions("name = 'churn'")] == [1]
+    fresh = run(promote, client=client, cache=False)
+    assert fresh.output == 2 and client.get_model_version_by_alias("churn", "champion").version == 2

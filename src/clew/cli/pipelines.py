@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -15,6 +17,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from clew.cli.context import client
 from clew.cli.output import console, emit, table
 from clew.core.errors import InvalidInput
+
+if TYPE_CHECKING:  # the engine loads only when a pipeline runs
+    from clew.pipelines.engine import Listener
+    from clew.pipelines.graph import PipelineSpec
+    from clew.pipelines.state import PipelineRunResult, StepRun
 
 app = typer.Typer(help="Run pipelines.", no_args_is_help=True)
 
@@ -55,6 +62,38 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
     return params
 
 
+@contextmanager
+def live_progress(spec: PipelineSpec, *, disable: bool = False) -> Iterator[Listener]:
+    """A progress bar over a pipeline run's steps while the block runs (gone when it ends);
+    yields the engine listener that moves it: each step's latest state, settled steps counted
+    (a loop's iterations add to the total as they appear)."""
+    settled: set[str] = set()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True, disable=disable) as progress:
+        bar = progress.add_task(f"pipeline {spec.name}", total=len(spec.tasks))
+
+        def changed(step_run: StepRun) -> None:
+            if step_run.state.is_terminal and step_run.key not in settled:
+                settled.add(step_run.key)
+                total = max(progress.tasks[bar].total or 0, len(settled))
+                progress.update(bar, completed=len(settled), total=total,
+                                description=f"{step_run.key}: {step_run.state.value}")  # fmt: skip
+            elif not step_run.state.is_terminal:
+                progress.update(bar, description=f"{step_run.key}: {step_run.state.value}")
+
+        yield changed
+
+
+def steps_table(result: PipelineRunResult) -> None:
+    """Each step run's state, attempts and reason, under the pipeline run's state."""
+    table(
+        f"{result.pipeline}: {result.state.value}",
+        ["step", "state", "attempts", "reason"],
+        [(k, r.state.value, r.attempts, r.reason) for k, r in result.steps.items()],
+        styles={"state": "bold"},
+    )
+
+
 @app.command("run")
 def run_command(
     ctx: typer.Context,
@@ -88,35 +127,21 @@ def run_command(
 ) -> None:
     """Run a pipeline to the end, tracking every step; exit status 1 if it did not succeed."""
     from clew.pipelines import run
-    from clew.pipelines.state import PipelineState, StepRun
+    from clew.pipelines.state import PipelineState
 
     pipeline = load_pipeline(target)
     params = parse_params(param or [])
-    settled: set[str] = set()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
-        bar = progress.add_task(f"pipeline {pipeline.spec.name}", total=len(pipeline.spec.tasks))
-
-        def changed(step_run: StepRun) -> None:
-            if step_run.state.is_terminal and step_run.key not in settled:
-                settled.add(step_run.key)
-                total = max(progress.tasks[bar].total or 0, len(settled))
-                progress.update(bar, completed=len(settled), total=total,
-                                description=f"{step_run.key}: {step_run.state.value}")  # fmt: skip
-            elif not step_run.state.is_terminal:
-                progress.update(bar, description=f"{step_run.key}: {step_run.state.value}")
-
-        with client(ctx) as tracking:
-            result = run(
-                pipeline,
-                params,
-                client=tracking,
-                cache=not no_cache,
-                resume_from=resume,
-                executor=executor,
-                allow_pickle=not no_pickle,
-                listener=changed,
-            )
+    with live_progress(pipeline.spec, disable=as_json) as changed, client(ctx) as tracking:
+        result = run(
+            pipeline,
+            params,
+            client=tracking,
+            cache=not no_cache,
+            resume_from=resume,
+            executor=executor,
+            allow_pickle=not no_pickle,
+            listener=changed,
+        )
     data = {
         "pipeline": result.pipeline,
         "state": result.state.value,
@@ -128,14 +153,6 @@ def run_command(
         },
     }
 
-    def human() -> None:
-        table(
-            f"{result.pipeline}: {result.state.value}",
-            ["step", "state", "attempts", "reason"],
-            [(k, r.state.value, r.attempts, r.reason) for k, r in result.steps.items()],
-            styles={"state": "bold"},
-        )
-
-    emit(as_json, data, human)
+    emit(as_json, data, lambda: steps_table(result))
     if result.state is not PipelineState.SUCCEEDED:
         raise typer.Exit(1)

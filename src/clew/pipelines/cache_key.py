@@ -17,6 +17,7 @@ import hashlib
 import inspect
 import marshal
 import sys
+import threading
 import types
 from collections.abc import Mapping
 from importlib import metadata
@@ -43,14 +44,35 @@ def _json(value: Any) -> str | None:
         return None
 
 
+#: ``inspect.getsource`` of a class parses its module, and on Python 3.11 ``ast.parse`` on two
+#: threads at once can raise ``SystemError: AST constructor recursion depth mismatch``
+#: (CPython gh-106905): two iterations of a loop fingerprinting together then got different
+#: keys, and a rerun missed the cache. Source reads here take turns; a clash with a parse
+#: elsewhere is retried.
+_READING = threading.Lock()
+_ATTEMPTS = 3
+
+
+def _read_source(fn: Any) -> str | None:
+    for _ in range(_ATTEMPTS):
+        try:
+            with _READING:
+                return inspect.getsource(fn)
+        except SystemError:
+            continue
+        except Exception:  # exec'd, built at run time, or in C: no source file to read
+            return None
+    return None
+
+
 def _source(fn: Any) -> str:
-    try:
-        return inspect.getsource(fn)
-    except Exception:  # exec'd, built at run time, or in C: no source file to read
+    text = _read_source(fn)
+    if text is None:
         code = getattr(fn, "__code__", None)
         if code is not None:  # the compiled code itself, which changes when the code does
             return hashlib.sha256(marshal.dumps(code)).hexdigest()
         return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+    return text
 
 
 def _captured(value: Any, depth: int) -> str:

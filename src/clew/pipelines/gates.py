@@ -5,7 +5,8 @@ registered model's current ``champion``; otherwise it stops the branch: the gate
 SKIPPED with the reason (which metric, its value, the bar), everything that reads its output is
 skipped, and the pipeline still succeeds, since a model that is not good enough is an outcome,
 not an error. ``register_model`` logs a model from its step's run and registers it (optionally
-moving an alias), so the version links to the step run, and is tagged ``clew.pipeline.run`` with the pipeline run.
+moving an alias), so the version links to the step run, and is tagged ``clew.pipeline.run`` with
+the pipeline run; a rerun with the same model and metrics is cached: the same version.
 
 ::
 
@@ -99,7 +100,7 @@ def quality_gate(
     return dict(metrics)
 
 
-@step(cache=False)
+@step  # cached: the same model bytes, metrics, name and alias are the version made then
 def register_model(
     model: Any,
     metrics: dict[str, float] | None = None,
@@ -108,7 +109,12 @@ def register_model(
 ) -> int:
     """Log ``model`` from this step's run, register it as the next version of ``name`` and,
     with ``alias``, point the alias at it; returns the version. ``metrics`` (a gate's output)
-    are logged on the step's run, so the version's run carries what it was judged on."""
+    are logged on the step's run, so the version's run carries what it was judged on.
+
+    A rerun with the same model (its content digest), metrics, name and alias is a cache hit
+    that returns the version registered then: no identical second version, and the alias is
+    not moved again. ``--no-cache`` (or ``register_model.options(cache=False)``) registers anew.
+    """
     import clew
 
     if not name:
