@@ -16,8 +16,10 @@ from clew.cli import (
     import_cmd,
     lineage,
     models,
+    pipeline_jobs,
     pipelines,
     runs,
+    schedules,
 )
 from clew.cli.context import CliState
 from clew.cli.output import err_console
@@ -38,7 +40,10 @@ app.add_typer(db.app, name="db")
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(pipelines.app, name="pipelines")
 app.add_typer(lineage.app, name="lineage")
+app.add_typer(schedules.app, name="schedule")
 app.command()(server)
+app.command()(schedules.scheduler)
+del pipeline_jobs  # imported for its commands, which it adds to ``clew pipelines``
 
 
 def _version(value: bool) -> None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the engine loads only when a pipeline runs
     from clew.pipelines.graph import PipelineSpec
     from clew.pipelines.state import PipelineRunResult, StepRun
 
-app = typer.Typer(help="Run pipelines.", no_args_is_help=True)
+app = typer.Typer(help="Run pipelines here, or submit them to the server.", no_args_is_help=True)
 
 
 def load_pipeline(target: str) -> Any:
