@@ -54,7 +54,9 @@ class Platform:
         self.logged_models = LoggedModelService(self.db, self.settings, authz)
         self.pipelines = PipelineService(self.db, authz)
         self.lineage = LineageService(self.db, authz)
-        self.jobs = JobService(self.db, authz, self.tracking, self.settings.allowed_step_modules())
+        self.jobs = JobService(
+            self.db, authz, self.tracking, self.artifacts, self.settings.allowed_step_modules()
+        )
         self.logged_model_artifacts = ArtifactService(
             self.db,
             self.blobs,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -25,6 +26,8 @@ def double(x: int) -> int:
 
 @step
 def add(a: int, b: int) -> int:
+    print(f"adding {a} and {b}")
+    print("to stderr too", file=sys.stderr)
     return a + b
 
 

@@ -42,6 +42,11 @@ def test_submit_a_pipeline_from_python_and_wait_for_it(worked: Client) -> None:
     done = worked.wait_pipeline_job(job.id, timeout=30, poll=0.05)
     assert done.state == JobState.SUCCEEDED, done.message
     assert {s["step"] for s in worked.pipeline_job_steps(job.id)} == {"double", "add"}
+    log = worked.pipeline_job_step_log(job.id, "add")
+    assert "adding 4 and 4" in log and "to stderr too" in log
+    assert worked.pipeline_job_step_log(job.id, "double") == ""  # printed nothing
+    with pytest.raises(NotFound):
+        worked.pipeline_job_step_log(job.id, "nope")
     assert worked.get_run(done.run_id or "").data.params == {"x": "2", "y": "4"}
     by_name = worked.submit_pipeline("arithmetic")  # the newest registered version
     assert by_name.digest == job.digest

@@ -1,4 +1,4 @@
-"""``clew pipelines submit|jobs|job|cancel|resume``: pipelines the server runs.
+"""``clew pipelines submit|jobs|job|cancel|resume|logs``: pipelines the server runs.
 
 Registered onto ``clew pipelines`` (``cli.pipelines.app``). ``submit`` registers the
 pipeline's definition as a version and queues it; a worker in ``clew server`` or ``clew
@@ -175,3 +175,15 @@ def resume_command(
         job = _follow(ctx, job)
     _show(job, as_json)
     _exit_for(job)
+
+
+@app.command("logs")
+def logs_command(
+    ctx: typer.Context,
+    job_id: Annotated[str, typer.Argument(help="The job's id.")],
+    step: Annotated[str, typer.Argument(help="The step run: fit, or fit[2] in a loop.")],
+) -> None:
+    """Print what a step of a job printed."""
+    with client(ctx) as tracking:
+        text = tracking.pipeline_job_step_log(job_id, step)
+    console.out(text, end="", highlight=False)

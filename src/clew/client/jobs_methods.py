@@ -89,6 +89,10 @@ class JobMethods:
     def pipeline_job_steps(self, job_id: str) -> list[dict[str, Any]]:
         return self.transport.pipeline_job_steps(job_id)
 
+    def pipeline_job_step_log(self, job_id: str, step: str) -> str:
+        """What step run ``step`` (``fit``, ``fit[2]``) of the job printed; empty if nothing."""
+        return self.transport.pipeline_job_step_log(job_id, step)
+
     def wait_pipeline_job(
         self, job_id: str, timeout: float | None = None, poll: float = 0.5
     ) -> Job:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from clew.pipelines.job_records import Job, PipelineVersion, Schedule
 
@@ -47,6 +48,9 @@ class LocalJobs:
 
     def pipeline_job_steps(self, job_id: str) -> list[dict[str, Any]]:
         return self.platform.jobs.steps(self.actor, job_id)
+
+    def pipeline_job_step_log(self, job_id: str, step: str) -> str:
+        return self.platform.jobs.step_log(self.actor, job_id, step)
 
     def create_pipeline_schedule(self, name: str, pipeline: str, **options: Any) -> Schedule:
         return self.platform.jobs.create_schedule(self.actor, name, pipeline, **options)
@@ -102,6 +106,10 @@ class HttpJobs:
     def pipeline_job_steps(self, job_id: str) -> list[dict[str, Any]]:
         data = self._json("GET", f"/pipeline-jobs/{job_id}/steps", idempotent=True)
         return list(data["steps"])
+
+    def pipeline_job_step_log(self, job_id: str, step: str) -> str:
+        path = f"/pipeline-jobs/{job_id}/steps/{quote(step, safe='')}/log"
+        return str(self.request("GET", path, idempotent=True).text)
 
     def create_pipeline_schedule(self, name: str, pipeline: str, **options: Any) -> Schedule:
         body = {"name": name, "pipeline": pipeline,

@@ -21,6 +21,7 @@ stopped from outside: the function runs on until it returns, and what it returns
 from __future__ import annotations
 
 import importlib
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from typing import Any, Final, Protocol
 from clew.core.errors import InvalidInput
 
 ENTRY_POINT_GROUP: Final = "clew.executors"
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,25 @@ def call_in_run(
     with use_client(context.client):
         if context.run is not None:  # the engine ends the run
             with attached(context.run):
-                return function(**kwargs)
+                return _logged(context, function, kwargs)
         with start_run(run_id=context.run_id):
+            return _logged(context, function, kwargs)
+
+
+def _logged(context: RunContext, function: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    """``function(**kwargs)``, what it prints stored as the run's ``logs/step.log``."""
+    from clew.pipelines import step_logs
+
+    with step_logs.captured() as log:
+        try:
             return function(**kwargs)
+        finally:
+            text = log.text()
+            if text:
+                try:
+                    context.client.log_text(context.run_id, text, step_logs.PATH)
+                except Exception as exc:  # the step's outcome stands; say the log is lost
+                    _log.warning("the log of step run %s was not stored: %s", context.run_id, exc)
 
 
 def _workers(max_workers: int | None) -> int:

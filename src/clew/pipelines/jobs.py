@@ -23,6 +23,7 @@ from typing import Any, Final
 
 import orjson
 
+from clew.artifacts.service import ArtifactService
 from clew.core import audit
 from clew.core.actor import Actor
 from clew.core.authz import Authorizer, Permission, Resource
@@ -30,7 +31,7 @@ from clew.core.db import Database, retry_conflicts
 from clew.core.errors import AlreadyExists, InvalidInput, InvalidPageToken, NotFound
 from clew.core.ids import check_run_id, now_ms
 from clew.pipelines import cron as cron_expr
-from clew.pipelines import serialize
+from clew.pipelines import serialize, step_logs
 from clew.pipelines.engine import bind_params
 from clew.pipelines.executors import BUILT_IN, ENTRY_POINT_GROUP
 from clew.pipelines.flatten import flatten
@@ -68,11 +69,13 @@ class JobService:
         db: Database,
         authz: Authorizer,
         tracking: TrackingService,
+        artifacts: ArtifactService,
         allowed_modules: tuple[str, ...] = (),
     ) -> None:
         self.db = db
         self.authz = authz
         self.tracking = tracking
+        self.artifacts = artifacts
         self.allowed_modules = allowed_modules
 
     # ---- versions -----------------------------------------------------------------------------
@@ -267,6 +270,17 @@ class JobService:
             token = page.next_page_token
             if not token:
                 return found
+
+    def step_log(self, actor: Actor, job_id: str, step: str) -> str:
+        """What step run ``step`` (``fit`` or ``fit[2]``) of a job printed (``step_logs``)."""
+        found = [s for s in self.steps(actor, job_id) if s["step"] == step]
+        if not found:
+            raise NotFound("The job has no such step run", job_id=job_id, step=step)
+        try:
+            _, chunks = self.artifacts.open(actor, found[0]["run_id"], step_logs.PATH)
+        except NotFound:
+            return ""  # it printed nothing
+        return b"".join(chunks).decode("utf-8", "replace")
 
     # ---- what workers do ----------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Path, Query
 from pydantic import BaseModel, Field
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from clew.pipelines.job_records import Job, PipelineVersion, Schedule
 from clew.server.deps import ActorDep, PlatformDep
@@ -173,6 +173,17 @@ def resume_pipeline_job(job_id: Hex32, platform: PlatformDep, actor: ActorDep) -
 @router.get("/pipeline-jobs/{job_id}/steps", response_model=StepsOut)
 def pipeline_job_steps(job_id: Hex32, platform: PlatformDep, actor: ActorDep) -> Response:
     return _json({"steps": platform.jobs.steps(actor, job_id)})
+
+
+@router.get("/pipeline-jobs/{job_id}/steps/{step}/log", response_class=PlainTextResponse)
+def pipeline_job_step_log(
+    job_id: Hex32,
+    step: Annotated[str, Path(min_length=1, max_length=500)],
+    platform: PlatformDep,
+    actor: ActorDep,
+) -> Response:
+    """What a step run printed (its last attempt), as text; empty if nothing."""
+    return PlainTextResponse(platform.jobs.step_log(actor, job_id, step))
 
 
 # ---- schedules --------------------------------------------------------------------------------
