@@ -121,6 +121,13 @@ def counted(x: int, where: str) -> int:
     return x * 2
 
 
+@step
+def unless_fixed(x: int, fixed: str) -> int:
+    if not Path(fixed).exists():
+        raise RuntimeError("not fixed yet")
+    return x + 1
+
+
 @step(cpu=2, memory="100M")
 def assigned() -> dict[str, float]:
     import ray
@@ -202,6 +209,11 @@ def failing(where: str) -> int:
 @pipeline
 def cached(where: str) -> int:
     return counted(counted(1, where), where)
+
+
+@pipeline
+def resumable(calls: str, fixed: str) -> int:
+    return unless_fixed(counted(1, calls), fixed)
 
 
 @pipeline
@@ -365,6 +377,40 @@ def test_outputs_travel_through_the_store_not_the_driver(
     assert isinstance(ref, StoredOutput) and ref.materializer == "pickle"
     files = local_client.list_artifacts(ref.run_id, "outputs/output")
     assert [f.path for f in files] == ["outputs/output/value.pkl"]
+
+
+@sqlite_only
+def test_a_resumed_run_reuses_what_succeeded_by_reference(
+    ray_executor: Any, local_client: Client, tmp_path: Path
+) -> None:
+    calls, fixed = tmp_path / "calls", tmp_path / "fixed"
+    params = {"calls": str(calls), "fixed": str(fixed)}
+    failed = run(resumable, params, client=local_client, executor=ray_executor, cache=False)
+    assert failed.state is PipelineState.FAILED
+    failed_id = _root_id(local_client, "resumable")
+    fixed.touch()
+    resumed = run(
+        resumable, client=local_client, executor=ray_executor, cache=False, resume_from=failed_id
+    )
+    assert resumed.state is PipelineState.SUCCEEDED, resumed.reason
+    assert resumed.output == 3 and calls.read_text() == "x"  # counted ran once, in the first
+    assert resumed.step("counted").state is StepState.CACHED
+    ref = resumed.step("counted").outputs["output"]
+    assert isinstance(ref, StoredOutput)
+    assert ref.run_id == _children(local_client, failed_id)["counted"].info.run_id
+
+
+@sqlite_only
+def test_a_refused_pickle_fails_the_step_in_the_worker(
+    ray_executor: Any, local_client: Client, tmp_path: Path
+) -> None:
+    log = tmp_path / "unpickled"
+    result = run(
+        traced, {"log": str(log)}, client=local_client, executor=ray_executor, allow_pickle=False
+    )
+    assert result.state is PipelineState.FAILED
+    assert "only pickle can store" in (result.step("make_traced").reason or "")
+    assert result.step("read_traced").state is StepState.SKIPPED
 
 
 # ---- resources and the instance ------------------------------------------------------------
