@@ -133,7 +133,8 @@ class ThreadExecutor:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-#: A child process's clients, one per tracking target, reused by the steps it runs.
+#: A child process's (or Ray worker's) clients, one per tracking target, reused by the steps
+#: it runs.
 _child_clients: dict[tuple[str, str], Any] = {}
 
 

@@ -102,15 +102,14 @@ class RayExecutor:
         import ray
 
         self._ray = ray
+        address = os.environ.get("RAY_ADDRESS")
         self._started = not ray.is_initialized()
-        if self._started:
-            address = os.environ.get("RAY_ADDRESS") or "local"
-            if address == "local":
-                ray.init(address="local", include_dashboard=False)
-            else:
-                ray.init(address=address)
-        # Only a machine this executor brought up cannot grow: a cluster may add nodes.
-        self._local = self._started and not os.environ.get("RAY_ADDRESS")
+        if self._started and address:
+            ray.init(address=address)
+        elif self._started:  # "local": a new instance, not one a `ray start` left running
+            ray.init(address="local", include_dashboard=False)
+        # Only an instance this executor brought up here cannot grow: a cluster may add nodes.
+        self._local = self._started and not address
         self._has = ray.cluster_resources() if self._local else {}
         self._task = ray.remote(max_retries=0)(_step_task)
         self._threads = ThreadPoolExecutor(max_workers or _IN_FLIGHT, thread_name_prefix="clew-ray")
