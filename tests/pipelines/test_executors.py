@@ -77,6 +77,6 @@ def test_executors_are_chosen_by_name() -> None:
     assert threads.name == "threads"
     threads.shutdown()
     with pytest.raises(
-        InvalidInput, match="unknown executor 'gpu-farm'; known: processes, threads"
+        InvalidInput, match="unknown executor 'gpu-farm'; known: processes, ray, threads"
     ):
         executor("gpu-farm")

@@ -117,7 +117,7 @@ def run_command(
         typer.Option(
             "--executor",
             "-e",
-            help="Where steps run: threads (default) or processes (or a plugin's name).",
+            help="Where steps run: threads (default), processes or ray (or a plugin's name).",
         ),
     ] = "threads",
     no_pickle: Annotated[

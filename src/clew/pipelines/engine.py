@@ -47,7 +47,9 @@ class Hooks:
     ``started`` runs once before the first step, ``before`` on the scheduler thread before each attempt, ``call`` on the worker (it
     must call ``invoker(kwargs, context)``, which runs the step's function where the executor
     runs steps, and return its result), ``changed`` on the scheduler
-    thread whenever a step run changes state, ``finished`` once at the end.
+    thread whenever a step run changes state, ``finished`` once at the end. ``resolve``
+    turns an output the executor left in a store (a ``stored.StoredOutput``) into its value,
+    where the engine itself needs it: a condition, a loop's items, the pipeline's outputs.
     ``pipelines.tracking.TrackingHooks`` makes each step a tracked run this way.
     """
 
@@ -65,6 +67,9 @@ class Hooks:
 
     def finished(self, result: PipelineRunResult) -> None:
         return None
+
+    def resolve(self, value: Any) -> Any:
+        return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +108,7 @@ class Engine:
         self.tasks = {t.name: t for t in self.spec.tasks}
         self.executor = executor or ThreadExecutor()
         self.invokers = {
-            t.name: self.executor.invoker(t.step or "", _function(t, steps or {}))
+            t.name: self.executor.invoker(t.step or "", _function(t, steps or {}), t.options)
             for t in self.spec.tasks
         }
         self._owns_executor = executor is None if owns_executor is None else owns_executor
@@ -201,7 +206,7 @@ class Engine:
         if known is not None:
             return known
         try:
-            value = self._value(task.loops[:depth], prefix, loop.items)
+            value = self.hooks.resolve(self._value(task.loops[:depth], prefix, loop.items))
         except _NotYet:
             return None
         except _Missing:
@@ -289,7 +294,7 @@ class Engine:
             return
         try:
             if task.when is not None and not evaluate(
-                task.when, lambda s: self._value(task.loops, run.index, s)
+                task.when, lambda s: self.hooks.resolve(self._value(task.loops, run.index, s))
             ):
                 self._end(run, StepState.SKIPPED, "its condition was false")
                 return
@@ -423,7 +428,7 @@ class Engine:
         outputs: dict[str, Any] = {}
         for name, source in self.spec.outputs.items():
             try:
-                outputs[name] = self._value((), (), source)
+                outputs[name] = self.hooks.resolve(self._value((), (), source))
             except (_Missing, _NotYet):
                 continue
         failed = [r.key for r in self.runs.values() if r.state is StepState.FAILED]
@@ -521,7 +526,8 @@ def run(
             defaults, and the steps that succeeded there reuse their outputs (CACHED) instead
             of running again, whatever their caching options.
         allow_pickle: ``False`` fails a step whose output only pickle could store.
-        executor: an ``Executor`` or a registered name (``"threads"``, ``"processes"``).
+        executor: an ``Executor`` or a registered name (``"threads"``, ``"processes"``,
+            ``"ray"``).
     """
     engine = prepare(
         pipeline,

@@ -11,11 +11,18 @@ makes an ``Invoker`` per step that calls the step's function where the executor 
   fluent API logs to the step's run through a client of its own, on the same store (local) or
   server (HTTP).
 
+- ``ray`` (``clew.pipelines.ray_executor``, needs the ``ray`` extra): each step a Ray task with
+  the step's resource hints; tracked outputs are stored from the worker, not the driver.
+
 Others register under the ``clew.executors`` entry-point group: a class taking
-``max_workers`` with this interface.
+``max_workers`` with this interface. ``invoker`` gets the step's options (resource hints,
+timeout) for an executor that can use them. An invoker that stores outputs where the step runs
+says so (``by_reference``): tracking then passes how to store them (``RunContext.store``) and
+gets back references (``pipelines.stored``) instead of values.
 
 A step that times out is reported failed at once, but neither a thread nor a pool task can be
 stopped from outside: the function runs on until it returns, and what it returns is dropped.
+(A Ray task can be: the Ray executor cancels it.)
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from importlib import metadata
 from typing import Any, Final, Protocol
 
 from clew.core.errors import InvalidInput
+from clew.pipelines.graph import StepOptions
 
 ENTRY_POINT_GROUP: Final = "clew.executors"
 _log = logging.getLogger(__name__)
@@ -39,19 +47,25 @@ _log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class RunContext:
     """Where the fluent API inside a step logs: run ``run_id`` through ``client``. ``run``
-    (the ``Run`` itself, when the caller holds it) lets a thread attach without a fetch."""
+    (the ``Run`` itself, when the caller holds it) lets a thread attach without a fetch.
+    ``store`` (a ``stored.OutputStore``) is set for a ``by_reference`` invoker: how to store
+    the step's outputs where it runs."""
 
     client: Any
     run_id: str
     run: Any = None
+    store: Any = None
 
 
 @dataclass(frozen=True)
 class Invoker:
-    """Calls one step's function where its executor runs steps."""
+    """Calls one step's function where its executor runs steps. ``by_reference``: given a
+    ``RunContext.store`` it stores the outputs there and returns a ``stored.Stored``, and the
+    inputs it is called with may be ``stored.StoredOutput`` references, loaded where it runs."""
 
     function: Callable[..., Any]
     run: Callable[[dict[str, Any], RunContext | None], Any]
+    by_reference: bool = False
 
     def __call__(self, kwargs: dict[str, Any], context: RunContext | None = None) -> Any:
         return self.run(kwargs, context)
@@ -62,7 +76,9 @@ class Executor(Protocol):
 
     def submit(self, call: Callable[[], Any]) -> Future[Any]: ...
 
-    def invoker(self, step_ref: str, function: Callable[..., Any]) -> Invoker: ...
+    def invoker(
+        self, step_ref: str, function: Callable[..., Any], options: StepOptions | None = None
+    ) -> Invoker: ...
 
     def shutdown(self) -> None: ...
 
@@ -125,7 +141,9 @@ class ThreadExecutor:
     def submit(self, call: Callable[[], Any]) -> Future[Any]:
         return self._pool.submit(call)
 
-    def invoker(self, step_ref: str, function: Callable[..., Any]) -> Invoker:
+    def invoker(
+        self, step_ref: str, function: Callable[..., Any], options: StepOptions | None = None
+    ) -> Invoker:
         return Invoker(function, lambda kwargs, context: call_in_run(context, function, kwargs))
 
     def shutdown(self) -> None:
@@ -133,7 +151,8 @@ class ThreadExecutor:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-#: A child process's clients, one per tracking target, reused by the steps it runs.
+#: A child process's (or Ray worker's) clients, one per tracking target, reused by the steps
+#: it runs.
 _child_clients: dict[tuple[str, str], Any] = {}
 
 
@@ -184,7 +203,9 @@ class ProcessExecutor:
     def submit(self, call: Callable[[], Any]) -> Future[Any]:
         return self._threads.submit(call)
 
-    def invoker(self, step_ref: str, function: Callable[..., Any]) -> Invoker:
+    def invoker(
+        self, step_ref: str, function: Callable[..., Any], options: StepOptions | None = None
+    ) -> Invoker:
         pool = self._pool
 
         def run(kwargs: dict[str, Any], context: RunContext | None) -> Any:

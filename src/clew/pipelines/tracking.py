@@ -7,7 +7,9 @@ A pipeline run is a run of its own (in an experiment named after the pipeline, t
 digest of the upstream output it came from. Inside the step the fluent API logs to the step's
 run (``clew.log_metric("loss", 0.1)`` just works, on whichever worker thread). Each output is
 written by its materializer and stored as the run's artifacts under ``outputs/<name>/``, so it
-has a digest; the run is tagged ``clew.output.<name>`` with ``<materializer>:<digest>``.
+has a digest; the run is tagged ``clew.output.<name>`` with ``<materializer>:<digest>``. An
+executor that stores outputs where the step runs (``Invoker.by_reference``: Ray) is told how
+and returns references (``pipelines.stored``); the values then stay off this process.
 
 Everything goes through ``clew.Client``, so a pipeline on a laptop tracks into the local
 store and one pointed at a server (``CLEW_TRACKING_URI``) tracks there.
@@ -16,13 +18,10 @@ store and one pointed at a server (``CLEW_TRACKING_URI``) tracks there.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Final
 
@@ -45,6 +44,15 @@ from clew.pipelines.state import (
     StepRun,
     StepState,
     StopBranch,
+)
+from clew.pipelines.stored import (
+    OutputStore,
+    Stored,
+    StoredOutput,
+    holds_reference,
+    load_output,
+    resolve,
+    store_output,
 )
 
 PIPELINE_TAG: Final = "clew.pipeline"
@@ -87,12 +95,6 @@ def _experiment_id(client: Client, name: str) -> str:
         made = client.get_experiment_by_name(name)
         assert made is not None
         return str(made.experiment_id)
-
-
-def manifest_digest(files: Mapping[str, str]) -> str:
-    """One digest for a directory: sha256 over its ``path\\0digest`` lines in path order."""
-    lines = "".join(f"{path}\0{files[path]}\n" for path in sorted(files))
-    return hashlib.sha256(lines.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ class TrackingHooks(Hooks):
         self._held[key] = created
 
     def _param(self, task: g.TaskSpec, run: StepRun, name: str, value: Any) -> str:
-        text = _text(value)
+        text = None if holds_reference(value) else _text(value)
         if text is not None:
             return text
         source = task.inputs[name]
@@ -231,12 +233,13 @@ class TrackingHooks(Hooks):
         # and environment), whatever the caching options.
         key = self._cache_key(task, run, invoker.function, kwargs)
         earlier = self.reuse.get(run.key)
+        by_reference = invoker.by_reference
         if earlier is not None and key is not None:
-            reused = self._reuse(task, run, run_id, earlier, key)
+            reused = self._reuse(task, run, run_id, earlier, key, by_reference)
             if reused is not None:
                 return reused
         if key is not None and self.cache and task.options.caching.enabled:
-            hit = self._cached(task, run, run_id, key)
+            hit = self._cached(task, run, run_id, key, by_reference)
             if hit is not None:
                 return hit
         try:
@@ -255,20 +258,31 @@ class TrackingHooks(Hooks):
         kwargs: dict[str, Any],
     ) -> Any:
         # The step's fluent calls log to its run, on whichever thread or process it runs;
-        # its outputs are then stored from here (a failure to store fails the step), and the
-        # run gets its output tags, key and state in one call before it is ended.
+        # its outputs are then stored from here, or where it ran for a by-reference invoker
+        # (a failure to store fails the step), and the run gets its output tags, key and
+        # state in one call before it is ended.
         held = self._held.get((run.task, run.index))
-        value = invoker(kwargs, RunContext(self.client, run_id, held))
-        stored = [
-            self._store(task, run, run_id, name, output)
-            for name, output in outputs_of(task, value).items()
-        ]
-        tags = {OUTPUT_TAG + o.name: f"{o.materializer}:{o.digest}" for o in stored}
+        store = OutputStore(task, run.key, self.materializers) if invoker.by_reference else None
+        value = invoker(kwargs, RunContext(self.client, run_id, held, store))
+        if isinstance(value, Stored):
+            refs = value.outputs
+            value = _as_return(task, refs)
+        else:
+            refs = {
+                name: store_output(
+                    self.client, self.materializers, run_id, name, output, step=run.key
+                )
+                for name, output in outputs_of(task, value).items()
+            }
+        with self._lock:
+            for name, ref in refs.items():
+                self.digests[(run.task, run.index, name)] = ref.digest
+        tags = {OUTPUT_TAG + name: ref.tag for name, ref in refs.items()}
         tags[STATE_TAG] = StepState.SUCCEEDED.value
         if key is not None:
             tags[CACHE_KEY_TAG] = key
         self.client.set_tags(run_id, tags)
-        self._record_edges(task, run, run_id, stored)
+        self._record_edges(task, run, run_id, [ref.record for ref in refs.values()])
         self.client.set_terminated(run_id, "FINISHED")
         return value
 
@@ -322,14 +336,14 @@ class TrackingHooks(Hooks):
             return None
 
     def _reuse(
-        self, task: g.TaskSpec, run: StepRun, run_id: str, earlier: str, key: str
+        self, task: g.TaskSpec, run: StepRun, run_id: str, earlier: str, key: str, by_ref: bool
     ) -> Cached | None:
         """The outputs step run ``earlier`` of the run being resumed made, if it ran under the
         same key and they still load."""
         tags = self.client.get_run(earlier).data.tags
         if tags.get(CACHE_KEY_TAG) != key:
             return None
-        return self._adopt(task, run, run_id, earlier, tags, key)
+        return self._adopt(task, run, run_id, earlier, tags, key, by_ref)
 
     def _adopt(
         self,
@@ -339,10 +353,11 @@ class TrackingHooks(Hooks):
         earlier: str,
         tags: Mapping[str, str],
         key: str,
+        by_ref: bool,
     ) -> Cached | None:
         """Step run ``earlier``'s outputs (``tags`` are its tags) as this step run's."""
         source = tags.get(CACHED_FROM_TAG, earlier)  # a cached run's files are at its source
-        outputs = self._load_outputs(task, run, source, tags)
+        outputs = self._load_outputs(task, run, source, tags, by_ref)
         if outputs is None:
             return None
         tags = {OUTPUT_TAG + name: tag for name, tag in outputs.tags.items()}
@@ -358,7 +373,9 @@ class TrackingHooks(Hooks):
         self.client.set_terminated(run_id, "FINISHED")
         return Cached(outputs.value, f"run {source}")
 
-    def _cached(self, task: g.TaskSpec, run: StepRun, run_id: str, key: str) -> Cached | None:
+    def _cached(
+        self, task: g.TaskSpec, run: StepRun, run_id: str, key: str, by_ref: bool
+    ) -> Cached | None:
         """An earlier step run's outputs under ``key``, loaded, if they still exist."""
         assert self.experiment_id is not None
         found = self.client.search_runs(
@@ -373,14 +390,23 @@ class TrackingHooks(Hooks):
                 continue
             if expiry is not None and earlier.info.start_time < (time.time() - expiry) * 1000:
                 break  # the rest are older still
-            adopted = self._adopt(task, run, run_id, earlier.info.run_id, earlier.data.tags, key)
+            adopted = self._adopt(
+                task, run, run_id, earlier.info.run_id, earlier.data.tags, key, by_ref
+            )
             if adopted is not None:
                 return adopted  # else its files are gone: not a hit (KFP does not check, #7939)
         return None
 
     def _load_outputs(
-        self, task: g.TaskSpec, run: StepRun, earlier_id: str, tags: Mapping[str, str]
+        self,
+        task: g.TaskSpec,
+        run: StepRun,
+        earlier_id: str,
+        tags: Mapping[str, str],
+        by_ref: bool = False,
     ) -> _Loaded | None:
+        """Run ``earlier_id``'s outputs, loaded (or, ``by_ref``, as references to files that
+        are there: they load where they are read), or None if any is gone."""
         values: dict[str, Any] = {}
         kept: dict[str, str] = {}
         for name in task.outputs:
@@ -388,11 +414,15 @@ class TrackingHooks(Hooks):
             if tag is None or ":" not in tag:
                 return None
             materializer_name, digest_ = tag.split(":", 1)
+            ref = StoredOutput(earlier_id, name, materializer_name, digest_)
             try:
-                materializer = self.materializers.named(materializer_name)
-                with tempfile.TemporaryDirectory(prefix="clew-cached-") as tmp:
-                    where = self.client.download_artifacts(earlier_id, f"outputs/{name}", tmp)
-                    values[name] = materializer.load(Path(where))
+                if by_ref:
+                    self.materializers.named(materializer_name)
+                    if not self.client.list_artifacts(earlier_id, f"outputs/{name}"):
+                        return None
+                    values[name] = ref
+                else:
+                    values[name] = load_output(self.client, self.materializers, ref)
             except Exception:  # missing files, a refused pickle, a removed materializer
                 return None
             kept[name] = tag
@@ -400,19 +430,9 @@ class TrackingHooks(Hooks):
                 self.digests[(run.task, run.index, name)] = digest_
         return _Loaded(_as_return(task, values), kept)
 
-    def _store(
-        self, task: g.TaskSpec, run: StepRun, run_id: str, name: str, value: Any
-    ) -> StepOutput:
-        materializer = self.materializers.for_value(value, step=run.key)
-        with tempfile.TemporaryDirectory(prefix="clew-output-") as tmp:
-            directory = Path(tmp)
-            materializer.save(value, directory)
-            stored = self.client.log_artifacts(run_id, directory, f"outputs/{name}")
-        files = {f.path: f.digest for f in stored if f.digest}
-        found = manifest_digest(files)
-        with self._lock:
-            self.digests[(run.task, run.index, name)] = found
-        return StepOutput(name, found, materializer.name)
+    def resolve(self, value: Any) -> Any:
+        """A by-reference output loaded here, for what the driver decides on itself."""
+        return resolve(self.client, self.materializers, value)
 
     def changed(self, run: StepRun) -> None:
         run_id = self.run_ids.get((run.task, run.index))
