@@ -9,6 +9,9 @@ metrics stay writable, because evaluation usually comes after logging.
 Every model is also a node of the metadata graph: an ``artifacts`` row of type "model" that the
 source run's execution OUTPUTs. Finalizing READY stamps that node with the digest of the file
 manifest, so two models with the same files have the same content identity.
+
+The model's files (``logged_files``) and its edges to runs (``logged_links``) are mixins of
+the service, in modules of their own.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from clew.artifacts.model import FileInfo
 from clew.artifacts.store import ArtifactFileStore
 from clew.core import audit
 from clew.core.actor import Actor
@@ -41,6 +43,8 @@ from clew.core.ids import (
     now_ms,
 )
 from clew.core.settings import Settings
+from clew.registry.logged_files import LoggedModelFiles, manifest_digest
+from clew.registry.logged_links import LoggedModelLinks
 from clew.registry.logged_model import (
     RESOURCE_TYPE,
     DatasetFilter,
@@ -50,6 +54,7 @@ from clew.registry.logged_model import (
     LoggedModelStatus,
     artifact_location,
 )
+from clew.registry.logged_rows import DELETED, active_row, resource
 from clew.registry.logged_search import ACTIVE, compile_logged_model_search
 from clew.registry.logged_store import LoggedModelStore, to_model
 from clew.registry.logged_validation import (
@@ -58,27 +63,15 @@ from clew.registry.logged_validation import (
     check_params,
     check_tags,
 )
-from clew.registry.model import VersionFile, tree_digest
 from clew.tracking import validation as v
 from clew.tracking.model import LifecycleStage, Page
 from clew.tracking.names import generated_run_name
 from clew.tracking.store import TrackingStore
 
-DELETED = "deleted"
 MAX_STATUS_MESSAGE = 8_000
 
 
-def _resource(model_id: str) -> Resource:
-    return Resource(RESOURCE_TYPE, model_id)
-
-
-def manifest_digest(files: Sequence[FileInfo]) -> str:
-    """The files' content identity, by the registry's rule (``tree_digest``): a version
-    registered from this model carries the same digest as the model's graph node."""
-    return tree_digest([VersionFile(f.path, str(f.digest), int(f.size or 0)) for f in files])
-
-
-class LoggedModelService:
+class LoggedModelService(LoggedModelFiles, LoggedModelLinks):
     def __init__(
         self, db: Database, settings: Settings | None = None, authz: Authorizer | None = None
     ) -> None:
@@ -186,7 +179,7 @@ class LoggedModelService:
             InvalidInput: a malformed id. NotFound: unknown or deleted.
         """
         check_logged_model_id(model_id)
-        self.authz.check(actor, Permission.READ, _resource(model_id))
+        self.authz.check(actor, Permission.READ, resource(model_id))
         with self.db.read() as conn:
             found = LoggedModelStore(conn).get_models([model_id])
         if not found:
@@ -197,7 +190,7 @@ class LoggedModelService:
     def delete(self, actor: Actor, model_id: str) -> None:
         """Soft delete: the model leaves reads and searches; deleting again changes nothing."""
         check_logged_model_id(model_id)
-        self.authz.check(actor, Permission.EDIT, _resource(model_id))
+        self.authz.check(actor, Permission.EDIT, resource(model_id))
         with self.db.write() as conn:
             store = LoggedModelStore(conn)
             row = store.row(model_id, lock=True)
@@ -232,10 +225,10 @@ class LoggedModelService:
             raise InvalidStatusTransition("finalize sets READY or FAILED, not PENDING")
         message = status_message or ""
         v.check_value("Logged model", "status_message", message, MAX_STATUS_MESSAGE)
-        self.authz.check(actor, Permission.EDIT, _resource(model_id))
+        self.authz.check(actor, Permission.EDIT, resource(model_id))
         with self.db.write() as conn:
             store = LoggedModelStore(conn)
-            row = _active_row(store, model_id)
+            row = active_row(store, model_id)
             if row.status == target:
                 return store.get_models([model_id])[0]
             if row.status != LoggedModelStatus.PENDING:
@@ -332,67 +325,15 @@ class LoggedModelService:
         series and the model's commit together or not at all."""
         check_logged_model_id(model_id)
         checked = [check_metric(m) for m in metrics]
-        self.authz.check(actor, Permission.EDIT, _resource(model_id))
+        self.authz.check(actor, Permission.EDIT, resource(model_id))
         store = LoggedModelStore(conn)
-        _active_row(store, model_id)
+        active_row(store, model_id)
         store.touch(model_id, now_ms())
         store.insert_metrics(model_id, checked)
         summary = {"points": len(checked), "keys": sorted({m.key for m in checked})[:50]}
         audit.append(
             conn, actor, "logged_model.metrics", RESOURCE_TYPE, model_id, {"metrics": summary}
         )
-
-    # ---- run inputs and outputs ------------------------------------------------------------------
-
-    def link_inputs_in(
-        self, conn: Connection, actor: Actor, run_id: str, model_ids: Sequence[str]
-    ) -> None:
-        """Record, inside the caller's transaction (the tracking service's ``log_inputs``), that
-        the run read these models: an INPUT edge from the run to each model's graph node and an
-        audit event per model. Linking a model again changes nothing.
-
-        Raises:
-            NotFound: a model is unknown or deleted (MLflow records the id unchecked).
-        """
-        checked = [check_logged_model_id(model_id) for model_id in model_ids]
-        for model_id in checked:
-            self.authz.check(actor, Permission.READ, _resource(model_id))
-        store = LoggedModelStore(conn)
-        now = now_ms()
-        for model_id in checked:
-            row = _active_row(store, model_id)
-            store.link_input(run_id, row.artifact_id, row.name, model_id, now)
-            audit.append(conn, actor, "logged_model.input", RESOURCE_TYPE, model_id,
-                         {"run_id": run_id})  # fmt: skip
-
-    @retry_conflicts
-    def log_outputs(self, actor: Actor, run_id: str, outputs: Sequence[tuple[str, int]]) -> None:
-        """Record that a run produced these models, each at a step (MLflow 3's ``log_outputs``):
-        an OUTPUT edge from the run to each model's graph node carrying the step, one
-        transaction, one audit event per model. A model created with this run as its source
-        already has the edge, which gains the step; linking a model again keeps the step it
-        has, so a retried call changes nothing. ``runs/get`` lists these as the run's outputs.
-
-        Raises:
-            NotFound: the run or a model is unknown (or the model deleted).
-            Conflict: the run is deleted.
-        """
-        check_run_id(run_id)
-        model_ids = [check_logged_model_id(model_id) for model_id, _ in outputs]
-        self.authz.check(actor, Permission.EDIT, Resource("run", run_id))
-        for model_id in model_ids:
-            self.authz.check(actor, Permission.READ, _resource(model_id))
-        with self.db.write() as conn:
-            run = TrackingStore(conn).get_run_info(run_id)
-            if run.lifecycle_stage != LifecycleStage.ACTIVE:
-                raise Conflict(f"Run {run_id} is deleted; restore it first")
-            store = LoggedModelStore(conn)
-            now = now_ms()
-            for model_id, step in outputs:
-                row = _active_row(store, model_id)
-                store.link_output(run_id, row.artifact_id, row.name, model_id, now, step)
-                summary = {"run_id": run_id, "step": step}
-                audit.append(conn, actor, "logged_model.output", RESOURCE_TYPE, model_id, summary)
 
     # ---- search --------------------------------------------------------------------------------
 
@@ -426,40 +367,6 @@ class LoggedModelService:
             models = store.get_models(model_ids)
         return Page(models, token)
 
-    # ---- files (what the registry reads, and the artifact service's owner checks) --------------
-
-    def files(self, actor: Actor, model_id: str) -> list[FileInfo]:
-        """Every file of the model, in path order, with its digest and size."""
-        check_logged_model_id(model_id)
-        self.authz.check(actor, Permission.READ, _resource(model_id))
-        with self.db.read() as conn:
-            return self.files_in(conn, model_id)
-
-    def file_digests(self, actor: Actor, model_id: str) -> dict[str, str]:
-        """``path → sha256`` of every file: what a model version registered from it records."""
-        return {f.path: str(f.digest) for f in self.files(actor, model_id)}
-
-    @staticmethod
-    def files_in(conn: Connection, model_id: str) -> list[FileInfo]:
-        """``files`` inside the caller's transaction (the registry's, when it registers)."""
-        _active_row(LoggedModelStore(conn), model_id)
-        return ArtifactFileStore(conn).walk(model_id)
-
-    @staticmethod
-    def check_files_writable(conn: Connection, model_id: str) -> None:
-        """Files may be added while the model is PENDING; READY or FAILED froze them."""
-        check_logged_model_id(model_id)
-        row = _active_row(LoggedModelStore(conn), model_id)
-        if row.status != LoggedModelStatus.PENDING:
-            raise Conflict(
-                f"Logged model {model_id} is {row.status}: its files are frozen once finalized"
-            )
-
-    @staticmethod
-    def check_files_readable(conn: Connection, model_id: str) -> None:
-        check_logged_model_id(model_id)
-        _active_row(LoggedModelStore(conn), model_id)
-
     # ---- helpers -------------------------------------------------------------------------------
 
     def _change(
@@ -473,20 +380,13 @@ class LoggedModelService:
         """The shape of every small change: the model row first (locked, touched), then the
         write, then the audit event, in one transaction."""
         check_logged_model_id(model_id)
-        self.authz.check(actor, Permission.EDIT, _resource(model_id))
+        self.authz.check(actor, Permission.EDIT, resource(model_id))
         with self.db.write() as conn:
             store = LoggedModelStore(conn)
-            _active_row(store, model_id)
+            active_row(store, model_id)
             store.touch(model_id, now_ms())
             write(store)
             audit.append(conn, actor, action, RESOURCE_TYPE, model_id, summary)
-
-
-def _active_row(store: LoggedModelStore, model_id: str) -> Any:
-    row = store.row(model_id, lock=True)
-    if row is None or row.lifecycle_stage == DELETED:
-        raise NotFound(f"Logged model {model_id} does not exist")
-    return row
 
 
 def _keys(**groups: Mapping[str, str]) -> dict[str, Any]:
