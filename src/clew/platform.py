@@ -18,6 +18,7 @@ from clew.core.ids import is_logged_model_id
 from clew.core.settings import Settings
 from clew.lineage.service import LineageService
 from clew.pipelines.jobs import JobService
+from clew.pipelines.schedules import ScheduleService
 from clew.pipelines.service import PipelineService
 from clew.registry.logged_model import RESOURCE_TYPE as LOGGED_MODEL
 from clew.registry.logged_service import LoggedModelService
@@ -48,6 +49,7 @@ class Platform:
     lineage: LineageService = field(init=False)
     #: Pipeline versions, jobs the server runs, schedules (issue 5, items 8 and 9).
     jobs: JobService = field(init=False)
+    schedules: ScheduleService = field(init=False)
 
     def __post_init__(self) -> None:
         authz = self.tracking.authz
@@ -57,6 +59,7 @@ class Platform:
         self.jobs = JobService(
             self.db, authz, self.tracking, self.artifacts, self.settings.allowed_step_modules()
         )
+        self.schedules = ScheduleService(self.db, authz, self.settings.allowed_step_modules())
         self.logged_model_artifacts = ArtifactService(
             self.db,
             self.blobs,

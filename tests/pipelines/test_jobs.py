@@ -302,52 +302,52 @@ def test_listing_pages_newest_first(platform: Platform) -> None:
 def _scheduled(platform: Platform, **options: Any) -> Any:
     platform.jobs.register_version(ALICE, _spec(job_steps.arithmetic))
     given = {"interval_s": 60, **options}
-    return platform.jobs.create_schedule(ALICE, "hourly-ish", "arithmetic", **given)
+    return platform.schedules.create_schedule(ALICE, "hourly-ish", "arithmetic", **given)
 
 
 def test_a_schedule_fires_once_per_due_time(platform: Platform) -> None:
     schedule = _scheduled(platform, start_at=1_000_000)
-    assert platform.jobs.fire_due(now=999_999) == []
-    made = platform.jobs.fire_due(now=1_000_000)
+    assert platform.schedules.fire_due(now=999_999) == []
+    made = platform.schedules.fire_due(now=1_000_000)
     assert len(made) == 1
-    assert platform.jobs.fire_due(now=1_000_000) == []  # already fired
+    assert platform.schedules.fire_due(now=1_000_000) == []  # already fired
     job = platform.jobs.get_job(ALICE, made[0])
     assert (job.schedule_id, job.fire_at, job.requested_by) == (
         schedule.id, 1_000_000, "schedule:hourly-ish"
     )  # fmt: skip
-    after = platform.jobs.get_schedule(ALICE, "hourly-ish")
+    after = platform.schedules.get_schedule(ALICE, "hourly-ish")
     assert after.last_fire_at == 1_000_000 and after.next_fire_at == 1_060_000
 
 
 def test_missed_times_make_one_job_or_catch_up(platform: Platform) -> None:
     _scheduled(platform, start_at=0, max_concurrency=100)
-    assert len(platform.jobs.fire_due(now=10 * 60_000 + 5)) == 1  # eleven were due
-    platform.jobs.delete_schedule(ALICE, "hourly-ish")
-    platform.jobs.create_schedule(ALICE, "hourly-ish", "arithmetic", interval_s=60, start_at=0,
+    assert len(platform.schedules.fire_due(now=10 * 60_000 + 5)) == 1  # eleven were due
+    platform.schedules.delete_schedule(ALICE, "hourly-ish")
+    platform.schedules.create_schedule(ALICE, "hourly-ish", "arithmetic", interval_s=60, start_at=0,
                                   catchup=True, max_concurrency=100)  # fmt: skip
-    made = platform.jobs.fire_due(now=10 * 60_000 + 5)
+    made = platform.schedules.fire_due(now=10 * 60_000 + 5)
     fired = sorted(platform.jobs.get_job(ALICE, j).fire_at or 0 for j in made)
     assert fired == [i * 60_000 for i in range(11)]
 
 
 def test_max_concurrency_skips_a_firing_while_jobs_are_active(platform: Platform) -> None:
     _scheduled(platform, start_at=0)
-    assert len(platform.jobs.fire_due(now=0)) == 1
-    assert platform.jobs.fire_due(now=60_000) == []  # the first is still queued
+    assert len(platform.schedules.fire_due(now=0)) == 1
+    assert platform.schedules.fire_due(now=60_000) == []  # the first is still queued
     assert len(_events(platform, "pipeline_schedule.skip")) == 1
 
 
 def test_a_paused_schedule_does_not_fire_and_resumes_from_now(platform: Platform) -> None:
     _scheduled(platform, start_at=0)
-    platform.jobs.set_schedule_enabled(ALICE, "hourly-ish", False)
-    assert platform.jobs.fire_due(now=now_ms()) == []
-    resumed = platform.jobs.set_schedule_enabled(ALICE, "hourly-ish", True)
+    platform.schedules.set_schedule_enabled(ALICE, "hourly-ish", False)
+    assert platform.schedules.fire_due(now=now_ms()) == []
+    resumed = platform.schedules.set_schedule_enabled(ALICE, "hourly-ish", True)
     assert resumed.next_fire_at > now_ms()
 
 
 def test_bad_schedules_are_refused(platform: Platform) -> None:
     platform.jobs.register_version(ALICE, _spec(job_steps.needs_x))
-    create = platform.jobs.create_schedule
+    create = platform.schedules.create_schedule
     with pytest.raises(InvalidInput, match="exactly one of cron and interval_s"):
         create(ALICE, "s", "needs_x", params={"x": 1})
     with pytest.raises(InvalidInput, match="exactly one"):
@@ -363,7 +363,7 @@ def test_bad_schedules_are_refused(platform: Platform) -> None:
     with pytest.raises(AlreadyExists):
         create(ALICE, "s", "needs_x", cron="@daily", params={"x": 1})
     with pytest.raises(NotFound):
-        platform.jobs.delete_schedule(ALICE, "other")
+        platform.schedules.delete_schedule(ALICE, "other")
 
 
 def test_schedulers_racing_for_one_schedule_make_one_job_per_time(
@@ -382,7 +382,7 @@ def test_schedulers_racing_for_one_schedule_make_one_job_per_time(
             def fire(i: int, now: int = now, made: list[list[str]] = made,
                      barrier: threading.Barrier = barrier) -> None:  # fmt: skip
                 barrier.wait()
-                made[i] = others[i].jobs.fire_due(now=now)
+                made[i] = others[i].schedules.fire_due(now=now)
 
             threads = [threading.Thread(target=fire, args=(i,)) for i in range(len(others))]
             for t in threads:

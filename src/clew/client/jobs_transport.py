@@ -53,16 +53,16 @@ class LocalJobs:
         return self.platform.jobs.step_log(self.actor, job_id, step)
 
     def create_pipeline_schedule(self, name: str, pipeline: str, **options: Any) -> Schedule:
-        return self.platform.jobs.create_schedule(self.actor, name, pipeline, **options)
+        return self.platform.schedules.create_schedule(self.actor, name, pipeline, **options)
 
     def list_pipeline_schedules(self, pipeline: str | None) -> list[Schedule]:
-        return self.platform.jobs.list_schedules(self.actor, pipeline)
+        return self.platform.schedules.list_schedules(self.actor, pipeline)
 
     def set_pipeline_schedule_enabled(self, name: str, enabled: bool) -> Schedule:
-        return self.platform.jobs.set_schedule_enabled(self.actor, name, enabled)
+        return self.platform.schedules.set_schedule_enabled(self.actor, name, enabled)
 
     def delete_pipeline_schedule(self, name: str) -> None:
-        self.platform.jobs.delete_schedule(self.actor, name)
+        self.platform.schedules.delete_schedule(self.actor, name)
 
 
 def _version(data: dict[str, Any]) -> PipelineVersion:

@@ -194,7 +194,7 @@ def create_pipeline_schedule(
     body: CreateSchedule, platform: PlatformDep, actor: ActorDep
 ) -> Response:
     """Jobs on a cron expression (five fields, UTC) or every ``interval_s`` seconds."""
-    schedule = platform.jobs.create_schedule(
+    schedule = platform.schedules.create_schedule(
         actor,
         body.name,
         body.pipeline,
@@ -217,7 +217,7 @@ def list_pipeline_schedules(
     actor: ActorDep,
     pipeline: Annotated[str | None, Query(min_length=1, max_length=500)] = None,
 ) -> Response:
-    found = platform.jobs.list_schedules(actor, pipeline)
+    found = platform.schedules.list_schedules(actor, pipeline)
     return _json({"schedules": [s.to_dict() for s in found]})
 
 
@@ -225,7 +225,7 @@ def list_pipeline_schedules(
 def get_pipeline_schedule(
     name: Annotated[str, Path(min_length=1, max_length=250)], platform: PlatformDep, actor: ActorDep
 ) -> Response:
-    return _json(platform.jobs.get_schedule(actor, name).to_dict())
+    return _json(platform.schedules.get_schedule(actor, name).to_dict())
 
 
 @router.patch("/pipeline-schedules/{name}", response_model=Schedule)
@@ -236,7 +236,7 @@ def update_pipeline_schedule(
     actor: ActorDep,
 ) -> Response:
     """Pause (``enabled: false``) or resume a schedule; resumed, it fires from now on."""
-    return _json(platform.jobs.set_schedule_enabled(actor, name, body.enabled).to_dict())
+    return _json(platform.schedules.set_schedule_enabled(actor, name, body.enabled).to_dict())
 
 
 @router.delete("/pipeline-schedules/{name}", status_code=204)
@@ -244,5 +244,5 @@ def delete_pipeline_schedule(
     name: Annotated[str, Path(min_length=1, max_length=250)], platform: PlatformDep, actor: ActorDep
 ) -> Response:
     """The schedule goes; the jobs it made stay."""
-    platform.jobs.delete_schedule(actor, name)
+    platform.schedules.delete_schedule(actor, name)
     return Response(status_code=204)

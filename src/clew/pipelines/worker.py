@@ -81,7 +81,7 @@ class PipelineWorker:
 
     def poll(self) -> list[str]:
         """One round: fire schedules, fail lapsed jobs, start what fits. Returns started ids."""
-        self.jobs.fire_due()
+        self.platform.schedules.fire_due()
         self.jobs.fail_lapsed()
         started: list[str] = []
         while not self._stop.is_set() and self.busy() < self.settings.pipeline_worker_jobs:
