@@ -86,3 +86,40 @@ def test_clew_lineage_show_prints_the_trees(clew_home: Path, database_url: str) 
         runner.invoke(app, ["lineage", "show", "models:/lineage-model/1", "--json"]).output
     )
     assert {n["name"] for n in as_json["nodes"] if n["kind"] == "run"} >= {"fit", "register_model"}
+
+
+def test_a_walk_from_an_artifact_by_digest_or_uri(client: Client) -> None:
+    """A step's output named by its URI or by its bytes: upstream is the step that wrote it
+    and what that read; downstream the step that read it and what came of that."""
+    run(trained, client=client)
+    load_run = client.search_runs(filter_string="attributes.run_name = 'load'").items[0]
+    uri = f"runs:/{load_run.info.run_id}/outputs/output"
+    graph = client.get_artifact_lineage(uri)
+    start = graph.node(graph.start)
+    assert (start.type, start.uri) == ("pipeline_output", uri)
+    assert {"load", "fit", "register_model"} <= _names(graph, "run")
+    up = client.get_artifact_lineage(uri, direction="upstream")
+    assert _names(up, "run") == {"load"}
+    down = client.get_artifact_lineage(f"sha256:{start.digest}", direction="downstream", depth=1)
+    assert _names(down, "run") == {"fit"}  # one run away: the step that read it
+    by_prefix = client.get_artifact_lineage(f"sha256:{start.digest[:12]}", direction="upstream")
+    assert by_prefix.start == up.start
+    with pytest.raises(NotFound):
+        client.get_artifact_lineage("sha256:" + "0" * 64)
+    with pytest.raises(InvalidInput):
+        client.get_artifact_lineage("sha256:nothex")
+    with pytest.raises(InvalidInput):
+        client.get_artifact_lineage("sha256:abc")  # too short to name anything
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_clew_lineage_show_from_an_artifact(clew_home: Path, database_url: str) -> None:
+    with Client() as client:
+        run(trained, client=client)
+        load_run = client.search_runs(filter_string="attributes.run_name = 'load'").items[0]
+    uri = f"runs:/{load_run.info.run_id}/outputs/output"
+    shown = CliRunner().invoke(app, ["lineage", "show", uri])
+    assert shown.exit_code == 0, shown.output
+    upstream, _, downstream = shown.output.partition("downstream of")
+    assert "load" in upstream and "fit" not in upstream
+    assert "fit" in downstream and "register_model" in downstream

@@ -1,4 +1,4 @@
-"""``clew lineage show``: what a run, a model version or a pipeline step came from and led to."""
+"""``clew lineage show``: what a run, a model version or an artifact came from and led to."""
 
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ def _label(node: LineageNode) -> str:
 
 
 def lineage_tree(graph: LineageGraph, *, up: bool, title: str) -> Tree:
-    """The walk as a tree from the start run: reads (up) or writes (down), then the runs on
-    the other side of each, each run shown once (a later meeting says "see above")."""
+    """The walk as a tree from its start: from a run, what it read (up) or wrote, then the runs
+    on the other side of each; from an artifact, the runs that wrote it (up) or read it, then
+    on from those. Each run is shown once (a later meeting says "see above")."""
     nodes = {node_key(n.kind, n.id): n for n in graph.nodes}
     toward, back = ("INPUT", "OUTPUT") if up else ("OUTPUT", "INPUT")
     from_run: dict[str, list[str]] = defaultdict(list)
@@ -38,20 +39,30 @@ def lineage_tree(graph: LineageGraph, *, up: bool, title: str) -> Tree:
     tree = Tree(title)
     shown: set[str] = set()
 
+    def across(leaf: Tree, artifact: str, skip: str | None) -> None:
+        for other in to_runs.get(artifact, []):
+            if other == skip:
+                continue
+            key = node_key("run", other)
+            if other in shown:
+                leaf.add(_label(nodes[key]) + " [dim](see above)[/dim]")
+                continue
+            grow(leaf.add(_label(nodes[key])), other)
+
     def grow(branch: Tree, run_id: str) -> None:
         shown.add(run_id)
         for artifact in from_run.get(run_id, []):
-            leaf = branch.add(_label(nodes[artifact]))
-            for other in to_runs.get(artifact, []):
-                if other == run_id:
-                    continue
-                key = node_key("run", other)
-                if other in shown:
-                    leaf.add(_label(nodes[key]) + " [dim](see above)[/dim]")
-                    continue
-                grow(leaf.add(_label(nodes[key])), other)
+            across(branch.add(_label(nodes[artifact])), artifact, run_id)
 
-    grow(tree, graph.start.split(":", 1)[1])
+    kind, start = graph.start.split(":", 1)
+    if kind == "run":
+        grow(tree, start)
+        return tree
+    across(tree, graph.start, None)
+    digest = nodes[graph.start].digest
+    for key, node in nodes.items():  # other nodes holding the same bytes, each a start too
+        if key != graph.start and node.kind == "artifact" and digest and node.digest == digest:
+            across(tree.add(_label(node) + " [dim](same bytes)[/dim]"), key, None)
     return tree
 
 
@@ -60,7 +71,10 @@ def show(
     ctx: typer.Context,
     target: Annotated[
         str,
-        typer.Argument(help="A run id, or a model version: models:/NAME/VERSION or NAME@ALIAS."),
+        typer.Argument(
+            help="A run id; a model version (models:/NAME/VERSION or NAME@ALIAS); or an "
+            "artifact: sha256:DIGEST, or its URI (runs:/RUN/outputs/NAME for a step output)."
+        ),
     ],
     direction: Annotated[
         str, typer.Option("--direction", "-d", help="upstream, downstream or both.")
@@ -71,11 +85,14 @@ def show(
     """Print what TARGET came from (datasets, the steps and runs that made its inputs) and
     what came of it (outputs, the runs that read them, models and versions)."""
     with client(ctx) as tracking:
-        run_id = target
-        if target.startswith("models:/") or "@" in target:
-            uri = target if target.startswith("models:/") else f"models:/{target}"
-            run_id = tracking.resolve_model_uri(uri).run_id or ""
-        graph = tracking.get_lineage(run_id, direction=direction, depth=depth)
+        if target.startswith("sha256:") or (":/" in target and not target.startswith("models:/")):
+            graph = tracking.get_artifact_lineage(target, direction=direction, depth=depth)
+        else:
+            run_id = target
+            if target.startswith("models:/") or "@" in target:
+                uri = target if target.startswith("models:/") else f"models:/{target}"
+                run_id = tracking.resolve_model_uri(uri).run_id or ""
+            graph = tracking.get_lineage(run_id, direction=direction, depth=depth)
 
     def human() -> None:
         start = graph.node(graph.start)

@@ -20,3 +20,10 @@ class LineageMethods:
         …) and what came of it (``downstream``), up to ``depth`` runs away and ``max_nodes``
         nodes (``truncated`` says the walk was cut)."""
         return self.transport.get_lineage(run_id, direction, depth, max_nodes)
+
+    def get_artifact_lineage(
+        self, ref: str, direction: str = "both", depth: int = 10, max_nodes: int = 2000
+    ) -> LineageGraph:
+        """The same walk from an artifact: ``sha256:<digest>`` (every node holding those bytes)
+        or a node's URI (``runs:/RUN/outputs/NAME`` for a pipeline step's output)."""
+        return self.transport.get_artifact_lineage(ref, direction, depth, max_nodes)

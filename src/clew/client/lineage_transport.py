@@ -23,6 +23,13 @@ class LocalLineage:
             self.actor, run_id, direction=direction, depth=depth, max_nodes=max_nodes
         )
 
+    def get_artifact_lineage(
+        self, ref: str, direction: str = "both", depth: int = 10, max_nodes: int = 2000
+    ) -> LineageGraph:
+        return self.platform.lineage.of_artifact(
+            self.actor, ref, direction=direction, depth=depth, max_nodes=max_nodes
+        )
+
 
 class HttpLineage:
     _json: Callable[..., Any]
@@ -31,4 +38,10 @@ class HttpLineage:
         self, run_id: str, direction: str = "both", depth: int = 10, max_nodes: int = 2000
     ) -> LineageGraph:
         params = {"run_id": run_id, "direction": direction, "depth": depth, "max_nodes": max_nodes}
+        return LineageGraph.from_dict(self._json("GET", "/lineage", params=params, idempotent=True))
+
+    def get_artifact_lineage(
+        self, ref: str, direction: str = "both", depth: int = 10, max_nodes: int = 2000
+    ) -> LineageGraph:
+        params = {"artifact": ref, "direction": direction, "depth": depth, "max_nodes": max_nodes}
         return LineageGraph.from_dict(self._json("GET", "/lineage", params=params, idempotent=True))

@@ -9,6 +9,7 @@ from fastapi import Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from clew.core.errors import InvalidInput
 from clew.server.deps import ActorDep, PlatformDep
 from clew.server.routing import FeatureRouter
 
@@ -43,14 +44,18 @@ class LineageOut(BaseModel):
 def run_lineage(
     platform: PlatformDep,
     actor: ActorDep,
-    run_id: Annotated[str, Query(pattern=r"^[0-9a-f]{32}$")],
+    run_id: Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")] = None,
+    artifact: Annotated[str | None, Query(min_length=1, max_length=4096)] = None,
     direction: Annotated[str, Query(pattern=r"^(upstream|downstream|both)$")] = "both",
     depth: Annotated[int, Query(ge=1, le=50)] = 10,
     max_nodes: Annotated[int, Query(ge=1, le=10_000)] = 2000,
 ) -> Response:
-    """What a run came from and what came of it: runs and the nodes (datasets, models, step
-    outputs) their INPUT and OUTPUT events join."""
-    graph = platform.lineage.of_run(
-        actor, run_id, direction=direction, depth=depth, max_nodes=max_nodes
-    )
+    """What a run (``run_id``) or an artifact (``artifact``: ``sha256:<digest>`` or its URI)
+    came from and what came of it: runs and the nodes (datasets, models, step outputs) their
+    INPUT and OUTPUT events join."""
+    if (run_id is None) == (artifact is None):
+        raise InvalidInput("Give exactly one of run_id and artifact")
+    walk = platform.lineage.of_run if run_id is not None else platform.lineage.of_artifact
+    graph = walk(actor, run_id or str(artifact), direction=direction, depth=depth,
+                 max_nodes=max_nodes)  # fmt: skip
     return Response(orjson.dumps(graph.to_dict()), media_type="application/json")

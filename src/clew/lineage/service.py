@@ -1,4 +1,5 @@
-"""Lineage walks: from a run, what it came from (upstream) and what came of it (downstream).
+"""Lineage walks: from a run or an artifact, what it came from (upstream) and what came of it
+(downstream).
 
 One walk covers every kind of node the graph holds, since they all hang off runs by INPUT and
 OUTPUT events: datasets a run read, models and model versions it wrote, and the outputs pipeline
@@ -9,6 +10,7 @@ the next run is one level of ``depth``; the walk stops at ``max_nodes`` and says
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Final
 
@@ -21,6 +23,8 @@ from clew.lineage.model import LineageEdge, LineageGraph, LineageNode, node_key
 from clew.lineage.store import LineageStore
 
 DIRECTIONS: Final = ("upstream", "downstream", "both")
+#: A whole sha256, or a prefix of at least 12 hex digits (what the trees print).
+_DIGEST: Final = re.compile(r"[0-9a-f]{12,64}")
 MAX_DEPTH: Final = 50
 MAX_NODES: Final = 10_000
 
@@ -40,12 +44,7 @@ class LineageService:
         max_nodes: int = 2000,
     ) -> LineageGraph:
         check_run_id(run_id)
-        if direction not in DIRECTIONS:
-            raise InvalidInput(f"direction must be one of {', '.join(DIRECTIONS)}")
-        if not 1 <= depth <= MAX_DEPTH:
-            raise InvalidInput(f"depth must be between 1 and {MAX_DEPTH}")
-        if not 1 <= max_nodes <= MAX_NODES:
-            raise InvalidInput(f"max_nodes must be between 1 and {MAX_NODES}")
+        _check_walk(direction, depth, max_nodes)
         self.authz.check(actor, Permission.READ, Resource("run", run_id))
         with self.db.read(snapshot=True) as conn:
             walk = _Walk(LineageStore(conn), max_nodes, lambda r: self._readable(actor, r))
@@ -56,12 +55,59 @@ class LineageService:
                     walk.go([run_id], up=up, depth=depth)
         return walk.graph(node_key("run", run_id))
 
+    def of_artifact(
+        self,
+        actor: Actor,
+        ref: str,
+        *,
+        direction: str = "both",
+        depth: int = 10,
+        max_nodes: int = 2000,
+    ) -> LineageGraph:
+        """The same walk from an artifact: ``sha256:<digest>`` (every node with those bytes:
+        a data set, a step output, a model; 12 or more leading digits do) or a node's URI (``runs:/RUN/outputs/NAME``, a data
+        set's source). Upstream are the runs that wrote it and what they came from; downstream
+        the runs that read it and what came of them."""
+        _check_walk(direction, depth, max_nodes)
+        digest = ref[len("sha256:") :] if ref.startswith("sha256:") else None
+        if digest is not None and not _DIGEST.fullmatch(digest):
+            raise InvalidInput(
+                "An artifact digest is sha256: and 12 to 64 lowercase hex characters"
+            )
+        if not ref or len(ref) > 4096:
+            raise InvalidInput("Name an artifact by sha256:<digest> or by its URI")
+        with self.db.read(snapshot=True) as conn:
+            store = LineageStore(conn)
+            found = store.node_ids(digest=digest) if digest else store.node_ids(uri=ref)
+            if not found:
+                raise NotFound("No artifact in the graph has this digest or URI", artifact=ref)
+            digests = {row.digest for row in store.nodes(found)}
+            if digest is not None and len(digests) > 1:
+                raise InvalidInput(
+                    f"sha256:{digest} is the start of {len(digests)} digests; give more of it"
+                )
+            walk = _Walk(store, max_nodes, lambda r: self._readable(actor, r))
+            walk.add_artifacts(found[:max_nodes])
+            for up in (True, False):
+                if direction in ("both", "upstream" if up else "downstream"):
+                    walk.from_nodes(found, up=up, depth=depth)
+        return walk.graph(node_key("artifact", str(found[0])))
+
     def _readable(self, actor: Actor, run_id: str) -> bool:
         try:
             self.authz.check(actor, Permission.READ, Resource("run", run_id))
         except PermissionDenied:
             return False
         return True
+
+
+def _check_walk(direction: str, depth: int, max_nodes: int) -> None:
+    if direction not in DIRECTIONS:
+        raise InvalidInput(f"direction must be one of {', '.join(DIRECTIONS)}")
+    if not 1 <= depth <= MAX_DEPTH:
+        raise InvalidInput(f"depth must be between 1 and {MAX_DEPTH}")
+    if not 1 <= max_nodes <= MAX_NODES:
+        raise InvalidInput(f"max_nodes must be between 1 and {MAX_NODES}")
 
 
 class _Walk:
@@ -108,6 +154,18 @@ class _Walk:
     def _edge(self, run_id: str, node_id: int, type_: str, name: str) -> None:
         edge = LineageEdge(run_id, str(node_id), type_, name)
         self.edges[(edge.run, edge.artifact, edge.type, edge.name)] = edge
+
+    def from_nodes(self, node_ids: list[int], *, up: bool, depth: int) -> None:
+        """From nodes to the runs that wrote them (``up``) or read them, then on from those."""
+        here = [n for n in node_ids if node_key("artifact", str(n)) in self.nodes]
+        toward = "OUTPUT" if up else "INPUT"
+        events = [e for e in self.store.events_of_nodes(here) if e.type == toward]
+        runs = self.add_runs(sorted({str(e.execution_id) for e in events}))
+        for e in events:
+            if node_key("run", e.execution_id) in self.nodes:
+                self._edge(e.execution_id, e.artifact_id, e.type, e.name)
+        if depth > 1:
+            self.go(runs, up=up, depth=depth - 1)
 
     def go(self, start: list[str], *, up: bool, depth: int) -> None:
         """From runs, across what they read (``up``) or wrote, to the runs on the other side."""

@@ -56,3 +56,13 @@ class LineageStore:
                 select(A.c.id, A.c.type, A.c.name, A.c.digest, A.c.uri).where(A.c.id.in_(chunk))
             ).all()
         return rows
+
+    def node_ids(self, *, digest: str | None = None, uri: str | None = None) -> list[int]:
+        """The nodes whose digest is or starts with ``digest``, or with this URI, oldest first
+        (at most ``_CHUNK``)."""
+        if digest is not None:
+            match = A.c.digest == digest if len(digest) == 64 else A.c.digest.startswith(digest)
+        else:
+            match = A.c.uri == uri
+        q = select(A.c.id).where(match).order_by(A.c.id).limit(_CHUNK)
+        return [int(i) for i in self.conn.execute(q).scalars()]
