@@ -55,6 +55,8 @@ OUTPUT_TAG: Final = "clew.output."
 CACHE_KEY_TAG: Final = "clew.pipeline.cache_key"
 CACHED_FROM_TAG: Final = "clew.pipeline.cached_from"
 RESUMED_FROM_TAG: Final = "clew.pipeline.resumed_from"
+#: Why a step run or pipeline run failed, was skipped or canceled.
+REASON_TAG: Final = "clew.pipeline.reason"
 #: A param value longer than this is recorded as a digest instead.
 _MAX_PARAM_TEXT: Final = 500
 
@@ -163,9 +165,9 @@ class TrackingHooks(Hooks):
             }
             for key, run in result.steps.items()
         }
-        self.client.log_dict(self.root_run_id, {"state": result.state.value, "steps": steps},
-                             "steps.json")  # fmt: skip
-        self.client.set_tag(self.root_run_id, STATE_TAG, result.state.value)
+        summary = {"state": result.state.value, "reason": result.reason, "steps": steps}
+        self.client.log_dict(self.root_run_id, summary, "steps.json")
+        self.client.set_tags(self.root_run_id, _state_tags(result.state.value, result.reason))
         self.client.finish_pipeline_run(self.root_run_id, result.state.value)
         self.client.set_terminated(self.root_run_id, _RUN_STATUS[result.state])
 
@@ -409,11 +411,18 @@ class TrackingHooks(Hooks):
         run_id = self.run_ids.get((run.task, run.index))
         if run_id is None or not run.state.is_terminal or run.state.produced:
             return  # a step that produced its outputs was tagged and ended as it stored them
-        self.client.set_tag(run_id, STATE_TAG, run.state.value)
+        self.client.set_tags(run_id, _state_tags(run.state.value, run.reason))
         if run.state in (StepState.FAILED, StepState.CANCELED):
             # A timeout ends the step here while its thread may still run.
             status = "FAILED" if run.state is StepState.FAILED else "KILLED"
             self.client.set_terminated(run_id, status)
+
+
+def _state_tags(state: str, reason: str | None) -> dict[str, str]:
+    tags = {STATE_TAG: state}
+    if reason:
+        tags[REASON_TAG] = reason[:4000]
+    return tags
 
 
 def resume_plan(
