@@ -17,27 +17,12 @@ from typing import Any
 import pytest
 
 from clew.client.client import Client
-from clew.client.local import LocalTransport
 from clew.core.settings import Settings
 from clew.pipelines import PipelineState, StepState, run
 from clew.pipelines.executors import ProcessExecutor, ThreadExecutor
 from clew.pipelines.tracking import REASON_TAG, STATE_TAG, STEP_TAG
 from tests.pipelines import faults
 from tests.pipelines.faults import check_records, first_root, gone, say, until, wait_for
-
-
-@pytest.fixture
-def gate(tmp_path: Path) -> Path:
-    path = tmp_path / "gate"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def local_client(settings: Settings) -> Iterator[Client]:
-    transport = LocalTransport(settings)
-    yield Client(transport=transport)
-    transport.close()
 
 
 @pytest.fixture
