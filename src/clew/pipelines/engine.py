@@ -138,18 +138,46 @@ class Engine:
     def run(self) -> PipelineRunResult:
         self.hooks.started()
         try:
-            while True:
-                self._expand()
-                self._settle_and_start()
-                if self._finished():
-                    break
-                self._wait()
+            try:
+                while True:
+                    self._expand()
+                    self._settle_and_start()
+                    if self._finished():
+                        break
+                    self._wait()
+            except BaseException as exc:  # Ctrl-C, or a listener that raised
+                self._interrupted(exc)
+                raise
         finally:
             if self._owns_executor:
                 self.executor.shutdown()
         result = self._result()
         self.hooks.finished(result)
         return result
+
+    def _interrupted(self, error: BaseException) -> None:
+        """The loop itself was stopped: give up on the steps that run, let those that returned
+        finish storing their outputs (a second Ctrl-C stops that wait), end the run CANCELED
+        with the reason (resumable), and let the error go on. Finally steps do not run: the
+        caller asked to stop now."""
+        reason = f"the engine was interrupted: {_describe(error)}"
+        self._listener = lambda _run: None  # it may be what raised
+        self._cancel.set()
+        storing = {key for key, under_way in self._running.items() if not under_way.abandon()}
+        while storing:
+            try:
+                event = self._done.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            self._complete(*event)
+            if event[1] == self._attempt.get(event[0]):  # not a late, timed-out attempt's
+                storing.discard(event[0])
+        self._running.clear()
+        for run in self.runs.values():
+            if not run.state.is_terminal:
+                self._end(run, StepState.CANCELED, reason)
+        self._problems.append(reason)
+        self.hooks.finished(self._result())
 
     def _wait(self) -> None:
         now = time.monotonic()
@@ -557,18 +585,14 @@ def run(
     if not isinstance(spec, g.PipelineSpec):
         raise TypeError("run() takes a @pipeline or a PipelineSpec")
     steps = getattr(pipeline, "steps", {})
-    if isinstance(executor, str):
-        executor = make_executor(executor)
-        owned = True
-    else:
-        owned = False
     hooks: Hooks | None = None
     if resume_from is not None and not track:
         raise ValueError("resume_from needs track=True: the earlier run's outputs are tracked")
     if track:
         from clew.client.client import Client
         from clew.pipelines.materializers import Materializers
-        from clew.pipelines.tracking import TrackingHooks, resume_plan
+        from clew.pipelines.resume import resume_plan
+        from clew.pipelines.tracking import TrackingHooks
 
         client = client or Client()
         reuse: dict[str, str] = {}
@@ -585,6 +609,9 @@ def run(
             reuse=reuse,
             resumed_from=resume_from,
         )
+    owned = isinstance(executor, str)
+    if isinstance(executor, str):
+        executor = make_executor(executor)
     engine = Engine(
         spec, params or {}, steps=steps, executor=executor, listener=listener, hooks=hooks
     )

@@ -29,13 +29,13 @@ from typing import Any, Final
 import orjson
 
 from clew.client.client import Client
-from clew.core.errors import InvalidInput, NotFound
 from clew.pipelines import graph as g
 from clew.pipelines import records
 from clew.pipelines.cache_key import cache_key, code_fingerprint
 from clew.pipelines.engine import Cached, Hooks, outputs_of
 from clew.pipelines.executors import Invoker, RunContext
 from clew.pipelines.flatten import flatten
+from clew.pipelines.liveness import Heartbeat, heartbeat_interval
 from clew.pipelines.materializers import Materializers
 from clew.pipelines.records import StepInput, StepOutput
 from clew.pipelines.serialize import digest, to_dict
@@ -109,6 +109,7 @@ class TrackingHooks(Hooks):
         cache: bool = True,
         reuse: Mapping[str, str] | None = None,
         resumed_from: str | None = None,
+        heartbeat_s: float | None = None,
     ) -> None:
         self.client = client
         self.definition = spec
@@ -120,6 +121,8 @@ class TrackingHooks(Hooks):
         #: Step keys whose outputs an earlier run of this pipeline already made (a resume).
         self.reuse = dict(reuse or {})
         self.resumed_from = resumed_from
+        self.heartbeat_s = heartbeat_s or heartbeat_interval(client)
+        self._heartbeat: Heartbeat | None = None
         self.root_run_id: str | None = None
         self.experiment_id: str | None = None
         #: The tracked run of each step run, and the digest of each output it stored.
@@ -151,9 +154,12 @@ class TrackingHooks(Hooks):
             self.client.log_dict(self.root_run_id, {"params": self.params}, "params.json")
         self.client.log_dict(self.root_run_id, to_dict(self.definition), "pipeline.json")
         self.client.start_pipeline_run(self.spec.name, self.root_run_id, digest(self.definition))
+        self._heartbeat = Heartbeat(self.client, self.root_run_id, self.heartbeat_s).start()
 
     def finished(self, result: PipelineRunResult) -> None:
         assert self.root_run_id is not None
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         steps = {
             key: {
                 "task": run.task,
@@ -423,34 +429,3 @@ def _state_tags(state: str, reason: str | None) -> dict[str, str]:
     if reason:
         tags[REASON_TAG] = reason[:4000]
     return tags
-
-
-def resume_plan(
-    client: Client, pipeline: str, run_id: str
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """What resuming pipeline run ``run_id`` starts from: its parameters, and the step runs
-    (by key) whose outputs it made, so they are not made again."""
-    root = client.get_run(run_id)
-    if root.data.tags.get(PIPELINE_TAG) != pipeline:
-        raise InvalidInput(f"Run {run_id} is not a run of pipeline {pipeline!r}")
-    if root.info.status == "RUNNING":
-        raise InvalidInput(f"Pipeline run {run_id} has not ended; there is nothing to resume")
-
-    def artifact(path: str) -> Any:
-        try:
-            with client.open_artifact(run_id, path) as chunks:
-                return orjson.loads(b"".join(chunks))
-        except NotFound:
-            raise InvalidInput(
-                f"Pipeline run {run_id} has no {path}: it cannot be resumed"
-            ) from None
-
-    params = artifact("params.json")["params"]
-    steps = artifact("steps.json")["steps"]
-    reuse = {
-        key: step["run_id"]
-        for key, step in steps.items()
-        if step.get("state") in (StepState.SUCCEEDED.value, StepState.CACHED.value)
-        and step.get("run_id")
-    }
-    return params, reuse
