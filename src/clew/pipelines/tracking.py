@@ -29,8 +29,9 @@ from typing import Any, Final
 import orjson
 
 from clew.client.client import Client
+from clew.pipelines import attempts, records
 from clew.pipelines import graph as g
-from clew.pipelines import records
+from clew.pipelines.attempts import Abandoned
 from clew.pipelines.cache_key import cache_key, code_fingerprint
 from clew.pipelines.engine import Cached, Hooks, outputs_of
 from clew.pipelines.executors import Invoker, RunContext
@@ -344,6 +345,9 @@ class TrackingHooks(Hooks):
         outputs = self._load_outputs(task, run, source, tags)
         if outputs is None:
             return None
+        attempt = attempts.current()  # settled here, as a step's function returning settles it
+        if attempt is not None and not attempt.finish():
+            raise Abandoned("the step was given up on while its outputs were loaded")
         tags = {OUTPUT_TAG + name: tag for name, tag in outputs.tags.items()}
         self.client.set_tags(
             run_id,
