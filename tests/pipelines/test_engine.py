@@ -197,7 +197,9 @@ def test_a_failure_skips_what_depends_on_it_and_finally_still_runs() -> None:
             report(pipeline_status())
 
     result = run_untracked(failing)
-    assert result.state is PipelineState.FAILED and result.reason == "step 'broken' failed"
+    assert result.state is PipelineState.FAILED and result.reason == (
+        "step 'broken' failed: ValueError: bad input 3"
+    )
     assert result.step("broken").state is StepState.FAILED
     assert result.step("broken").attempts == 2
     assert result.step("broken").reason == "ValueError: bad input 3"

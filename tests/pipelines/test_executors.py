@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import pytest
 
 import clew
 from clew.client.client import Client
-from clew.client.local import LocalTransport
 from clew.core.errors import InvalidInput
-from clew.core.settings import Settings
 from clew.pipelines import ParallelFor, PipelineState, StepState, collect, pipeline, run, step
 from clew.pipelines.executors import ProcessExecutor, executor
 
@@ -42,13 +39,6 @@ def spread() -> int:
 @pipeline
 def failing() -> int:
     return explode()
-
-
-@pytest.fixture
-def local_client(settings: Settings) -> Any:
-    transport = LocalTransport(settings)
-    yield Client(transport=transport)
-    transport.close()
 
 
 def test_steps_run_in_child_processes_and_log_to_their_runs(local_client: Client) -> None:

@@ -38,7 +38,13 @@ class PipelineMethods:
         return self.transport.finish_pipeline_run(run_id, state)
 
     def get_pipeline_run(self, run_id: str) -> PipelineRunInfo:
+        """The pipeline run's state; ``engine_lost`` says a RUNNING one's engine stopped."""
         return self.transport.get_pipeline_run(run_id)
+
+    def pipeline_run_heartbeat(self, run_id: str, interval_s: float) -> PipelineRunInfo:
+        """Say that the engine of ``run_id`` is alive, and beats every ``interval_s`` seconds
+        (``pipelines.liveness`` does this for the engine)."""
+        return self.transport.pipeline_run_heartbeat(run_id, interval_s)
 
     def pipeline_step_edges(
         self, run_id: str, step_run_ids: Sequence[str]

@@ -44,12 +44,23 @@ class LocalPipelines:
     def get_pipeline_run(self, run_id: str) -> PipelineRunInfo:
         return self.platform.pipelines.get_run(self.actor, run_id)
 
+    def pipeline_run_heartbeat(self, run_id: str, interval_s: float) -> PipelineRunInfo:
+        return self.platform.pipelines.heartbeat(self.actor, run_id, interval_s)
+
     def pipeline_step_edges(self, run_id: str, step_run_ids: Sequence[str]) -> list[Edge]:
         return list(self.platform.pipelines.step_edges(self.actor, run_id, step_run_ids))
 
 
 def _info(data: dict[str, Any]) -> PipelineRunInfo:
-    return PipelineRunInfo(data["pipeline"], data["run_id"], data["state"], data["digest"])
+    return PipelineRunInfo(
+        data["pipeline"],
+        data["run_id"],
+        data["state"],
+        data["digest"],
+        heartbeat_at=data.get("heartbeat_at"),
+        heartbeat_s=data.get("heartbeat_s"),
+        engine_lost=bool(data.get("engine_lost", False)),
+    )
 
 
 class HttpPipelines:
@@ -82,6 +93,11 @@ class HttpPipelines:
 
     def get_pipeline_run(self, run_id: str) -> PipelineRunInfo:
         return _info(self._json("GET", f"/pipeline-runs/{run_id}", idempotent=True))
+
+    def pipeline_run_heartbeat(self, run_id: str, interval_s: float) -> PipelineRunInfo:
+        body = {"interval_s": interval_s}
+        path = f"/pipeline-runs/{run_id}/heartbeat"
+        return _info(self._json("POST", path, body=body, idempotent=True))
 
     def pipeline_step_edges(self, run_id: str, step_run_ids: Sequence[str]) -> list[Edge]:
         data = self._json(

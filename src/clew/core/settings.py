@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     webhook_poll_interval_s: float = 1.0
     #: Run the delivery thread in ``clew server``; off, deliveries wait for one that runs it.
     webhook_dispatcher: bool = True
+    #: How often a pipeline's engine records that it is alive; a run whose engine has been
+    #: silent for three of its intervals counts as lost (``docs/pipelines.md``).
+    pipeline_heartbeat_s: float = 5.0
 
     # Pipelines run by the server (pipelines/jobs, pipelines/worker). A job's steps are
     # ``module:function`` references the worker imports and calls, so the worker runs only

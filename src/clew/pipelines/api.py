@@ -46,11 +46,18 @@ class FinishRun(BaseModel):
     state: Annotated[str, Field(min_length=1, max_length=16)]
 
 
+class Heartbeat(BaseModel):
+    interval_s: Annotated[float, Field(gt=0, le=3600)]
+
+
 class PipelineRunOut(BaseModel):
     pipeline: str
     run_id: str
     state: str
     digest: str
+    heartbeat_at: int | None = None
+    heartbeat_s: float | None = None
+    engine_lost: bool = False
 
 
 class EdgeOut(BaseModel):
@@ -101,6 +108,14 @@ def finish_pipeline_run(
     run_id: RunId, body: FinishRun, platform: PlatformDep, actor: ActorDep
 ) -> Response:
     return _json(platform.pipelines.finish_run(actor, run_id, body.state).to_dict())
+
+
+@router.post("/pipeline-runs/{run_id}/heartbeat", response_model=PipelineRunOut)
+def pipeline_run_heartbeat(
+    run_id: RunId, body: Heartbeat, platform: PlatformDep, actor: ActorDep
+) -> Response:
+    """The run's engine is alive and beats every ``interval_s`` seconds (not audited)."""
+    return _json(platform.pipelines.heartbeat(actor, run_id, body.interval_s).to_dict())
 
 
 @router.get("/pipeline-runs/{run_id}/edges", response_model=EdgesOut)

@@ -9,6 +9,10 @@ and report back through a queue, so there are no locks around the graph. Each pa
 - starts those, at most ``parallelism`` iterations of a loop at a time;
 - fails a running step whose timeout passed, and retries a failed one after its backoff.
 
+Each attempt is an ``attempts.Attempt`` that the scheduler (on a timeout) and the worker (as
+the function returns) race to settle: a timed-out attempt that returns late records nothing,
+and an executor that can stop it (the process pool) does.
+
 After a failure no new step starts (what runs finishes) and the rest is SKIPPED, as Argo's
 fail-fast DAGs do; ``Finally`` steps run once everything else is settled, whatever happened,
 including a cancel.
@@ -24,7 +28,9 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from clew.pipelines import attempts
 from clew.pipelines import graph as g
+from clew.pipelines.attempts import Abandoned, Attempt
 from clew.pipelines.conditions import ConditionError, evaluate
 from clew.pipelines.executors import Executor, Invoker, ThreadExecutor, import_step
 from clew.pipelines.executors import executor as make_executor
@@ -118,6 +124,8 @@ class Engine:
         self.items: dict[tuple[str, tuple[int, ...]], list[Any]] = {}
         self._done: queue.Queue[tuple[Key, int, BaseException | None, Any]] = queue.Queue()
         self._attempt: dict[Key, int] = {}
+        #: The attempt under way of each running step run.
+        self._running: dict[Key, Attempt] = {}
         self._deadline: dict[Key, float] = {}
         self._not_before: dict[Key, float] = {}
         self._cancel = threading.Event()
@@ -138,18 +146,46 @@ class Engine:
     def run(self) -> PipelineRunResult:
         self.hooks.started()
         try:
-            while True:
-                self._expand()
-                self._settle_and_start()
-                if self._finished():
-                    break
-                self._wait()
+            try:
+                while True:
+                    self._expand()
+                    self._settle_and_start()
+                    if self._finished():
+                        break
+                    self._wait()
+            except BaseException as exc:  # Ctrl-C, or a listener that raised
+                self._interrupted(exc)
+                raise
         finally:
             if self._owns_executor:
                 self.executor.shutdown()
         result = self._result()
         self.hooks.finished(result)
         return result
+
+    def _interrupted(self, error: BaseException) -> None:
+        """The loop itself was stopped: give up on the steps that run, let those that returned
+        finish storing their outputs (a second Ctrl-C stops that wait), end the run CANCELED
+        with the reason (resumable), and let the error go on. Finally steps do not run: the
+        caller asked to stop now."""
+        reason = f"the engine was interrupted: {_describe(error)}"
+        self._listener = lambda _run: None  # it may be what raised
+        self._cancel.set()
+        storing = {key for key, under_way in self._running.items() if not under_way.abandon()}
+        while storing:
+            try:
+                event = self._done.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            self._complete(*event)
+            if event[1] == self._attempt.get(event[0]):  # not a late, timed-out attempt's
+                storing.discard(event[0])
+        self._running.clear()
+        for run in self.runs.values():
+            if not run.state.is_terminal:
+                self._end(run, StepState.CANCELED, reason)
+        self._problems.append(reason)
+        self.hooks.finished(self._result())
 
     def _wait(self) -> None:
         now = time.monotonic()
@@ -352,11 +388,14 @@ class Engine:
             self._deadline[key] = time.monotonic() + task.options.timeout_s
         self.hooks.before(task, run, kwargs)
         self._changed(run)
-        invoker, hooks = self.invokers[task.name], self.hooks
+        hooks, under_way = self.hooks, Attempt()
+        invoker = _settling(self.invokers[task.name], under_way)
+        self._running[key] = under_way
 
         def call() -> None:
             try:
-                value = hooks.call(task, run, invoker, kwargs)
+                with attempts.running(under_way):
+                    value = hooks.call(task, run, invoker, kwargs)
             except BaseException as exc:  # reported to the loop, never lost on the thread
                 self._done.put((key, attempt, exc, None))
             else:
@@ -371,6 +410,7 @@ class Engine:
         if attempt != self._attempt.get(key) or run.state is not StepState.RUNNING:
             return  # a timed-out attempt finishing late, or canceled meanwhile
         self._deadline.pop(key, None)
+        self._running.pop(key, None)
         task = self.tasks[run.task]
         if error is None:
             cached = value if isinstance(value, Cached) else None
@@ -393,6 +433,9 @@ class Engine:
         for key, deadline in list(self._deadline.items()):
             if deadline <= now:
                 del self._deadline[key]
+                under_way = self._running.pop(key, None)
+                if under_way is not None and not under_way.abandon():
+                    continue  # it returned in time and its outputs are being stored
                 run = self.runs[key]
                 task = self.tasks[run.task]
                 self._failure(task, run, f"TimeoutError: exceeded {task.options.timeout_s:g} s")
@@ -431,8 +474,8 @@ class Engine:
                 outputs[name] = self.hooks.resolve(self._value((), (), source))
             except (_Missing, _NotYet):
                 continue
-        failed = [r.key for r in self.runs.values() if r.state is StepState.FAILED]
-        reason = f"step {failed[0]!r} failed" if failed else None
+        failed = [r for r in self.runs.values() if r.state is StepState.FAILED]
+        reason = f"step {failed[0].key!r} failed: {failed[0].reason}" if failed else None
         if self._problems:
             reason = "; ".join(self._problems)
         return PipelineRunResult(
@@ -483,6 +526,24 @@ def _function(task: g.TaskSpec, steps: Mapping[str, Any]) -> Callable[..., Any]:
         raise g.PipelineDefinitionError(
             f"step {task.name!r}: cannot import {task.step!r}", step=task.name
         ) from None
+
+
+def _settling(invoker: Invoker, attempt: Attempt) -> Invoker:
+    """``invoker`` settling ``attempt`` as the function returns or raises: what an attempt
+    given up on meanwhile returns is dropped before anything records it (``Abandoned``)."""
+
+    def run(kwargs: dict[str, Any], context: Any) -> Any:
+        try:
+            value = invoker(kwargs, context)
+        except BaseException:
+            if not attempt.finish():
+                raise Abandoned("the step ran past its timeout") from None
+            raise
+        if not attempt.finish():
+            raise Abandoned("the step ran past its timeout")
+        return value
+
+    return dataclasses.replace(invoker, run=run)  # keeps what else the executor said of it
 
 
 def outputs_of(task: g.TaskSpec, value: Any) -> dict[str, Any]:
@@ -562,16 +623,14 @@ def prepare(
     if not isinstance(spec, g.PipelineSpec):
         raise TypeError("run() takes a @pipeline or a PipelineSpec")
     steps = getattr(pipeline, "steps", {})
-    owned = executor is None or isinstance(executor, str)
-    if isinstance(executor, str):
-        executor = make_executor(executor)
     hooks: Hooks | None = None
     if resume_from is not None and not track:
         raise ValueError("resume_from needs track=True: the earlier run's outputs are tracked")
     if track:
         from clew.client.client import Client
         from clew.pipelines.materializers import Materializers
-        from clew.pipelines.tracking import TrackingHooks, resume_plan
+        from clew.pipelines.resume import resume_plan
+        from clew.pipelines.tracking import TrackingHooks
 
         client = client or Client()
         reuse: dict[str, str] = {}
@@ -588,6 +647,9 @@ def prepare(
             reuse=reuse,
             resumed_from=resume_from,
         )
+    owned = executor is None or isinstance(executor, str)
+    if isinstance(executor, str):  # made last: a refused resume leaves nothing to shut down
+        executor = make_executor(executor)
     return Engine(
         spec,
         params or {},

@@ -5,11 +5,12 @@ An executor does two things for the engine: it runs the engine's per-step bookke
 makes an ``Invoker`` per step that calls the step's function where the executor runs steps:
 
 - ``threads`` (the default): in this process, lowest overhead, values shared in memory.
-- ``processes``: in a pool of fresh interpreters (``spawn``), so a step that holds the GIL or
-  leaks memory does not hold up the others; arguments and results travel pickled, and the step
-  function must be importable by its reference (a module-level function). Inside the child the
-  fluent API logs to the step's run through a client of its own, on the same store (local) or
-  server (HTTP).
+- ``processes``: in a pool of fresh interpreters (``spawn``, ``process_pool``), so a step that
+  holds the GIL or leaks memory does not hold up the others; arguments and results travel
+  pickled, and the step function must be importable by its reference (a module-level function).
+  Inside the child the fluent API logs to the step's run through a client of its own, on the
+  same store (local) or server (HTTP). A step whose process dies (SIGKILL, a crash) fails with
+  the signal, and a fresh process takes its place.
 
 - ``ray`` (``clew.pipelines.ray_executor``, needs the ``ray`` extra): each step a Ray task with
   the step's resource hints; tracked outputs are stored from the worker, not the driver.
@@ -20,25 +21,27 @@ timeout) for an executor that can use them. An invoker that stores outputs where
 says so (``by_reference``): tracking then passes how to store them (``RunContext.store``) and
 gets back references (``pipelines.stored``) instead of values.
 
-A step that times out is reported failed at once, but neither a thread nor a pool task can be
-stopped from outside: the function runs on until it returns, and what it returns is dropped.
-(A Ray task can be: the Ray executor cancels it.)
+A step that times out is reported failed at once. Its process is killed under ``processes``
+and its task canceled under ``ray``; a thread cannot be stopped from outside, so under
+``threads`` the function runs on until it returns, and what it returns is dropped
+(``attempts``).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Final, Protocol
 
 from clew.core.errors import InvalidInput
+from clew.pipelines import attempts
 from clew.pipelines.graph import StepOptions
+from clew.pipelines.process_pool import ProcessPool
 
 ENTRY_POINT_GROUP: Final = "clew.executors"
 _log = logging.getLogger(__name__)
@@ -184,9 +187,12 @@ def _in_child(
     step_ref: str, kwargs: dict[str, Any], target: tuple[str, str] | None, run_id: str | None
 ) -> Any:
     function = import_step(step_ref)
-    context = (
-        None if target is None or run_id is None else RunContext(_child_client(target), run_id)
-    )
+    context = None
+    if target is not None and run_id is not None:
+        # Attached, not resumed: the engine ends the run once the outputs are stored, so a
+        # step run never looks finished before its outputs exist.
+        client = _child_client(target)
+        context = RunContext(client, run_id, client.get_run(run_id))
     return call_in_run(context, function, kwargs)
 
 
@@ -198,7 +204,7 @@ class ProcessExecutor:
     def __init__(self, max_workers: int | None = None) -> None:
         workers = max_workers or (os.cpu_count() or 1)
         self._threads = ThreadPoolExecutor(_workers(None), thread_name_prefix="clew-step")
-        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPool(workers)
 
     def submit(self, call: Callable[[], Any]) -> Future[Any]:
         return self._threads.submit(call)
@@ -209,15 +215,18 @@ class ProcessExecutor:
         pool = self._pool
 
         def run(kwargs: dict[str, Any], context: RunContext | None) -> Any:
-            # The child resumes the run by id (a Run does not cross processes) and ends it.
+            # The child attaches to the run by id (a Run does not cross processes); a step the
+            # engine gives up on (its timeout) has its process killed.
             target = None if context is None else _client_target(context.client)
             run_id = None if context is None else context.run_id
-            return pool.submit(_in_child, step_ref, kwargs, target, run_id).result()
+            attempt = attempts.current()
+            stop = None if attempt is None else attempt.on_abandon
+            return pool.call(_in_child, step_ref, kwargs, target, run_id, on_stop=stop)
 
         return Invoker(function, run)
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown()
         self._threads.shutdown(wait=False, cancel_futures=True)
 
 

@@ -29,12 +29,33 @@ class StepInput:
     output: str
 
 
+#: A running pipeline run whose engine has not beaten for this many of its intervals is lost.
+STALE_BEATS = 3
+#: The interval assumed for a run whose engine was stopped before its first beat (the
+#: default of ``CLEW_PIPELINE_HEARTBEAT_S``).
+DEFAULT_HEARTBEAT_S = 5.0
+
+
+def engine_lost(state: str, heartbeat_at: int | None, heartbeat_s: float | None, now: int) -> bool:
+    """Whether a pipeline run in ``state`` whose engine last beat at ``heartbeat_at`` (every
+    ``heartbeat_s`` seconds) has lost its engine by ``now`` (UTC ms)."""
+    if state != "RUNNING" or heartbeat_at is None:
+        return False  # ended, or recorded before engines beat: nothing to judge by
+    return now - heartbeat_at > STALE_BEATS * (heartbeat_s or DEFAULT_HEARTBEAT_S) * 1000
+
+
 @dataclass(frozen=True)
 class PipelineRunInfo:
     pipeline: str
     run_id: str
     state: str
     digest: str
+    #: When its engine last said it was alive (UTC ms), and how often it says so.
+    heartbeat_at: int | None = None
+    heartbeat_s: float | None = None
+    #: RUNNING, but its engine has been silent for ``STALE_BEATS`` intervals: it stopped
+    #: (killed, its machine gone) and will never end the run. Judged by the store's clock.
+    engine_lost: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

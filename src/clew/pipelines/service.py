@@ -8,6 +8,7 @@ The step runs themselves are ordinary tracked runs (``pipelines.tracking``).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from typing import Any, Final
@@ -27,6 +28,7 @@ from clew.tracking import validation as v
 __all__ = ["PipelineRunInfo", "PipelineService", "StepInput", "StepOutput"]
 
 _DIGEST: Final = re.compile(r"[0-9a-f]{64}")
+_MAX_HEARTBEAT_S: Final = 3600.0
 
 
 def _resource(pipeline: str) -> Resource:
@@ -57,11 +59,40 @@ class PipelineService:
             context = store.ensure_context(PIPELINE_RUN, run_id, parent, now)
             state = PipelineState.RUNNING.value
             store.set_context_tags(
-                context, {"pipeline": pipeline, "digest": digest, "state": state}
+                context,
+                {"pipeline": pipeline, "digest": digest, "state": state, "heartbeat_at": str(now)},
             )
             audit.append(conn, actor, "pipeline_run.start", "pipeline_run", run_id,
                          {"pipeline": pipeline, "digest": digest})  # fmt: skip
-        return PipelineRunInfo(pipeline, run_id, state, digest)
+        return PipelineRunInfo(pipeline, run_id, state, digest, heartbeat_at=now)
+
+    @retry_conflicts
+    def heartbeat(self, actor: Actor, run_id: str, interval_s: float) -> PipelineRunInfo:
+        """The engine of running pipeline run ``run_id`` is alive, and says so every
+        ``interval_s`` seconds; a run that has ended takes no beat (the answer's state tells
+        its engine, e.g. one declared lost meanwhile).
+
+        Not audited: it records liveness, which nobody decides, and an audit event every few
+        seconds would drown the log; the start and the end of the run are audited.
+        """
+        check_run_id(run_id)
+        if not 0 < interval_s <= _MAX_HEARTBEAT_S:
+            raise InvalidInput(f"interval_s must be more than 0 and at most {_MAX_HEARTBEAT_S}")
+        with self.db.write() as conn:
+            store = PipelineStore(conn)
+            info = self._require_run(store, run_id)
+            self.authz.check(actor, Permission.EDIT, _resource(info.pipeline))
+            if info.state != PipelineState.RUNNING.value:
+                return info
+            context = store.context_id(PIPELINE_RUN, run_id)
+            assert context is not None
+            now = now_ms()
+            store.set_context_tags(
+                context, {"heartbeat_at": str(now), "heartbeat_s": repr(float(interval_s))}
+            )
+        return dataclasses.replace(
+            info, heartbeat_at=now, heartbeat_s=float(interval_s), engine_lost=False
+        )
 
     @retry_conflicts
     def record_step(
@@ -155,8 +186,18 @@ class PipelineService:
         if row is None:
             raise NotFound("No such pipeline run", run_id=run_id)
         tags = store.context_tags(int(row.id))
-        return PipelineRunInfo(tags.get("pipeline", ""), run_id, tags.get("state", ""),
-                               tags.get("digest", ""))  # fmt: skip
+        state = tags.get("state", "")
+        beat = int(tags["heartbeat_at"]) if "heartbeat_at" in tags else None
+        interval = float(tags["heartbeat_s"]) if "heartbeat_s" in tags else None
+        return PipelineRunInfo(
+            tags.get("pipeline", ""),
+            run_id,
+            state,
+            tags.get("digest", ""),
+            heartbeat_at=beat,
+            heartbeat_s=interval,
+            engine_lost=records.engine_lost(state, beat, interval, now_ms()),
+        )
 
 
 def _check_digest(digest: str) -> None:

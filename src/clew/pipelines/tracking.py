@@ -28,13 +28,15 @@ from typing import Any, Final
 import orjson
 
 from clew.client.client import Client
-from clew.core.errors import AlreadyExists, InvalidInput, NotFound
+from clew.core.errors import AlreadyExists
+from clew.pipelines import attempts, records
 from clew.pipelines import graph as g
-from clew.pipelines import records
+from clew.pipelines.attempts import Abandoned
 from clew.pipelines.cache_key import cache_key, code_fingerprint
 from clew.pipelines.engine import Cached, Hooks, outputs_of
 from clew.pipelines.executors import Invoker, RunContext
 from clew.pipelines.flatten import flatten
+from clew.pipelines.liveness import Heartbeat, heartbeat_interval
 from clew.pipelines.materializers import Materializers
 from clew.pipelines.records import StepInput, StepOutput
 from clew.pipelines.serialize import digest, to_dict
@@ -63,6 +65,8 @@ OUTPUT_TAG: Final = "clew.output."
 CACHE_KEY_TAG: Final = "clew.pipeline.cache_key"
 CACHED_FROM_TAG: Final = "clew.pipeline.cached_from"
 RESUMED_FROM_TAG: Final = "clew.pipeline.resumed_from"
+#: Why a step run or pipeline run failed, was skipped or canceled.
+REASON_TAG: Final = "clew.pipeline.reason"
 #: A param value longer than this is recorded as a digest instead.
 _MAX_PARAM_TEXT: Final = 500
 
@@ -122,6 +126,7 @@ class TrackingHooks(Hooks):
         cache: bool = True,
         reuse: Mapping[str, str] | None = None,
         resumed_from: str | None = None,
+        heartbeat_s: float | None = None,
     ) -> None:
         self.client = client
         self.definition = spec
@@ -133,6 +138,8 @@ class TrackingHooks(Hooks):
         #: Step keys whose outputs an earlier run of this pipeline already made (a resume).
         self.reuse = dict(reuse or {})
         self.resumed_from = resumed_from
+        self.heartbeat_s = heartbeat_s or heartbeat_interval(client)
+        self._heartbeat: Heartbeat | None = None
         self.root_run_id: str | None = None
         self.experiment_id: str | None = None
         #: The tracked run of each step run, and the digest of each output it stored.
@@ -160,9 +167,12 @@ class TrackingHooks(Hooks):
             self.client.log_dict(self.root_run_id, {"params": self.params}, "params.json")
         self.client.log_dict(self.root_run_id, to_dict(self.definition), "pipeline.json")
         self.client.start_pipeline_run(self.spec.name, self.root_run_id, digest(self.definition))
+        self._heartbeat = Heartbeat(self.client, self.root_run_id, self.heartbeat_s).start()
 
     def finished(self, result: PipelineRunResult) -> None:
         assert self.root_run_id is not None
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         steps = {
             key: {
                 "task": run.task,
@@ -174,9 +184,9 @@ class TrackingHooks(Hooks):
             }
             for key, run in result.steps.items()
         }
-        self.client.log_dict(self.root_run_id, {"state": result.state.value, "steps": steps},
-                             "steps.json")  # fmt: skip
-        self.client.set_tag(self.root_run_id, STATE_TAG, result.state.value)
+        summary = {"state": result.state.value, "reason": result.reason, "steps": steps}
+        self.client.log_dict(self.root_run_id, summary, "steps.json")
+        self.client.set_tags(self.root_run_id, _state_tags(result.state.value, result.reason))
         self.client.finish_pipeline_run(self.root_run_id, result.state.value)
         self.client.set_terminated(self.root_run_id, _RUN_STATUS[result.state])
 
@@ -360,6 +370,9 @@ class TrackingHooks(Hooks):
         outputs = self._load_outputs(task, run, source, tags, by_ref)
         if outputs is None:
             return None
+        attempt = attempts.current()  # settled here, as a step's function returning settles it
+        if attempt is not None and not attempt.finish():
+            raise Abandoned("the step was given up on while its outputs were loaded")
         tags = {OUTPUT_TAG + name: tag for name, tag in outputs.tags.items()}
         self.client.set_tags(
             run_id,
@@ -438,39 +451,15 @@ class TrackingHooks(Hooks):
         run_id = self.run_ids.get((run.task, run.index))
         if run_id is None or not run.state.is_terminal or run.state.produced:
             return  # a step that produced its outputs was tagged and ended as it stored them
-        self.client.set_tag(run_id, STATE_TAG, run.state.value)
+        self.client.set_tags(run_id, _state_tags(run.state.value, run.reason))
         if run.state in (StepState.FAILED, StepState.CANCELED):
             # A timeout ends the step here while its thread may still run.
             status = "FAILED" if run.state is StepState.FAILED else "KILLED"
             self.client.set_terminated(run_id, status)
 
 
-def resume_plan(
-    client: Client, pipeline: str, run_id: str
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """What resuming pipeline run ``run_id`` starts from: its parameters, and the step runs
-    (by key) whose outputs it made, so they are not made again."""
-    root = client.get_run(run_id)
-    if root.data.tags.get(PIPELINE_TAG) != pipeline:
-        raise InvalidInput(f"Run {run_id} is not a run of pipeline {pipeline!r}")
-    if root.info.status == "RUNNING":
-        raise InvalidInput(f"Pipeline run {run_id} has not ended; there is nothing to resume")
-
-    def artifact(path: str) -> Any:
-        try:
-            with client.open_artifact(run_id, path) as chunks:
-                return orjson.loads(b"".join(chunks))
-        except NotFound:
-            raise InvalidInput(
-                f"Pipeline run {run_id} has no {path}: it cannot be resumed"
-            ) from None
-
-    params = artifact("params.json")["params"]
-    steps = artifact("steps.json")["steps"]
-    reuse = {
-        key: step["run_id"]
-        for key, step in steps.items()
-        if step.get("state") in (StepState.SUCCEEDED.value, StepState.CACHED.value)
-        and step.get("run_id")
-    }
-    return params, reuse
+def _state_tags(state: str, reason: str | None) -> dict[str, str]:
+    tags = {STATE_TAG: state}
+    if reason:
+        tags[REASON_TAG] = reason[:4000]
+    return tags
