@@ -49,7 +49,7 @@ class Platform:
     def __post_init__(self) -> None:
         authz = self.tracking.authz
         self.logged_models = LoggedModelService(self.db, self.settings, authz)
-        self.pipelines = PipelineService(self.db, authz)
+        self.pipelines = PipelineService(self.db, authz, self.tracking)
         self.lineage = LineageService(self.db, authz)
         self.logged_model_artifacts = ArtifactService(
             self.db,
