@@ -88,6 +88,36 @@ def test_a_second_run_reuses_every_cacheable_output(client: Client) -> None:
     assert len(tags) == 1 and tags[0][OUTPUT_TAG + "output"].startswith("json:")
 
 
+def test_a_hit_is_loaded_only_by_a_step_that_runs_and_reads_it(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls.clear()
+    first = run(cached, client=client)
+    loads: Counter[str] = Counter()
+    download = Client.download_artifacts
+
+    def counted(self: Client, run_id: str, path: str = "", dst_path: object = None) -> str:
+        loads[path] += 1
+        return download(self, run_id, path, dst_path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Client, "download_artifacts", counted)
+    second = run(cached, client=client)
+    # source's output is read by square_all, a hit: never loaded; square_all's by always,
+    # which runs: loaded once (the pipeline's output is the same value).
+    assert loads == Counter({"outputs/output": 1})
+    assert second.output == [0, 1, 4, 9]
+    assert second.step("source").outputs == {"output": [0, 1, 2, 3]}  # loads when read
+    # The step runs record the same params as the first run's, loaded or not.
+    params = sorted(
+        (r.info.run_name, r.data.params)
+        for r in client.search_runs(filter_string="tags.`clew.pipeline.step` != ''")
+    )
+    assert params == 2 * [("always", {"values": "[0,1,4,9]"})] + 2 * [
+        ("source", {"n": "4"})
+    ] + 2 * [("square_all", {"values": "[0,1,2,3]"})]
+    assert first.state is second.state is PipelineState.SUCCEEDED
+
+
 def test_a_changed_input_reruns_what_depends_on_it_and_no_cache_reruns_all(
     client: Client,
 ) -> None:

@@ -30,11 +30,13 @@ from clew.pipelines.executors import Executor, Invoker, ThreadExecutor, import_s
 from clew.pipelines.executors import executor as make_executor
 from clew.pipelines.flatten import flatten
 from clew.pipelines.state import (
+    Outputs,
     PipelineRunResult,
     PipelineState,
     StepRun,
     StepState,
     StopBranch,
+    resolved,
 )
 
 Key = tuple[str, tuple[int, ...]]
@@ -46,7 +48,8 @@ class Hooks:
 
     ``started`` runs once before the first step, ``before`` on the scheduler thread before each attempt, ``call`` on the worker (it
     must call ``invoker(kwargs, context)``, which runs the step's function where the executor
-    runs steps, and return its result), ``changed`` on the scheduler
+    runs steps, and return its result; ``kwargs`` may hold ``Deferred`` outputs of cache hits,
+    which it loads with ``state.resolved`` if the step runs), ``changed`` on the scheduler
     thread whenever a step run changes state, ``finished`` once at the end.
     ``pipelines.tracking.TrackingHooks`` makes each step a tracked run this way.
     """
@@ -58,7 +61,7 @@ class Hooks:
         return None
 
     def call(self, task: g.TaskSpec, run: StepRun, invoker: Invoker, kwargs: dict[str, Any]) -> Any:
-        return invoker(kwargs)
+        return invoker({name: resolved(value) for name, value in kwargs.items()})
 
     def changed(self, run: StepRun) -> None:
         return None
@@ -70,7 +73,8 @@ class Hooks:
 @dataclasses.dataclass(frozen=True)
 class Cached:
     """What ``Hooks.call`` returns for a cache hit: the outputs of an earlier step run
-    (``source`` says which), so this step run is CACHED, not SUCCEEDED."""
+    (``source`` says which), so this step run is CACHED, not SUCCEEDED. They may be
+    ``Deferred``: loaded only when something reads them."""
 
     value: Any
     source: str
@@ -213,8 +217,16 @@ class Engine:
 
     # ---- inputs -------------------------------------------------------------------------------
 
-    def _value(self, loops: tuple[g.Loop, ...], index: tuple[int, ...], source: g.Source) -> Any:
-        """What ``source`` holds for the step run at ``index`` inside ``loops``."""
+    def _value(
+        self,
+        loops: tuple[g.Loop, ...],
+        index: tuple[int, ...],
+        source: g.Source,
+        *,
+        stored: bool = False,
+    ) -> Any:
+        """What ``source`` holds for the step run at ``index`` inside ``loops``; ``stored``
+        leaves a cache hit's output ``Deferred`` (a step's input: loaded if the step runs)."""
         if isinstance(source, g.Constant):
             return source.value
         if isinstance(source, g.PipelineParam):
@@ -229,9 +241,10 @@ class Engine:
                 raise _NotYet
             if not run.state.produced:
                 raise _Missing
-            return run.outputs[source.output]
+            return run.outputs.stored(source.output) if stored else run.outputs[source.output]
         if isinstance(source, g.Collected):
-            return self._collected(source, index)
+            gathered = self._collected(source, index)
+            return gathered if stored else resolved(gathered)
         if self._cancel.is_set():
             return PipelineState.CANCELED.value
         return PipelineState.FAILED.value if self._failed else PipelineState.SUCCEEDED.value
@@ -247,7 +260,7 @@ class Engine:
             raise _NotYet
         if any(r.state in (StepState.FAILED, StepState.CANCELED) for r in runs if r):
             raise _Missing
-        return [r.outputs[source.output] for r in runs if r and r.state.produced]
+        return [r.outputs.stored(source.output) for r in runs if r and r.state.produced]
 
     def _after_settled(self, task: g.TaskSpec, index: tuple[int, ...]) -> bool:
         for name in task.after:
@@ -290,7 +303,10 @@ class Engine:
             ):
                 self._end(run, StepState.SKIPPED, "its condition was false")
                 return
-            kwargs = {k: self._value(task.loops, run.index, s) for k, s in task.inputs.items()}
+            kwargs = {
+                k: self._value(task.loops, run.index, s, stored=True)
+                for k, s in task.inputs.items()
+            }
         except _NotYet:
             return
         except _Missing:
@@ -367,7 +383,7 @@ class Engine:
         if error is None:
             cached = value if isinstance(value, Cached) else None
             try:
-                run.outputs = outputs_of(task, cached.value if cached else value)
+                run.outputs = Outputs(outputs_of(task, cached.value if cached else value))
             except TypeError as exc:
                 error = exc
             else:
