@@ -11,7 +11,7 @@ import pytest
 
 from clew.client.client import Client
 from clew.core.settings import Settings
-from clew.pipelines import PipelineState, StepState, pipeline, run, step
+from clew.pipelines import PipelineState, StepState, pipeline, run, step, tracking
 from clew.pipelines import cache_key as cache_key_module
 from clew.pipelines.cache_key import cache_key, code_fingerprint
 from clew.pipelines.tracking import CACHED_FROM_TAG, OUTPUT_TAG
@@ -89,6 +89,36 @@ def test_a_second_run_reuses_every_cacheable_output(client: Client) -> None:
     assert len(tags) == 1 and tags[0][OUTPUT_TAG + "output"].startswith("json:")
 
 
+def test_a_hit_is_loaded_only_by_a_step_that_runs_and_reads_it(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls.clear()
+    first = run(cached, client=client)
+    loads: Counter[str] = Counter()
+    download = Client.download_artifacts
+
+    def counted(self: Client, run_id: str, path: str = "", dst_path: object = None) -> str:
+        loads[path] += 1
+        return download(self, run_id, path, dst_path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Client, "download_artifacts", counted)
+    second = run(cached, client=client)
+    # source's output is read by square_all, a hit: never loaded; square_all's by always,
+    # which runs: loaded once (the pipeline's output is the same value).
+    assert loads == Counter({"outputs/output": 1})
+    assert second.output == [0, 1, 4, 9]
+    assert second.step("source").outputs == {"output": [0, 1, 2, 3]}  # loads when read
+    # The step runs record the same params as the first run's, loaded or not.
+    params = sorted(
+        (r.info.run_name, r.data.params)
+        for r in client.search_runs(filter_string="tags.`clew.pipeline.step` != ''")
+    )
+    assert params == 2 * [("always", {"values": "[0,1,4,9]"})] + 2 * [
+        ("source", {"n": "4"})
+    ] + 2 * [("square_all", {"values": "[0,1,2,3]"})]
+    assert first.state is second.state is PipelineState.SUCCEEDED
+
+
 def test_a_changed_input_reruns_what_depends_on_it_and_no_cache_reruns_all(
     client: Client,
 ) -> None:
@@ -116,8 +146,11 @@ def test_outputs_that_no_longer_load_are_a_miss(client: Client, settings: Settin
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_expired_outputs_are_a_miss(client: Client) -> None:
-    @step(cache_expiry_s=0.2)
+def test_expired_outputs_are_a_miss(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An hour's expiry, and the cache's clock moved on by more than that (not a sleep: a short
+    expiry raced the machine's load)."""
+
+    @step(cache_expiry_s=3600)
     def brief(n: int) -> int:
         calls["brief"] += 1
         return n
@@ -129,7 +162,8 @@ def test_expired_outputs_are_a_miss(client: Client) -> None:
     calls.clear()
     run(expiring, client=client)
     assert run(expiring, client=client).step("brief").state is StepState.CACHED
-    time.sleep(0.3)
+    later = time.time() + 3700
+    monkeypatch.setattr(tracking, "clock", lambda: later)
     assert run(expiring, client=client).step("brief").state is StepState.SUCCEEDED
     assert calls["brief"] == 2
 

@@ -191,6 +191,40 @@ def test_lineage_calls_refuse_bad_input_and_write_nothing(client: Client) -> Non
     assert len(client.list_audit(limit=1000)) == before + 1  # only the one start
 
 
+def test_a_step_run_ends_with_its_records_in_one_call_or_not_at_all(client: Client) -> None:
+    from clew.core.errors import NotFound
+    from clew.pipelines.service import StepInput, StepOutput
+
+    root = client.create_run(client.create_experiment("one-call"))
+    client.start_pipeline_run("p", root.info.run_id, "a" * 64)
+    step_run = client.create_run(root.info.experiment_id, parent_run_id=root.info.run_id)
+    step_id = step_run.info.run_id
+    before = len(client.list_audit(limit=1000))
+    with pytest.raises(NotFound):  # an unknown input: nothing of the call is written
+        client.record_pipeline_step(
+            root.info.run_id,
+            step_id,
+            [StepOutput("output", "b" * 64, "json")],
+            [StepInput("x", "1" * 32, "output")],
+            params={"x": "1"},
+            tags={STATE_TAG: "SUCCEEDED"},
+            status="FINISHED",
+        )
+    assert len(client.list_audit(limit=1000)) == before
+    assert client.get_run(step_id).info.status == "RUNNING"
+    client.record_pipeline_step(root.info.run_id, step_id, [StepOutput("output", "b" * 64, "json")],
+                                params={"x": "1"}, tags={STATE_TAG: "SUCCEEDED"},
+                                status="FINISHED")  # fmt: skip
+    ended = client.get_run(step_id)
+    assert ended.info.status == "FINISHED" and ended.info.end_time is not None
+    assert ended.data.params == {"x": "1"} and ended.data.tags[STATE_TAG] == "SUCCEEDED"
+    assert [(e[1], e[2]) for e in client.pipeline_step_edges(root.info.run_id, [step_id])] == [
+        ("OUTPUT", "output")
+    ]
+    actions = [e.action for e in client.list_audit(limit=3)]  # newest first
+    assert actions == ["run.update", "run.log", "pipeline_step.record"]
+
+
 attempts_before_fix = {"left": 1}
 
 

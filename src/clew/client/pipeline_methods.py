@@ -6,7 +6,7 @@ orchestrators can record into the same graph.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from clew.pipelines.records import PipelineRunInfo, StepInput, StepOutput
@@ -29,10 +29,17 @@ class PipelineMethods:
         step_run_id: str,
         outputs: Sequence[StepOutput] = (),
         inputs: Sequence[StepInput] = (),
+        *,
+        params: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        status: str | None = None,
     ) -> None:
         """A step run's outputs (graph nodes with OUTPUT edges) and the earlier step outputs it
-        read (INPUT edges)."""
-        self.transport.record_pipeline_step(pipeline_run_id, step_run_id, outputs, inputs)
+        read (INPUT edges). With ``status`` (``FINISHED``, ``FAILED``, ``KILLED``) the step run
+        also gets its last ``params`` and ``tags`` and ends, in the same request and
+        transaction."""
+        self.transport.record_pipeline_step(pipeline_run_id, step_run_id, outputs, inputs,
+                                            params, tags, status)  # fmt: skip
 
     def finish_pipeline_run(self, run_id: str, state: str) -> PipelineRunInfo:
         return self.transport.finish_pipeline_run(run_id, state)

@@ -8,7 +8,7 @@ idempotent and are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from clew.pipelines.records import PipelineRunInfo, StepInput, StepOutput
@@ -33,10 +33,12 @@ class LocalPipelines:
         step_run_id: str,
         outputs: Sequence[StepOutput] = (),
         inputs: Sequence[StepInput] = (),
+        params: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        status: str | None = None,
     ) -> None:
-        self.platform.pipelines.record_step(
-            self.actor, pipeline_run_id, step_run_id, outputs=outputs, inputs=inputs
-        )
+        self.platform.pipelines.record_step(self.actor, pipeline_run_id, step_run_id, outputs,
+                                            inputs, params=params, tags=tags, status=status)  # fmt: skip
 
     def finish_pipeline_run(self, run_id: str, state: str) -> PipelineRunInfo:
         return self.platform.pipelines.finish_run(self.actor, run_id, state)
@@ -77,11 +79,16 @@ class HttpPipelines:
         step_run_id: str,
         outputs: Sequence[StepOutput] = (),
         inputs: Sequence[StepInput] = (),
+        params: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        status: str | None = None,
     ) -> None:
-        body = {
+        body: dict[str, Any] = {
             "outputs": [vars(o) for o in outputs],
             "inputs": [vars(i) for i in inputs],
         }
+        if status is not None:
+            body.update(params=dict(params or {}), tags=dict(tags or {}), status=status)
         path = f"/pipeline-runs/{pipeline_run_id}/steps/{step_run_id}"
         self.request("POST", path, body=body, idempotent=True)
 

@@ -252,6 +252,9 @@ class Transport(Protocol):
         step_run_id: str,
         outputs: Sequence[StepOutput] = (),
         inputs: Sequence[StepInput] = (),
+        params: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        status: str | None = None,
     ) -> None: ...
     def finish_pipeline_run(self, run_id: str, state: str) -> PipelineRunInfo: ...
     def get_pipeline_run(self, run_id: str) -> PipelineRunInfo: ...

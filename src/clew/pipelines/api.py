@@ -40,6 +40,10 @@ class InputIn(BaseModel):
 class RecordStep(BaseModel):
     outputs: Annotated[list[OutputIn], Field(max_length=1000)] = []
     inputs: Annotated[list[InputIn], Field(max_length=1000)] = []
+    #: With ``status``, the step run's last params and tags, and its end, in the same request.
+    params: dict[str, str] = {}
+    tags: dict[str, str] = {}
+    status: Annotated[str, Field(min_length=1, max_length=16)] | None = None
 
 
 class FinishRun(BaseModel):
@@ -92,13 +96,17 @@ def get_pipeline_run(run_id: RunId, platform: PlatformDep, actor: ActorDep) -> R
 def record_pipeline_step(
     run_id: RunId, step_run_id: RunId, body: RecordStep, platform: PlatformDep, actor: ActorDep
 ) -> Response:
-    """A step run's outputs (nodes with OUTPUT edges) and the outputs it read (INPUT edges)."""
+    """A step run's outputs (nodes with OUTPUT edges) and the outputs it read (INPUT edges);
+    with ``status``, its last params and tags and its end too, in one transaction."""
     platform.pipelines.record_step(
         actor,
         run_id,
         step_run_id,
         outputs=[StepOutput(o.name, o.digest, o.materializer) for o in body.outputs],
         inputs=[StepInput(i.name, i.producer_run_id, i.output) for i in body.inputs],
+        params=body.params,
+        tags=body.tags,
+        status=body.status,
     )
     return Response(status_code=204)
 

@@ -36,11 +36,13 @@ from clew.pipelines.executors import Executor, Invoker, ThreadExecutor, import_s
 from clew.pipelines.executors import executor as make_executor
 from clew.pipelines.flatten import flatten
 from clew.pipelines.state import (
+    Outputs,
     PipelineRunResult,
     PipelineState,
     StepRun,
     StepState,
     StopBranch,
+    resolved,
 )
 
 Key = tuple[str, tuple[int, ...]]
@@ -52,7 +54,8 @@ class Hooks:
 
     ``started`` runs once before the first step, ``before`` on the scheduler thread before each attempt, ``call`` on the worker (it
     must call ``invoker(kwargs, context)``, which runs the step's function where the executor
-    runs steps, and return its result), ``changed`` on the scheduler
+    runs steps, and return its result; ``kwargs`` may hold ``Deferred`` outputs of cache hits,
+    which it loads with ``state.resolved`` if the step runs), ``changed`` on the scheduler
     thread whenever a step run changes state, ``finished`` once at the end. ``resolve``
     turns an output the executor left in a store (a ``stored.StoredOutput``) into its value,
     where the engine itself needs it: a condition, a loop's items, the pipeline's outputs.
@@ -66,7 +69,7 @@ class Hooks:
         return None
 
     def call(self, task: g.TaskSpec, run: StepRun, invoker: Invoker, kwargs: dict[str, Any]) -> Any:
-        return invoker(kwargs)
+        return invoker({name: resolved(value) for name, value in kwargs.items()})
 
     def changed(self, run: StepRun) -> None:
         return None
@@ -81,7 +84,8 @@ class Hooks:
 @dataclasses.dataclass(frozen=True)
 class Cached:
     """What ``Hooks.call`` returns for a cache hit: the outputs of an earlier step run
-    (``source`` says which), so this step run is CACHED, not SUCCEEDED."""
+    (``source`` says which), so this step run is CACHED, not SUCCEEDED. They may be
+    ``Deferred``: loaded only when something reads them."""
 
     value: Any
     source: str
@@ -122,6 +126,16 @@ class Engine:
         self._listener = listener or (lambda _run: None)
         self.runs: dict[Key, StepRun] = {}
         self.items: dict[tuple[str, tuple[int, ...]], list[Any]] = {}
+        # Indexes kept as runs change, so a pass costs what changed, not the whole graph:
+        # the tasks whose runs all exist, each task's runs, the runs not yet started, how many
+        # runs are not terminal (Finally ones apart), and per loop iteration how many of its
+        # runs are not terminal and which iterations have started and not finished.
+        self._all_made: set[str] = set()
+        self._runs_of: dict[str, list[StepRun]] = {t.name: [] for t in self.spec.tasks}
+        self._pending: dict[Key, StepRun] = {}
+        self._open = {False: 0, True: 0}
+        self._open_in: dict[tuple[str, tuple[int, ...]], int] = {}
+        self._busy: dict[tuple[str, tuple[int, ...]], set[int]] = {}
         self._done: queue.Queue[tuple[Key, int, BaseException | None, Any]] = queue.Queue()
         self._attempt: dict[Key, int] = {}
         #: The attempt under way of each running step run.
@@ -204,17 +218,30 @@ class Engine:
         self._expire(time.monotonic())
 
     def _finished(self) -> bool:
-        return all(self._expanded(t) for t in self.spec.tasks) and all(
-            r.state.is_terminal for r in self.runs.values()
-        )
+        return len(self._all_made) == len(self.spec.tasks) and not any(self._open.values())
 
     # ---- loops --------------------------------------------------------------------------------
 
     def _expand(self) -> None:
         for task in self.spec.tasks:
-            for index in self._indexes(task)[0]:
+            if task.name in self._all_made:
+                continue
+            indexes, complete = self._indexes(task)
+            for index in indexes:
                 if (task.name, index) not in self.runs:
-                    self.runs[(task.name, index)] = StepRun(task.name, index)
+                    self._add(task, StepRun(task.name, index))
+            if complete:
+                self._all_made.add(task.name)
+
+    def _add(self, task: g.TaskSpec, run: StepRun) -> None:
+        key = (run.task, run.index)
+        self.runs[key] = run
+        self._runs_of[task.name].append(run)
+        self._pending[key] = run
+        self._open[task.is_finally] += 1
+        for depth, loop in enumerate(task.loops):
+            here = (loop.id, run.index[: depth + 1])
+            self._open_in[here] = self._open_in.get(here, 0) + 1
 
     def _indexes(self, task: g.TaskSpec) -> tuple[list[tuple[int, ...]], bool]:
         """Every index of ``task`` whose loops' items are known so far, and whether that is
@@ -233,7 +260,7 @@ class Engine:
         return prefixes, complete
 
     def _expanded(self, task: g.TaskSpec) -> bool:
-        return self._indexes(task)[1]
+        return task.name in self._all_made
 
     def _loop_items(
         self, task: g.TaskSpec, depth: int, loop: g.Loop, prefix: tuple[int, ...]
@@ -257,8 +284,16 @@ class Engine:
 
     # ---- inputs -------------------------------------------------------------------------------
 
-    def _value(self, loops: tuple[g.Loop, ...], index: tuple[int, ...], source: g.Source) -> Any:
-        """What ``source`` holds for the step run at ``index`` inside ``loops``."""
+    def _value(
+        self,
+        loops: tuple[g.Loop, ...],
+        index: tuple[int, ...],
+        source: g.Source,
+        *,
+        stored: bool = False,
+    ) -> Any:
+        """What ``source`` holds for the step run at ``index`` inside ``loops``; ``stored``
+        leaves a cache hit's output ``Deferred`` (a step's input: loaded if the step runs)."""
         if isinstance(source, g.Constant):
             return source.value
         if isinstance(source, g.PipelineParam):
@@ -273,9 +308,10 @@ class Engine:
                 raise _NotYet
             if not run.state.produced:
                 raise _Missing
-            return run.outputs[source.output]
+            return run.outputs.stored(source.output) if stored else run.outputs[source.output]
         if isinstance(source, g.Collected):
-            return self._collected(source, index)
+            gathered = self._collected(source, index)
+            return gathered if stored else resolved(gathered)
         if self._cancel.is_set():
             return PipelineState.CANCELED.value
         return PipelineState.FAILED.value if self._failed else PipelineState.SUCCEEDED.value
@@ -291,14 +327,12 @@ class Engine:
             raise _NotYet
         if any(r.state in (StepState.FAILED, StepState.CANCELED) for r in runs if r):
             raise _Missing
-        return [r.outputs[source.output] for r in runs if r and r.state.produced]
+        return [r.outputs.stored(source.output) for r in runs if r and r.state.produced]
 
     def _after_settled(self, task: g.TaskSpec, index: tuple[int, ...]) -> bool:
         for name in task.after:
             width = min(len(self.tasks[name].loops), len(index))
-            others = [
-                r for (t, i), r in self.runs.items() if t == name and i[:width] == index[:width]
-            ]
+            others = [r for r in self._runs_of[name] if r.index[:width] == index[:width]]
             if not self._expanded(self.tasks[name]) or any(not r.state.is_terminal for r in others):
                 return False
         return True
@@ -306,11 +340,11 @@ class Engine:
     # ---- settling and starting ----------------------------------------------------------------
 
     def _settle_and_start(self) -> None:
-        regular_done = all(self._expanded(t) for t in self.spec.tasks if not t.is_finally) and all(
-            r.state.is_terminal for (t, _), r in self.runs.items() if not self.tasks[t].is_finally
+        regular_done = self._open[False] == 0 and all(
+            self._expanded(t) for t in self.spec.tasks if not t.is_finally
         )
         now = time.monotonic()
-        for key, run in list(self.runs.items()):
+        for key, run in list(self._pending.items()):
             if run.state is not StepState.PENDING or self._not_before.get(key, 0) > now:
                 continue
             task = self.tasks[run.task]
@@ -334,7 +368,10 @@ class Engine:
             ):
                 self._end(run, StepState.SKIPPED, "its condition was false")
                 return
-            kwargs = {k: self._value(task.loops, run.index, s) for k, s in task.inputs.items()}
+            kwargs = {
+                k: self._value(task.loops, run.index, s, stored=True)
+                for k, s in task.inputs.items()
+            }
         except _NotYet:
             return
         except _Missing:
@@ -353,27 +390,11 @@ class Engine:
         for depth, loop in enumerate(task.loops):
             if loop.parallelism <= 0:
                 continue
-            prefix, mine = index[:depth], index[depth]
-            busy = {
-                i[depth]
-                for (t, i), r in self.runs.items()
-                if len(i) > depth
-                and i[:depth] == prefix
-                and any(lp.id == loop.id for lp in self.tasks[t].loops)
-                and (r.state is StepState.RUNNING or (r.state.is_terminal and r.started_at))
-                and not self._iteration_done(loop, prefix, i[depth])
-            }
-            if mine not in busy and len(busy) >= loop.parallelism:
+            # Iterations with a run that started and a run not yet terminal (``_busy``).
+            busy = self._busy.get((loop.id, index[:depth]), set())
+            if index[depth] not in busy and len(busy) >= loop.parallelism:
                 return False
         return True
-
-    def _iteration_done(self, loop: g.Loop, prefix: tuple[int, ...], item: int) -> bool:
-        here = (*prefix, item)
-        return all(
-            r.state.is_terminal
-            for (t, i), r in self.runs.items()
-            if i[: len(here)] == here and any(lp.id == loop.id for lp in self.tasks[t].loops)
-        )
 
     def _start(self, task: g.TaskSpec, run: StepRun, kwargs: dict[str, Any]) -> None:
         key = (run.task, run.index)
@@ -383,6 +404,9 @@ class Engine:
         run.attempts = attempt
         run.state = StepState.RUNNING
         run.started_at = run.started_at or time.time()
+        self._pending.pop(key, None)
+        for depth, loop in enumerate(task.loops):
+            self._busy.setdefault((loop.id, run.index[:depth]), set()).add(run.index[depth])
         self._not_before.pop(key, None)
         if task.options.timeout_s is not None:
             self._deadline[key] = time.monotonic() + task.options.timeout_s
@@ -415,7 +439,7 @@ class Engine:
         if error is None:
             cached = value if isinstance(value, Cached) else None
             try:
-                run.outputs = outputs_of(task, cached.value if cached else value)
+                run.outputs = Outputs(outputs_of(task, cached.value if cached else value))
             except TypeError as exc:
                 error = exc
             else:
@@ -448,6 +472,7 @@ class Engine:
                 retry.backoff_s * retry.backoff_factor ** (run.attempts - 1), retry.max_backoff_s
             )
             run.state, run.reason = StepState.PENDING, reason
+            self._pending[key] = run
             self._not_before[key] = time.monotonic() + delay
             self._changed(run)
             return
@@ -456,6 +481,15 @@ class Engine:
         self._end(run, StepState.FAILED, reason)
 
     def _end(self, run: StepRun, state: StepState, reason: str | None) -> None:
+        if not run.state.is_terminal:
+            task = self.tasks[run.task]
+            self._pending.pop((run.task, run.index), None)
+            self._open[task.is_finally] -= 1
+            for depth, loop in enumerate(task.loops):
+                here = (loop.id, run.index[: depth + 1])
+                self._open_in[here] -= 1
+                if not self._open_in[here]:  # the iteration has finished
+                    self._busy.get((loop.id, run.index[:depth]), set()).discard(run.index[depth])
         run.state, run.reason = state, reason
         if run.started_at is not None:
             run.ended_at = time.time()

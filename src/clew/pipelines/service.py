@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
-from typing import Any, Final
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy import Connection
 
 from clew.core import audit
 from clew.core.actor import Actor
@@ -25,6 +27,9 @@ from clew.pipelines.state import PipelineState
 from clew.pipelines.store import PIPELINE, PIPELINE_RUN, PipelineStore
 from clew.tracking import validation as v
 
+if TYPE_CHECKING:
+    from clew.tracking.service import TrackingService
+
 __all__ = ["PipelineRunInfo", "PipelineService", "StepInput", "StepOutput"]
 
 _DIGEST: Final = re.compile(r"[0-9a-f]{64}")
@@ -36,9 +41,11 @@ def _resource(pipeline: str) -> Resource:
 
 
 class PipelineService:
-    def __init__(self, db: Database, authz: Authorizer) -> None:
+    def __init__(self, db: Database, authz: Authorizer, tracking: TrackingService) -> None:
         self.db = db
         self.authz = authz
+        #: A step run is a tracked run: its last params, tags and end go through tracking.
+        self.tracking = tracking
 
     @retry_conflicts
     def start_run(self, actor: Actor, pipeline: str, run_id: str, digest: str) -> PipelineRunInfo:
@@ -102,8 +109,17 @@ class PipelineService:
         step_run_id: str,
         outputs: Sequence[StepOutput] = (),
         inputs: Sequence[StepInput] = (),
+        *,
+        params: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        status: str | None = None,
     ) -> None:
-        """A step run's outputs as nodes (OUTPUT edges) and the outputs it read (INPUT edges)."""
+        """A step run's outputs as nodes (OUTPUT edges) and the outputs it read (INPUT edges).
+
+        With ``status`` the step run also ends in the same transaction, after its last
+        ``params`` and ``tags`` (``TrackingService.log_and_end``, its checks and audit
+        events): one commit for everything a step writes when it is done.
+        """
         check_run_id(pipeline_run_id)
         check_run_id(step_run_id)
         if len(outputs) + len(inputs) > records.MAX_EDGES:
@@ -116,32 +132,53 @@ class PipelineService:
             v.check_key("Input", src.name)
             check_run_id(src.producer_run_id)
             v.check_key("Output", src.output)
+
+        def record(conn: Connection) -> None:
+            self._record_in(conn, actor, pipeline_run_id, step_run_id, outputs, inputs)
+
+        if status is not None:
+            self.tracking.log_and_end(actor, step_run_id, status, params=params or {},
+                                      tags=tags or {}, within=record)  # fmt: skip
+            return
+        if params or tags:
+            raise InvalidInput("params and tags go with a status: the step run's end")
         with self.db.write() as conn:
-            store = PipelineStore(conn)
-            info = self._require_run(store, pipeline_run_id)
-            self.authz.check(actor, Permission.EDIT, _resource(info.pipeline))
-            if not store.execution_exists(step_run_id):
-                raise NotFound("No such step run", run_id=step_run_id)
-            now = now_ms()
-            for out in outputs:
-                node = store.ensure_output_node(
-                    step_run_id, out.name, out.digest, {"materializer": out.materializer}, now
+            record(conn)
+
+    def _record_in(
+        self,
+        conn: Connection,
+        actor: Actor,
+        pipeline_run_id: str,
+        step_run_id: str,
+        outputs: Sequence[StepOutput],
+        inputs: Sequence[StepInput],
+    ) -> None:
+        store = PipelineStore(conn)
+        info = self._require_run(store, pipeline_run_id)
+        self.authz.check(actor, Permission.EDIT, _resource(info.pipeline))
+        if not store.execution_exists(step_run_id):
+            raise NotFound("No such step run", run_id=step_run_id)
+        now = now_ms()
+        for out in outputs:
+            node = store.ensure_output_node(
+                step_run_id, out.name, out.digest, {"materializer": out.materializer}, now
+            )
+            store.add_event(step_run_id, node, "OUTPUT", out.name, now)
+        for src in inputs:
+            node_id = store.output_node(src.producer_run_id, src.output)
+            if node_id is None:
+                raise NotFound(
+                    "The step run has no such recorded output",
+                    run_id=src.producer_run_id,
+                    output=src.output,
                 )
-                store.add_event(step_run_id, node, "OUTPUT", out.name, now)
-            for src in inputs:
-                node_id = store.output_node(src.producer_run_id, src.output)
-                if node_id is None:
-                    raise NotFound(
-                        "The step run has no such recorded output",
-                        run_id=src.producer_run_id,
-                        output=src.output,
-                    )
-                store.add_event(step_run_id, node_id, "INPUT", src.name, now)
-            audit.append(conn, actor, "pipeline_step.record", "run", step_run_id, {
-                "pipeline_run": pipeline_run_id,
-                "outputs": {o.name: o.digest for o in outputs},
-                "inputs": {i.name: f"{i.producer_run_id}/{i.output}" for i in inputs},
-            })  # fmt: skip
+            store.add_event(step_run_id, node_id, "INPUT", src.name, now)
+        audit.append(conn, actor, "pipeline_step.record", "run", step_run_id, {
+            "pipeline_run": pipeline_run_id,
+            "outputs": {o.name: o.digest for o in outputs},
+            "inputs": {i.name: f"{i.producer_run_id}/{i.output}" for i in inputs},
+        })  # fmt: skip
 
     @retry_conflicts
     def finish_run(self, actor: Actor, run_id: str, state: str) -> PipelineRunInfo:

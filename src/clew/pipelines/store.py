@@ -10,13 +10,16 @@ run and output name), and ``events`` join step runs to the outputs they wrote (O
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
 from clew.core import schema
+from clew.core.prepared import Prepared, per_dialect
 
 C, CT = schema.contexts, schema.context_tags
 E, A, EV = schema.executions, schema.artifacts, schema.events
@@ -26,21 +29,58 @@ PIPELINE_RUN: Final = "pipeline_run"
 OUTPUT_NODE: Final = "pipeline_output"
 
 
+@dataclass(frozen=True)
+class _Statements:
+    """What every step run's record runs, as driver SQL compiled once (``core.prepared``):
+    building them per call cost more than SQLite running them."""
+
+    context: Prepared
+    context_tags: Prepared
+    execution_exists: Prepared
+    output_node: Prepared
+    insert_output_node: Prepared
+    insert_event: Prepared
+
+
+@per_dialect
+def _statements(dialect: Dialect) -> _Statements:
+    insert: Any = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    node_columns = ("type", "name", "uri", "digest", "properties", "created_at", "dedup_key")
+    event_columns = ("execution_id", "artifact_id", "type", "name", "properties", "time")
+    by_name = (C.c.type == bindparam("type"), C.c.name == bindparam("name"))
+    return _Statements(
+        context=Prepared(select(C).where(*by_name), dialect),
+        context_tags=Prepared(
+            select(CT.c.key, CT.c.value).where(CT.c.context_id == bindparam("context_id")),
+            dialect,
+        ),
+        execution_exists=Prepared(select(E.c.id).where(E.c.id == bindparam("run_id")), dialect),
+        output_node=Prepared(select(A.c.id).where(A.c.dedup_key == bindparam("key")), dialect),
+        insert_output_node=Prepared(
+            insert(A).values({c: bindparam(c) for c in node_columns}).on_conflict_do_nothing(),
+            dialect,
+        ),
+        insert_event=Prepared(
+            insert(EV).values({c: bindparam(c) for c in event_columns}).on_conflict_do_nothing(),
+            dialect,
+        ),
+    )
+
+
 class PipelineStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._insert: Any = (
             postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         )
+        self._sql = _statements(conn.dialect)
 
     def context_id(self, type_: str, name: str) -> int | None:
-        found = self.conn.execute(
-            select(C.c.id).where(C.c.type == type_, C.c.name == name)
-        ).scalar_one_or_none()
-        return None if found is None else int(found)
+        found = self.context(type_, name)
+        return None if found is None else int(found.id)
 
     def context(self, type_: str, name: str) -> Any:
-        return self.conn.execute(select(C).where(C.c.type == type_, C.c.name == name)).first()
+        return self._sql.context(self.conn, {"type": type_, "name": name}).first()
 
     def ensure_context(self, type_: str, name: str, parent_id: int | None, now: int) -> int:
         self.conn.execute(
@@ -71,55 +111,46 @@ class PipelineStore:
         )
 
     def context_tags(self, context_id: int) -> dict[str, str]:
-        rows = self.conn.execute(select(CT.c.key, CT.c.value).where(CT.c.context_id == context_id))
+        rows = self._sql.context_tags(self.conn, {"context_id": context_id})
         return {key: value for key, value in rows}
 
     def execution_exists(self, run_id: str) -> bool:
-        return self.conn.execute(select(E.c.id).where(E.c.id == run_id)).first() is not None
+        return self._sql.execution_exists(self.conn, {"run_id": run_id}).first() is not None
 
     @staticmethod
     def output_key(step_run_id: str, name: str) -> str:
         return f"{OUTPUT_NODE}:{step_run_id}:{name}"
 
     def output_node(self, step_run_id: str, name: str) -> int | None:
-        found = self.conn.execute(
-            select(A.c.id).where(A.c.dedup_key == self.output_key(step_run_id, name))
-        ).scalar_one_or_none()
+        key = self.output_key(step_run_id, name)
+        found = self._sql.output_node(self.conn, {"key": key}).scalar_one_or_none()
         return None if found is None else int(found)
 
     def ensure_output_node(
         self, step_run_id: str, name: str, digest: str, properties: Mapping[str, Any], now: int
     ) -> int:
-        self.conn.execute(
-            self._insert(A)
-            .values(
-                type=OUTPUT_NODE,
-                name=name,
-                uri=f"runs:/{step_run_id}/outputs/{name}",
-                digest=digest,
-                properties=orjson.dumps(dict(properties), option=orjson.OPT_SORT_KEYS).decode(),
-                created_at=now,
-                dedup_key=self.output_key(step_run_id, name),
-            )
-            .on_conflict_do_nothing()
-        )
+        self._sql.insert_output_node(self.conn, {
+            "type": OUTPUT_NODE,
+            "name": name,
+            "uri": f"runs:/{step_run_id}/outputs/{name}",
+            "digest": digest,
+            "properties": orjson.dumps(dict(properties), option=orjson.OPT_SORT_KEYS).decode(),
+            "created_at": now,
+            "dedup_key": self.output_key(step_run_id, name),
+        })  # fmt: skip
         found = self.output_node(step_run_id, name)
         assert found is not None
         return found
 
     def add_event(self, run_id: str, node_id: int, type_: str, name: str, now: int) -> None:
-        self.conn.execute(
-            self._insert(EV)
-            .values(
-                execution_id=run_id,
-                artifact_id=node_id,
-                type=type_,
-                name=name,
-                properties="{}",
-                time=now,
-            )
-            .on_conflict_do_nothing()
-        )
+        self._sql.insert_event(self.conn, {
+            "execution_id": run_id,
+            "artifact_id": node_id,
+            "type": type_,
+            "name": name,
+            "properties": "{}",
+            "time": now,
+        })  # fmt: skip
 
     def events_of(self, run_ids: list[str]) -> list[Any]:
         """``(execution_id, type, name, node id, node digest, node uri)`` of output nodes."""

@@ -18,6 +18,7 @@ store and one pointed at a server (``CLEW_TRACKING_URI``) tracks there.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -41,11 +42,13 @@ from clew.pipelines.materializers import Materializers
 from clew.pipelines.records import StepInput, StepOutput
 from clew.pipelines.serialize import digest, to_dict
 from clew.pipelines.state import (
+    Deferred,
     PipelineRunResult,
     PipelineState,
     StepRun,
     StepState,
     StopBranch,
+    resolved,
 )
 from clew.pipelines.stored import (
     OutputStore,
@@ -53,6 +56,7 @@ from clew.pipelines.stored import (
     StoredOutput,
     holds_reference,
     load_output,
+    manifest_digest,
     resolve,
     store_output,
 )
@@ -67,6 +71,8 @@ CACHED_FROM_TAG: Final = "clew.pipeline.cached_from"
 RESUMED_FROM_TAG: Final = "clew.pipeline.resumed_from"
 #: Why a step run or pipeline run failed, was skipped or canceled.
 REASON_TAG: Final = "clew.pipeline.reason"
+#: The time cache expiry is judged by (a test moves it on).
+clock: Callable[[], float] = time.time
 #: A param value longer than this is recorded as a digest instead.
 _MAX_PARAM_TEXT: Final = 500
 
@@ -102,7 +108,11 @@ def _experiment_id(client: Client, name: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Loaded:
+class _Stored:
+    """An earlier step run's outputs, checked to be there, not loaded: ``value`` holds
+    ``Deferred`` ones (or references) in the shape the step returns, ``tags`` their output
+    tags by name."""
+
     value: Any
     tags: dict[str, str]
 
@@ -197,7 +207,13 @@ class TrackingHooks(Hooks):
         if key in self.run_ids:
             return  # a retry: the same tracked run, resumed by ``call``
         assert self.experiment_id is not None and self.root_run_id is not None
-        params = {name: self._param(task, run, name, value) for name, value in kwargs.items()}
+        # A cache hit's output is not loaded to make a param of it: it is logged as the step
+        # run ends (``_late_params``).
+        params = {
+            name: self._param(task, run, name, value)
+            for name, value in kwargs.items()
+            if not _deferred(value)
+        }
         created = self.client.create_run(  # the run, its tags and its params in one call
             self.experiment_id,
             run_name=run.key,
@@ -245,15 +261,21 @@ class TrackingHooks(Hooks):
         earlier = self.reuse.get(run.key)
         by_reference = invoker.by_reference
         if earlier is not None and key is not None:
-            reused = self._reuse(task, run, run_id, earlier, key, by_reference)
+            reused = self._reuse(task, run, run_id, earlier, key, kwargs, by_reference)
             if reused is not None:
                 return reused
         if key is not None and self.cache and task.options.caching.enabled:
-            hit = self._cached(task, run, run_id, key, by_reference)
+            hit = self._cached(task, run, run_id, key, kwargs, by_reference)
             if hit is not None:
                 return hit
+        # The step runs: it reads its inputs' values, cache hits upstream included (a
+        # by-reference invoker loads references where it runs).
+        values = {name: resolved(value) for name, value in kwargs.items()}
+        late = self._late_params(task, run, kwargs, values, {})
+        if late:
+            self.client.log_params(run_id, late)
         try:
-            return self._run_tracked(task, run, run_id, key, invoker, kwargs)
+            return self._run_tracked(task, run, run_id, key, invoker, values)
         except StopBranch:
             self.client.set_terminated(run_id, "FINISHED")  # the step decided: not a failure
             raise
@@ -270,7 +292,7 @@ class TrackingHooks(Hooks):
         # The step's fluent calls log to its run, on whichever thread or process it runs;
         # its outputs are then stored from here, or where it ran for a by-reference invoker
         # (a failure to store fails the step), and the run gets its output tags, key and
-        # state in one call before it is ended.
+        # state and is ended in one request.
         held = self._held.get((run.task, run.index))
         store = OutputStore(task, run.key, self.materializers) if invoker.by_reference else None
         value = invoker(kwargs, RunContext(self.client, run_id, held, store))
@@ -291,15 +313,20 @@ class TrackingHooks(Hooks):
         tags[STATE_TAG] = StepState.SUCCEEDED.value
         if key is not None:
             tags[CACHE_KEY_TAG] = key
-        self.client.set_tags(run_id, tags)
-        self._record_edges(task, run, run_id, [ref.record for ref in refs.values()])
-        self.client.set_terminated(run_id, "FINISHED")
+        self._end_step(task, run, run_id, [ref.record for ref in refs.values()], {}, tags)
         return value
 
-    def _record_edges(
-        self, task: g.TaskSpec, run: StepRun, run_id: str, outputs: list[StepOutput]
+    def _end_step(
+        self,
+        task: g.TaskSpec,
+        run: StepRun,
+        run_id: str,
+        outputs: list[StepOutput],
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
     ) -> None:
-        """The step run's output nodes, and INPUT edges to the step outputs it read."""
+        """The step run's output nodes and INPUT edges to the step outputs it read, its last
+        params and tags, and its end (FINISHED): one request, one transaction."""
         assert self.root_run_id is not None
         inputs: list[StepInput] = []
         for name, source in task.inputs.items():
@@ -308,12 +335,33 @@ class TrackingHooks(Hooks):
                     producer = self.run_ids.get(producer_key)
                     if producer:
                         inputs.append(StepInput(name, producer, source.output))
-        # A fan-in can read more outputs than one call takes: the rest go in further calls.
+        # A fan-in can read more outputs than one call takes: the rest go first, in parts.
         room = max(records.MAX_EDGES - len(outputs), 0)
-        self.client.record_pipeline_step(self.root_run_id, run_id, outputs, inputs[:room])
         for start in range(room, len(inputs), records.MAX_EDGES):
             part = inputs[start : start + records.MAX_EDGES]
             self.client.record_pipeline_step(self.root_run_id, run_id, (), part)
+        self.client.record_pipeline_step(self.root_run_id, run_id, outputs, inputs[:room],
+                                         params=params, tags=tags, status="FINISHED")  # fmt: skip
+        self._held.pop((run.task, run.index), None)
+
+    def _late_params(
+        self,
+        task: g.TaskSpec,
+        run: StepRun,
+        kwargs: Mapping[str, Any],
+        values: Mapping[str, Any],
+        earlier: Mapping[str, str],
+    ) -> dict[str, str]:
+        """The params ``before`` left out (inputs that were cache hits, not loaded): from
+        ``earlier``, the params of the step run whose outputs this one adopts (the same key,
+        so the same inputs), else from the value, loaded."""
+        late: dict[str, str] = {}
+        for name, value in kwargs.items():
+            if _deferred(value):
+                late[name] = earlier.get(name) or self._param(
+                    task, run, name, values[name] if name in values else resolved(value)
+                )
+        return late
 
     # ---- caching ------------------------------------------------------------------------------
 
@@ -346,50 +394,61 @@ class TrackingHooks(Hooks):
             return None
 
     def _reuse(
-        self, task: g.TaskSpec, run: StepRun, run_id: str, earlier: str, key: str, by_ref: bool
+        self,
+        task: g.TaskSpec,
+        run: StepRun,
+        run_id: str,
+        earlier: str,
+        key: str,
+        kwargs: Mapping[str, Any],
+        by_ref: bool,
     ) -> Cached | None:
         """The outputs step run ``earlier`` of the run being resumed made, if it ran under the
-        same key and they still load."""
-        tags = self.client.get_run(earlier).data.tags
-        if tags.get(CACHE_KEY_TAG) != key:
+        same key and they are still stored."""
+        found = self.client.get_run(earlier)
+        if found.data.tags.get(CACHE_KEY_TAG) != key:
             return None
-        return self._adopt(task, run, run_id, earlier, tags, key, by_ref)
+        return self._adopt(task, run, run_id, found, key, kwargs, by_ref)
 
     def _adopt(
         self,
         task: g.TaskSpec,
         run: StepRun,
         run_id: str,
-        earlier: str,
-        tags: Mapping[str, str],
+        earlier: Any,
         key: str,
+        kwargs: Mapping[str, Any],
         by_ref: bool,
     ) -> Cached | None:
-        """Step run ``earlier``'s outputs (``tags`` are its tags) as this step run's."""
-        source = tags.get(CACHED_FROM_TAG, earlier)  # a cached run's files are at its source
-        outputs = self._load_outputs(task, run, source, tags, by_ref)
+        """The outputs of step run ``earlier`` (a ``Run``) as this step run's."""
+        tags = earlier.data.tags
+        source = tags.get(CACHED_FROM_TAG, earlier.info.run_id)  # a cached run's files are there
+        outputs = self._stored_outputs(task, run, source, tags, by_ref)
         if outputs is None:
             return None
         attempt = attempts.current()  # settled here, as a step's function returning settles it
         if attempt is not None and not attempt.finish():
-            raise Abandoned("the step was given up on while its outputs were loaded")
-        tags = {OUTPUT_TAG + name: tag for name, tag in outputs.tags.items()}
-        self.client.set_tags(
-            run_id,
-            {**tags, CACHED_FROM_TAG: source, CACHE_KEY_TAG: key, STATE_TAG: "CACHED"},
-        )
+            raise Abandoned("the step was given up on while its outputs were checked")
+        late = self._late_params(task, run, kwargs, {}, earlier.data.params)
+        output_tags = {OUTPUT_TAG + name: tag for name, tag in outputs.tags.items()}
         reused = [
             StepOutput(name, tag.split(":", 1)[1], tag.split(":", 1)[0])
             for name, tag in outputs.tags.items()
         ]
-        self._record_edges(task, run, run_id, reused)
-        self.client.set_terminated(run_id, "FINISHED")
+        self._end_step(task, run, run_id, reused, late, {**output_tags, CACHED_FROM_TAG: source,
+                       CACHE_KEY_TAG: key, STATE_TAG: StepState.CACHED.value})  # fmt: skip
         return Cached(outputs.value, f"run {source}")
 
     def _cached(
-        self, task: g.TaskSpec, run: StepRun, run_id: str, key: str, by_ref: bool
+        self,
+        task: g.TaskSpec,
+        run: StepRun,
+        run_id: str,
+        key: str,
+        kwargs: Mapping[str, Any],
+        by_ref: bool,
     ) -> Cached | None:
-        """An earlier step run's outputs under ``key``, loaded, if they still exist."""
+        """An earlier step run's outputs under ``key``, if they still exist (not loaded)."""
         assert self.experiment_id is not None
         found = self.client.search_runs(
             [self.experiment_id],
@@ -401,25 +460,25 @@ class TrackingHooks(Hooks):
         for earlier in found:
             if earlier.info.run_id == run_id:
                 continue
-            if expiry is not None and earlier.info.start_time < (time.time() - expiry) * 1000:
+            if expiry is not None and earlier.info.start_time < (clock() - expiry) * 1000:
                 break  # the rest are older still
-            adopted = self._adopt(
-                task, run, run_id, earlier.info.run_id, earlier.data.tags, key, by_ref
-            )
+            adopted = self._adopt(task, run, run_id, earlier, key, kwargs, by_ref)
             if adopted is not None:
                 return adopted  # else its files are gone: not a hit (KFP does not check, #7939)
         return None
 
-    def _load_outputs(
+    def _stored_outputs(
         self,
         task: g.TaskSpec,
         run: StepRun,
         earlier_id: str,
         tags: Mapping[str, str],
-        by_ref: bool = False,
-    ) -> _Loaded | None:
-        """Run ``earlier_id``'s outputs, loaded (or, ``by_ref``, as references to files that
-        are there: they load where they are read), or None if any is gone."""
+        by_ref: bool,
+    ) -> _Stored | None:
+        """Step run ``earlier_id``'s outputs, if each is still stored as its tag says (its
+        files' manifest has the tagged digest) and its materializer is here and allowed: as
+        ``Deferred`` values, loaded if a step that runs reads them, or (``by_ref``) as
+        references that load where they are read."""
         values: dict[str, Any] = {}
         kept: dict[str, str] = {}
         for name in task.outputs:
@@ -427,30 +486,46 @@ class TrackingHooks(Hooks):
             if tag is None or ":" not in tag:
                 return None
             materializer_name, digest_ = tag.split(":", 1)
-            ref = StoredOutput(earlier_id, name, materializer_name, digest_)
             try:
-                if by_ref:
-                    self.materializers.named(materializer_name)
-                    if not self.client.list_artifacts(earlier_id, f"outputs/{name}"):
-                        return None
-                    values[name] = ref
-                else:
-                    values[name] = load_output(self.client, self.materializers, ref)
-            except Exception:  # missing files, a refused pickle, a removed materializer
+                self.materializers.named(materializer_name)
+                files = self._files(earlier_id, f"outputs/{name}")
+            except Exception:  # a refused pickle, a removed materializer, a deleted run
                 return None
+            if not files or manifest_digest(files) != digest_:
+                return None  # missing or changed files: not a hit
+            ref = StoredOutput(earlier_id, name, materializer_name, digest_)
+            values[name] = (
+                ref
+                if by_ref
+                else Deferred(functools.partial(load_output, self.client, self.materializers, ref))
+            )
             kept[name] = tag
             with self._lock:
                 self.digests[(run.task, run.index, name)] = digest_
-        return _Loaded(_as_return(task, values), kept)
+        return _Stored(_as_return(task, values), kept)
+
+    def _files(self, run_id: str, directory: str) -> dict[str, str]:
+        """``{path: digest}`` of every file below ``directory`` of run ``run_id``, each checked
+        to be readable (its blob opens: ``NotFound`` if it is gone)."""
+        files: dict[str, str] = {}
+        for info in self.client.list_artifacts(run_id, directory):
+            if info.is_dir:
+                files.update(self._files(run_id, info.path))
+            elif info.digest:
+                with self.client.open_artifact(run_id, info.path) as chunks:
+                    next(iter(chunks), b"")  # started, so closing it closes the blob
+                files[info.path] = info.digest
+        return files
 
     def resolve(self, value: Any) -> Any:
-        """A by-reference output loaded here, for what the driver decides on itself."""
-        return resolve(self.client, self.materializers, value)
+        """A by-reference or deferred output loaded here, for what the driver decides on."""
+        return resolve(self.client, self.materializers, resolved(value))
 
     def changed(self, run: StepRun) -> None:
         run_id = self.run_ids.get((run.task, run.index))
         if run_id is None or not run.state.is_terminal or run.state.produced:
             return  # a step that produced its outputs was tagged and ended as it stored them
+        self._held.pop((run.task, run.index), None)
         self.client.set_tags(run_id, _state_tags(run.state.value, run.reason))
         if run.state in (StepState.FAILED, StepState.CANCELED):
             # A timeout ends the step here while its thread may still run.
@@ -463,3 +538,10 @@ def _state_tags(state: str, reason: str | None) -> dict[str, str]:
     if reason:
         tags[REASON_TAG] = reason[:4000]
     return tags
+
+
+def _deferred(value: Any) -> bool:
+    """A cache hit's output not loaded yet, or a ``collect()`` holding one."""
+    return isinstance(value, Deferred) or (
+        isinstance(value, list) and any(isinstance(v, Deferred) for v in value)
+    )

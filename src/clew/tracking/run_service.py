@@ -225,35 +225,73 @@ class RunUseCases(UseCases):
         if not (checked_metrics or new_params or new_tags):
             return
         with self.db.write() as conn:
-            store = TrackingStore(conn)
-            self._active_run(store, run_id)
-            if new_params:
-                existing = store.get_params(run_id, list(new_params))
-                for key, old in existing.items():
-                    if old != new_params[key]:
-                        raise ParamOverwrite(
-                            f"Param {key!r} of run {run_id} is already {old!r}; params are "
-                            f"immutable, so it cannot become {new_params[key]!r}",
-                            key=key,
-                        )
-                store.insert_params(
-                    run_id, {k: x for k, x in new_params.items() if k not in existing}
-                )
-            # The run row before its tag rows, as update_run does: one lock order everywhere.
-            if new_tags.get("mlflow.runName"):
-                store.update_run(run_id, name=new_tags["mlflow.runName"])
-            store.insert_metrics(run_id, checked_metrics)
-            store.set_run_tags(run_id, new_tags)
-            if within is not None:
-                within(conn)
-            audit.append(
-                conn,
-                actor,
-                "run.log",
-                "run",
-                run_id,
-                _batch_summary(checked_metrics, new_params, new_tags),
-            )
+            self._log_in(conn, actor, run_id, checked_metrics, new_params, new_tags, within)
+
+    @retry_conflicts
+    def log_and_end(
+        self,
+        actor: Actor,
+        run_id: str,
+        status: str,
+        *,
+        params: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        tags: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        within: Callable[[Connection], None] | None = None,
+    ) -> None:
+        """Log a run's last params and tags and end it, in one transaction: ``log_batch`` then
+        ``update_run(status=...)``, with the same checks and audit events, and one commit.
+
+        A pipeline step run ends this way; ``within`` runs in the transaction after the batch
+        (the step's lineage records, ``PipelineService.record_step``).
+        """
+        check_run_id(run_id)
+        self.authz.check(actor, Permission.EDIT, run_resource(run_id))
+        new_status = _run_status(status)
+        if not new_status.is_terminal:
+            raise InvalidInput(f"log_and_end ends a run: {status!r} is not a terminal status")
+        _, new_params, new_tags = self._checked_batch((), params, tags)
+        with self.db.write() as conn:
+            info = self._log_in(conn, actor, run_id, [], new_params, new_tags, within)
+            values = {"status": new_status, "end_time": now_ms()}
+            TrackingStore(conn).update_run(run_id, **values)
+            audit.append(conn, actor, "run.update", "run", run_id,
+                         {k: str(val) for k, val in values.items()} | {"was": info.status})  # fmt: skip
+
+    def _log_in(
+        self,
+        conn: Connection,
+        actor: Actor,
+        run_id: str,
+        metrics: list[Metric],
+        params: dict[str, str],
+        tags: dict[str, str],
+        within: Callable[[Connection], None] | None,
+    ) -> RunInfo:
+        """A checked batch's writes and audit event inside the caller's transaction; returns
+        the run as it was before them."""
+        store = TrackingStore(conn)
+        info = self._active_run(store, run_id)
+        if params:
+            existing = store.get_params(run_id, list(params))
+            for key, old in existing.items():
+                if old != params[key]:
+                    raise ParamOverwrite(
+                        f"Param {key!r} of run {run_id} is already {old!r}; params are "
+                        f"immutable, so it cannot become {params[key]!r}",
+                        key=key,
+                    )
+            store.insert_params(run_id, {k: x for k, x in params.items() if k not in existing})
+        # The run row before its tag rows, as update_run does: one lock order everywhere.
+        if tags.get("mlflow.runName"):
+            store.update_run(run_id, name=tags["mlflow.runName"])
+        store.insert_metrics(run_id, metrics)
+        store.set_run_tags(run_id, tags)
+        if within is not None:
+            within(conn)
+        if metrics or params or tags:
+            audit.append(conn, actor, "run.log", "run", run_id,
+                         _batch_summary(metrics, params, tags))  # fmt: skip
+        return info
 
     def _checked_batch(
         self,
