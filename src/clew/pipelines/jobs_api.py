@@ -18,6 +18,7 @@ from clew.server.routing import FeatureRouter
 
 router = FeatureRouter(tags=["pipeline jobs"])
 
+ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorResponse"}
 Hex32 = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 Digest = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Name = Annotated[str, Field(min_length=1, max_length=250)]
@@ -175,7 +176,13 @@ def pipeline_job_steps(job_id: Hex32, platform: PlatformDep, actor: ActorDep) ->
     return _json({"steps": platform.jobs.steps(actor, job_id)})
 
 
-@router.get("/pipeline-jobs/{job_id}/steps/{step}/log", response_class=PlainTextResponse)
+@router.get(
+    "/pipeline-jobs/{job_id}/steps/{step}/log",
+    response_class=PlainTextResponse,
+    responses={  # errors stay JSON, whatever the success's type
+        code: {"content": {"application/json": {"schema": ERROR_SCHEMA}}} for code in ("4XX", "5XX")
+    },
+)
 def pipeline_job_step_log(
     job_id: Hex32,
     step: Annotated[str, Path(min_length=1, max_length=500)],
