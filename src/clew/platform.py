@@ -16,6 +16,8 @@ from clew.core.authz import AllowAll, Authorizer
 from clew.core.db import Database
 from clew.core.ids import is_logged_model_id
 from clew.core.settings import Settings
+from clew.governance.access import AccessService
+from clew.governance.users import UserService
 from clew.lineage.service import LineageService
 from clew.pipelines.jobs import JobService
 from clew.pipelines.schedules import ScheduleService
@@ -50,6 +52,9 @@ class Platform:
     #: Pipeline versions, jobs the server runs, schedules (issue 5, items 8 and 9).
     jobs: JobService = field(init=False)
     schedules: ScheduleService = field(init=False)
+    #: Users, service accounts, tokens, sessions; teams and role bindings (issue 6).
+    users: UserService = field(init=False)
+    access: AccessService = field(init=False)
 
     def __post_init__(self) -> None:
         authz = self.tracking.authz
@@ -60,6 +65,8 @@ class Platform:
             self.db, authz, self.tracking, self.artifacts, self.settings.allowed_step_modules()
         )
         self.schedules = ScheduleService(self.db, authz, self.settings.allowed_step_modules())
+        self.users = UserService(self.db, self.settings, authz)
+        self.access = AccessService(self.db, authz)
         self.logged_model_artifacts = ArtifactService(
             self.db,
             self.blobs,

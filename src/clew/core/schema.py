@@ -485,3 +485,99 @@ pipeline_jobs = Table(
     Index(None, "pipeline", "created_at"),
 )
 # ---- end of pipeline jobs ----------------------------------------------------------------------
+
+# ---- identity (issue 6, item 1) -----------------------------------------------------------------
+# People and service accounts, their access tokens, browser sessions, teams, and role bindings
+# of a user or a team on a scope. Secrets are never stored: a password as its Argon2id hash, a
+# token and a session id as their SHA-256 (256-bit random secrets need no slow hash), which is
+# unique-indexed so a request's credential is found in one lookup.
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(250), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # user, service
+    Column("display_name", String(250), nullable=False, default=""),
+    Column("email", String(320), nullable=False, default=""),
+    Column("password_hash", Text, nullable=True),  # NULL: no password login (service accounts)
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_by", String(256), nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("last_login_at", BigInteger, nullable=True),
+)
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),  # the token's display id, not secret
+    Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("created_by", String(256), nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=True),
+    Column("last_used_at", BigInteger, nullable=True),
+    Column("revoked_at", BigInteger, nullable=True),
+    Index(None, "user_id"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("secret_sha256", String(64), primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index(None, "user_id"),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(250), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_by", String(256), nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column(
+        "team_id",
+        String(32),
+        ForeignKey("teams.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "user_id",
+        String(32),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("added_at", BigInteger, nullable=False),
+    Index(None, "user_id"),
+)
+
+role_bindings = Table(
+    "role_bindings",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("principal_kind", String(8), nullable=False),  # user, team
+    Column("principal_id", String(32), nullable=False),
+    Column("role", String(16), nullable=False),  # viewer, editor, maintainer, admin
+    Column("scope_type", String(32), nullable=False),  # all, experiment, registered_model, pipeline
+    Column("scope_id", String(500), nullable=False, default=""),
+    Column("created_by", String(256), nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint(
+        "principal_kind", "principal_id", "scope_type", "scope_id", name="uq_role_bindings_key"
+    ),
+    Index(None, "scope_type", "scope_id"),
+)
+# ---- end of identity -----------------------------------------------------------------------------

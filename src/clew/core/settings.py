@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     workers: int = 1
     #: Authentication is a later capability; until then non-loopback binds are refused.
     auth: bool = False
+    #: Passwords shorter than this are refused, for every user and every caller.
+    password_min_length: int = 12
+    #: Argon2id cost of a password hash (OWASP: at least 19 MiB and two passes).
+    password_hash_memory_kib: int = 19_456
+    password_hash_time_cost: int = 2
 
     max_body_bytes: int = 32 * 1024 * 1024
     max_batch_metrics: int = 10_000
