@@ -17,6 +17,7 @@ from clew.core.db import Database
 from clew.core.ids import is_logged_model_id
 from clew.core.settings import Settings
 from clew.governance.access import AccessService
+from clew.governance.authorizer import RoleAuthorizer
 from clew.governance.users import UserService
 from clew.lineage.service import LineageService
 from clew.pipelines.jobs import JobService
@@ -94,8 +95,10 @@ class Platform:
         authz: Authorizer | None = None,
     ) -> Platform:
         settings = settings or Settings()
-        authz = authz or AllowAll()
         db = Database(settings.resolved_database_url(), settings)
+        if authz is None:
+            # Local mode and a server without --auth are single-user: everyone may do all.
+            authz = RoleAuthorizer(db, settings.auth_cache_s) if settings.auth else AllowAll()
         if migrate:
             migrations.upgrade(db)
         blobs = BlobStore.from_uri(settings.resolved_artifact_root())

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     workers: int = 1
     #: Authentication is a later capability; until then non-loopback binds are refused.
     auth: bool = False
+    #: How long a server remembers a caller's roles (a grant or revoke made through another
+    #: server reaches this one within it).
+    auth_cache_s: float = 5.0
     #: Passwords shorter than this are refused, for every user and every caller.
     password_min_length: int = 12
     #: Argon2id cost of a password hash (OWASP: at least 19 MiB and two passes).

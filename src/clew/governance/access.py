@@ -27,6 +27,12 @@ class AccessService:
         self.db = db
         self.authz = authz
 
+    def _changed(self) -> None:
+        """Who holds what changed: this process's authorizer forgets what it remembered."""
+        forget = getattr(self.authz, "forget", None)
+        if forget is not None:
+            forget()
+
     # ---- teams --------------------------------------------------------------------------------
 
     @retry_conflicts
@@ -56,6 +62,7 @@ class AccessService:
                 else store.remove_member(team_row.id, user_row.id)
             )
             if changed:
+                self._changed()
                 action = "team.member.add" if member else "team.member.remove"
                 audit.append(conn, actor, action, "team", team, {"user": user})
             return store.teams([team])[0]
@@ -67,6 +74,7 @@ class AccessService:
         with self.db.write() as conn:
             store = IdentityStore(conn)
             store.delete_team(require_team(store, name).id)
+            self._changed()
             audit.append(conn, actor, "team.delete", "team", name, {})
 
     def list_teams(self, actor: Actor) -> list[Team]:
@@ -107,6 +115,7 @@ class AccessService:
                                "principal_id": principal_id, "role": checked_role.value,
                                "scope_type": scope.value, "scope_id": scope_id,
                                "created_by": actor.name, "created_at": now_ms()})  # fmt: skip
+            self._changed()
             audit.append(conn, actor, "role.grant", kind, principal,
                          {"role": checked_role.value, "scope_type": scope.value,
                           "scope_id": scope_id})  # fmt: skip
@@ -135,6 +144,7 @@ class AccessService:
             )
             if not store.delete_binding(kind, principal_id, scope_type, scope_id):
                 raise NotFound("No such role binding", principal=principal, scope=scope_type)
+            self._changed()
             audit.append(conn, actor, "role.revoke", kind, principal,
                          {"scope_type": scope_type, "scope_id": scope_id})  # fmt: skip
 

@@ -245,3 +245,23 @@ class IdentityStore:
             or_(*(RB.c.principal_id == p for p in principal_ids))
         )
         return [(r.role, r.scope_type, r.scope_id) for r in self.conn.execute(q)]
+
+    # ---- what a resource belongs to (for authorization) ---------------------------------------
+
+    def experiment_of_run(self, run_id: str) -> str | None:
+        E = schema.executions
+        found = self.conn.execute(select(E.c.context_id).where(E.c.id == run_id)).scalar()
+        return None if found is None else str(found)
+
+    def experiment_of_logged_model(self, model_id: str) -> str | None:
+        L = schema.logged_models
+        found = self.conn.execute(select(L.c.experiment_id).where(L.c.id == model_id)).scalar()
+        return None if found is None else str(found)
+
+    def grants_of(self, name: str) -> tuple[Any, list[tuple[str, str, str]]] | None:
+        """A user's row and every ``(role, scope_type, scope_id)`` bound to them or to a team
+        they are in; None if there is no such user."""
+        row = self.user_row(name)
+        if row is None:
+            return None
+        return row, self.roles_of([row.id, *self.team_ids_of(row.id)])

@@ -181,6 +181,9 @@ class UserService:
                     store.revoke_tokens_of(row.id, values["updated_at"])
                     store.delete_sessions_of(row.id)
             store.set_user(row.id, **values)
+            forget = getattr(self.authz, "forget", None)
+            if forget is not None:  # an admin flag or a disabled user: grants changed
+                forget()
             changed = {k: v for k, v in values.items() if k != "updated_at"}
             audit.append(conn, actor, "user.update", "user", name, changed)
             found = store.user(name)

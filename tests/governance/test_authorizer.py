@@ -1,0 +1,154 @@
+"""Roles decide, from stored data, on both databases: with authentication on, every service
+asks the role authorizer, and a run's or logged model's experiment comes from the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from clew.core.actor import Actor
+from clew.core.errors import PermissionDenied
+from clew.core.settings import Settings
+from clew.governance.authorizer import RoleAuthorizer
+from clew.platform import Platform
+from clew.tracking.model import Metric
+
+ROOT, ALICE, BOB, CAROL, DAVE = (Actor(n) for n in ("root", "alice", "bob", "carol", "dave"))
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def governed(settings: Settings) -> Iterator[tuple[Platform, dict[str, str]]]:
+    """root (admin); alice editor on experiment A; bob viewer on everything; carol nothing;
+    dave maintainer on the model churn through the team ml. Returns ids by name."""
+    on = settings.model_copy(update={"auth": True, "password_hash_memory_kib": 1024,
+                                     "password_hash_time_cost": 1})  # fmt: skip
+    platform = Platform.open(on)
+    assert isinstance(platform.tracking.authz, RoleAuthorizer)
+    platform.users.bootstrap_admin("root", PASSWORD)
+    for name in ("alice", "bob", "carol", "dave"):
+        platform.users.create_user(ROOT, name, password=PASSWORD)
+    a = platform.tracking.create_experiment(ROOT, "A")
+    b = platform.tracking.create_experiment(ROOT, "B")
+    ids = {
+        "A": a,
+        "B": b,
+        "run_a": platform.tracking.create_run(ROOT, a).info.run_id,
+        "run_b": platform.tracking.create_run(ROOT, b).info.run_id,
+    }
+    platform.access.grant(ROOT, "alice", "editor", "experiment", a)
+    platform.access.grant(ROOT, "bob", "viewer")
+    platform.access.create_team(ROOT, "ml")
+    platform.access.set_member(ROOT, "ml", "dave", True)
+    platform.access.grant(ROOT, "ml", "maintainer", "registered_model", "churn", team=True)
+    platform.registry.create_registered_model(ROOT, "churn")
+    platform.registry.create_registered_model(ROOT, "other")
+    yield platform, ids
+    platform.close()
+
+
+def _log(platform: Platform, actor: Actor, run_id: str) -> None:
+    platform.tracking.log_batch(actor, run_id, metrics=[Metric("m", 1.0, 1, 0)])
+
+
+def test_an_editor_of_one_experiment_writes_its_runs_and_no_others(
+    governed: tuple[Platform, dict[str, str]],
+) -> None:
+    platform, ids = governed
+    _log(platform, ALICE, ids["run_a"])
+    assert platform.tracking.get_run(ALICE, ids["run_a"]).info.run_id == ids["run_a"]
+    with pytest.raises(PermissionDenied):
+        _log(platform, ALICE, ids["run_b"])  # the run says B, whatever the caller claims
+    with pytest.raises(PermissionDenied):
+        platform.tracking.get_run(ALICE, ids["run_b"])
+    with pytest.raises(PermissionDenied):
+        platform.tracking.create_experiment(ALICE, "mine")  # creating needs editor on all
+    with pytest.raises(PermissionDenied):
+        platform.tracking.delete_experiment(ALICE, ids["A"])  # deleting needs maintainer
+
+
+def test_a_viewer_reads_everything_and_writes_nothing(
+    governed: tuple[Platform, dict[str, str]],
+) -> None:
+    platform, ids = governed
+    assert platform.tracking.get_run(BOB, ids["run_b"]).info.experiment_id == ids["B"]
+    with pytest.raises(PermissionDenied):
+        _log(platform, BOB, ids["run_a"])
+    with pytest.raises(PermissionDenied):
+        platform.registry.create_registered_model(BOB, "new")
+
+
+def test_no_grant_no_access_and_unknown_users_are_denied(
+    governed: tuple[Platform, dict[str, str]],
+) -> None:
+    platform, ids = governed
+    for actor in (CAROL, Actor("nobody"), Actor("anonymous")):
+        with pytest.raises(PermissionDenied):
+            platform.tracking.get_run(actor, ids["run_a"])
+        with pytest.raises(PermissionDenied):
+            platform.users.list_users(actor)
+        with pytest.raises(PermissionDenied):
+            platform.audit.list(actor)
+
+
+def test_a_team_grant_on_a_model_reaches_its_members(
+    governed: tuple[Platform, dict[str, str]],
+) -> None:
+    platform, _ = governed
+    platform.registry.set_registered_model_tags(DAVE, "churn", {"owner": "ml"})
+    with pytest.raises(PermissionDenied):
+        platform.registry.set_registered_model_tags(DAVE, "other", {"owner": "ml"})
+    platform.access.set_member(ROOT, "ml", "dave", False)  # takes effect at once here
+    with pytest.raises(PermissionDenied):
+        platform.registry.set_registered_model_tags(DAVE, "churn", {"owner": "x"})
+    platform.access.set_member(ROOT, "ml", "dave", True)
+    platform.registry.delete_registered_model(DAVE, "churn")  # maintainer: may delete
+
+
+def test_admins_and_clews_own_work_may_do_anything(
+    governed: tuple[Platform, dict[str, str]],
+) -> None:
+    platform, ids = governed
+    _log(platform, ROOT, ids["run_b"])
+    _log(platform, Actor.system(), ids["run_b"])
+    platform.users.create_user(ROOT, "erin", password=PASSWORD)
+    with pytest.raises(PermissionDenied):
+        platform.users.create_user(ALICE, "mallory", password=PASSWORD)
+
+
+def test_grants_revokes_and_disabling_take_effect_at_once_in_this_process(
+    governed: tuple[Platform, dict[str, str]],
+) -> None:
+    platform, ids = governed
+    with pytest.raises(PermissionDenied):
+        _log(platform, CAROL, ids["run_b"])
+    platform.access.grant(ROOT, "carol", "editor", "experiment", ids["B"])
+    _log(platform, CAROL, ids["run_b"])
+    platform.users.update_user(ROOT, "carol", disabled=True)
+    with pytest.raises(PermissionDenied):
+        _log(platform, CAROL, ids["run_b"])
+
+
+def test_another_servers_grant_arrives_within_the_cache_time(settings: Settings) -> None:
+    clock = [0.0]
+    on = settings.model_copy(update={"auth": True, "password_hash_memory_kib": 1024,
+                                     "password_hash_time_cost": 1})  # fmt: skip
+    one = Platform.open(on)
+    try:
+        one.users.bootstrap_admin("root", PASSWORD)
+        one.users.create_user(ROOT, "carol", password=PASSWORD)
+        eid = one.tracking.create_experiment(ROOT, "X")
+        other = RoleAuthorizer(one.db, cache_s=5, clock=lambda: clock[0])
+        from clew.core.authz import Permission
+        from clew.tracking.service_base import experiment_resource
+
+        with pytest.raises(PermissionDenied):
+            other.check(CAROL, Permission.READ, experiment_resource(eid))
+        one.access.grant(ROOT, "carol", "viewer")  # made elsewhere: ``other`` remembers
+        with pytest.raises(PermissionDenied):
+            other.check(CAROL, Permission.READ, experiment_resource(eid))
+        clock[0] = 5.1
+        other.check(CAROL, Permission.READ, experiment_resource(eid))
+    finally:
+        one.close()
