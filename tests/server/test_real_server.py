@@ -46,12 +46,18 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> b
 
 
 class Server:
-    def __init__(self, home: Path, database_url: str = "", workers: int = 1) -> None:
+    def __init__(
+        self,
+        home: Path,
+        database_url: str = "",
+        workers: int = 1,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLEW_")}
-        env.update(CLEW_HOME=str(home), CLEW_DATABASE_URL=database_url)
+        env.update(CLEW_HOME=str(home), CLEW_DATABASE_URL=database_url, **(extra_env or {}))
         self.log = (home.parent / f"server-{self.port}.log").open("wb")
         self.proc = subprocess.Popen(
             [

@@ -20,6 +20,7 @@ from clew.cli import (
     pipelines,
     runs,
     schedules,
+    users,
 )
 from clew.cli.context import CliState
 from clew.cli.output import err_console
@@ -41,6 +42,10 @@ app.add_typer(import_cmd.app, name="import")
 app.add_typer(pipelines.app, name="pipelines")
 app.add_typer(lineage.app, name="lineage")
 app.add_typer(schedules.app, name="schedule")
+app.add_typer(users.users_app, name="users")
+app.add_typer(users.tokens_app, name="tokens")
+app.add_typer(users.teams_app, name="teams")
+app.add_typer(users.roles_app, name="roles")
 app.command()(server)
 app.command()(schedules.scheduler)
 del pipeline_jobs  # imported for its commands, which it adds to ``clew pipelines``

@@ -21,6 +21,14 @@ def server(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 5000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    auth: Annotated[
+        bool,
+        typer.Option(
+            "--auth",
+            help="Require a token, a password or a login on every request (CLEW_AUTH); "
+            "needed to listen beyond loopback.",
+        ),
+    ] = False,
     home: HomeOption = None,
     database_url: DatabaseUrlOption = None,
     artifact_root: ArtifactRootOption = None,
@@ -28,7 +36,7 @@ def server(
     """Serve the REST API at /api/v1 (OpenAPI at /api/v1/docs), /health and /metrics."""
     from clew.server.main import serve
 
-    overrides = {"host": host, "port": port, "workers": workers,
+    overrides = {"host": host, "port": port, "workers": workers, **({"auth": True} if auth else {}),
                  **store_overrides(home, database_url, artifact_root)}  # fmt: skip
     settings = Settings(**overrides)  # type: ignore[arg-type]
     serve(settings, host=host, port=port, workers=workers)

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     workers: int = 1
     #: Authentication is a later capability; until then non-loopback binds are refused.
     auth: bool = False
+    #: The first admin, made on first start with authentication on while there are no users
+    #: (``clew users create --admin`` does the same from a shell).
+    admin_username: str = ""
+    admin_password: str = Field(default="", repr=False)
     #: How long a server remembers a caller's roles (a grant or revoke made through another
     #: server reaches this one within it).
     auth_cache_s: float = 5.0

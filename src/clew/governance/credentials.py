@@ -29,6 +29,8 @@ from clew.core.errors import InvalidInput
 PERSONAL_PREFIX: Final = "clew_pat_"
 SERVICE_PREFIX: Final = "clew_sat_"
 SESSION_PREFIX: Final = "clew_ses_"
+#: The cookie a browser login's session secret travels in.
+SESSION_COOKIE: Final = "clew_session"
 _ALPHABET: Final = string.digits + string.ascii_letters
 _BODY: Final = 43  # ceil(256 / log2(62))
 _CHECK: Final = 6

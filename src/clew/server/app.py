@@ -10,6 +10,7 @@ router (``server.exact_routes``), all pure ASGI.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,8 +24,10 @@ from starlette.responses import Response
 
 from clew.artifacts import api as artifacts_api
 from clew.audit import api as audit_api
+from clew.core.actor import Actor
 from clew.core.checkpoint import WalCheckpointer
 from clew.core.settings import Settings
+from clew.governance import api as identity_api
 from clew.lineage import api as lineage_api
 from clew.pipelines import api as pipelines_api
 from clew.pipelines import jobs_api
@@ -32,6 +35,7 @@ from clew.platform import Platform
 from clew.registry import api as registry_api
 from clew.registry import logged_api
 from clew.registry.webhooks import api as webhooks_api
+from clew.server.auth import Authenticator
 from clew.server.errors import ERROR_RESPONSES, install_error_handlers
 from clew.server.exact_routes import ExactRouteDispatch
 from clew.server.metrics import HttpMetrics, MetricsMiddleware
@@ -43,6 +47,9 @@ API_PREFIX: Final = "/api/v1"
 #: ``serve`` hands its settings to worker processes through this variable (JSON), because
 #: uvicorn builds each worker's app from an import string, not from an object.
 SETTINGS_ENV: Final = "CLEW_SERVER_SETTINGS_JSON"
+
+
+log = logging.getLogger(__name__)
 
 
 def _version() -> str:
@@ -96,6 +103,8 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
         if served.db.is_sqlite and settings.sqlite_checkpoint_interval_s > 0:
             checkpointer = WalCheckpointer(served.db, settings.sqlite_checkpoint_interval_s)
             checkpointer.start()
+        if settings.auth:
+            _bootstrap_admin(served)
         if settings.webhook_dispatcher:
             served.webhooks.dispatcher.start()
         worker = None
@@ -125,6 +134,7 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = served
+    app.state.authenticator = Authenticator(served) if settings.auth else None
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
@@ -138,6 +148,7 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
         pipelines_api.router,
         jobs_api.router,
         lineage_api.router,
+        identity_api.router,
     ):
         router.mount_at(API_PREFIX)
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
@@ -170,6 +181,21 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _bootstrap_admin(platform: Platform) -> None:
+    """The first admin from ``CLEW_ADMIN_USERNAME``/``_PASSWORD`` while there are no users."""
+    settings = platform.settings
+    password = settings.admin_password
+    if settings.admin_username and password:
+        made = platform.users.bootstrap_admin(settings.admin_username, password)
+        if made is not None:
+            log.warning("created the first admin, %s", made.name)
+    elif not platform.users.list_users(Actor.system()):
+        log.warning(
+            "authentication is on and there are no users: set CLEW_ADMIN_USERNAME and "
+            "CLEW_ADMIN_PASSWORD, or run `clew users create NAME --admin`"
+        )
 
 
 def _database_ok(platform: Platform) -> bool:

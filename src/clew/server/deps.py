@@ -2,7 +2,7 @@
 
 Feature routers import ``PlatformDep`` and ``ActorDep`` from here and nothing else of the
 server, so the platform is never a module-level global (it lives on ``app.state``) and
-authentication, when it lands, changes ``get_actor`` alone.
+authentication plugs in at ``get_actor`` alone.
 
 Both are ``async def`` on purpose: they do no I/O, and a sync dependency would cost each request
 an extra hop through the thread pool.
@@ -18,10 +18,10 @@ from starlette.requests import Request
 from clew.core.actor import Actor
 from clew.platform import Platform
 
-#: Until authentication exists every request acts as this actor; the server refuses to bind a
-#: non-loopback address meanwhile (``clew.server.main.serve``). Identity headers such as
-#: ``X-Clew-User`` are deliberately ignored: trusting them would let anyone forge an identity
-#: (security.md §5 item 29).
+#: With authentication off every request acts as this actor, and the server refuses to bind a
+#: non-loopback address (``clew.server.main.serve``). Identity headers such as ``X-Clew-User``
+#: are deliberately ignored: trusting them would let anyone forge an identity (security.md §5
+#: item 29).
 ANONYMOUS = Actor(name="anonymous")
 
 
@@ -31,8 +31,13 @@ async def get_platform(request: Request) -> Platform:
 
 
 async def get_actor(request: Request) -> Actor:
-    """Who is calling. The one place authentication will plug in."""
-    return ANONYMOUS
+    """Who is calling: with authentication on, whom the request's credentials name
+    (``server.auth``; 401 without any); else ``ANONYMOUS``."""
+    authenticator = request.app.state.authenticator
+    if authenticator is None:
+        return ANONYMOUS
+    actor: Actor = await authenticator.actor(request)
+    return actor
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]

@@ -76,8 +76,18 @@ def error_body(error: ClewError) -> bytes:
     return orjson.dumps({"error": error.to_dict()}, option=orjson.OPT_NON_STR_KEYS)
 
 
+#: What a 401 says it takes (RFC 9110 §11.6.1).
+CHALLENGE: Final = {"www-authenticate": 'Bearer realm="clew", Basic realm="clew"'}
+
+
+def error_headers(status: int) -> dict[str, str] | None:
+    if status == 503:
+        return {"retry-after": "1"}
+    return CHALLENGE if status == 401 else None
+
+
 def error_response(error: ClewError) -> Response:
-    headers = {"retry-after": "1"} if error.status == 503 else None
+    headers = error_headers(error.status)
     return Response(
         error_body(error), status_code=error.status, headers=headers, media_type="application/json"
     )

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from clew.core.errors import ClewError, InvalidInput
+from clew.server.errors import error_headers
 
 #: MLflow's HTTP status per error code (``mlflow/exceptions.py``).
 MLFLOW_STATUS: Final[Mapping[str, int]] = {
@@ -70,8 +71,9 @@ def error_response(error: ClewError) -> Response:
     code = mlflow_code(error)
     status = error.status if error.status in (405, 413, 415) else MLFLOW_STATUS[code]
     body = {"error_code": code, "message": error.message}
-    headers = {"retry-after": "1"} if status == 503 else None
-    return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
+    return Response(
+        orjson.dumps(body), status, headers=error_headers(status), media_type="application/json"
+    )
 
 
 _NESTED = (dict, list, tuple)

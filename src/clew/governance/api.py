@@ -1,0 +1,165 @@
+"""The identity REST API: browser login, who am I, users, tokens. Parse → service → response.
+
+``POST /auth/login`` is the one route that takes no credentials: it answers a session cookie
+(HttpOnly, SameSite=Strict, Secure behind HTTPS) and the session's CSRF token, which every
+state-changing request made with the cookie must echo in ``X-CSRF-Token``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Path, Query
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from clew.core.errors import Unauthenticated
+from clew.governance.credentials import SESSION_COOKIE
+from clew.governance.model import AccessToken, User
+from clew.server.deps import ActorDep, PlatformDep
+from clew.server.routing import FeatureRouter
+
+router = FeatureRouter(tags=["identity"])
+
+Name = Annotated[str, Field(min_length=1, max_length=250)]
+Password = Annotated[str, Field(max_length=1024)]
+#: A browser session lasts a working day.
+SESSION_TTL_S = 12 * 3600
+
+
+class Login(BaseModel):
+    username: Name
+    password: Password
+
+
+class LoginOut(BaseModel):
+    user: str
+    csrf_token: str
+
+
+class Me(BaseModel):
+    name: str
+    kind: str
+    token_id: str | None
+
+
+class CreateUser(BaseModel):
+    name: Name
+    password: Password | None = None
+    kind: Annotated[str, Field(max_length=16)] = "user"
+    admin: bool = False
+    display_name: Annotated[str, Field(max_length=250)] = ""
+    email: Annotated[str, Field(max_length=320)] = ""
+
+
+class UsersOut(BaseModel):
+    users: list[User]
+
+
+class CreateToken(BaseModel):
+    name: Name
+    expires_in_s: Annotated[int, Field(ge=1)] | None = None
+
+
+class CreatedTokenOut(BaseModel):
+    id: str
+    user_id: str
+    user_name: str
+    name: str
+    created_by: str
+    created_at: int
+    expires_at: int | None
+    last_used_at: int | None
+    revoked_at: int | None
+    secret: str
+
+
+class TokensOut(BaseModel):
+    tokens: list[AccessToken]
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+
+
+@router.post("/auth/login", response_model=LoginOut)
+async def login(body: Login, request: Request, platform: PlatformDep) -> Response:
+    """A browser session for a user name and password."""
+    made = await run_in_threadpool(platform.users.login, body.username, body.password,
+                                   SESSION_TTL_S)  # fmt: skip
+    if made is None:
+        raise Unauthenticated("Wrong user name or password")
+    secret, session = made
+    response = _json({"user": session.actor.name, "csrf_token": session.csrf_token})
+    response.set_cookie(SESSION_COOKIE, secret, max_age=SESSION_TTL_S, httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https",
+                        path="/")  # fmt: skip
+    return response
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
+    platform.users.logout(request.cookies.get(SESSION_COOKIE, ""))
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/auth/me", response_model=Me)
+async def me(actor: ActorDep) -> Response:
+    """Who the request's credentials name."""
+    return _json({"name": actor.name, "kind": actor.kind, "token_id": actor.token_id})
+
+
+@router.post("/users", status_code=201, response_model=User)
+def create_user(body: CreateUser, platform: PlatformDep, actor: ActorDep) -> Response:
+    """A person or a service account (admins only)."""
+    user = platform.users.create_user(actor, body.name, password=body.password, kind=body.kind,
+                                      admin=body.admin, display_name=body.display_name,
+                                      email=body.email)  # fmt: skip
+    return _json(user.to_dict(), 201)
+
+
+@router.get("/users", response_model=UsersOut)
+def list_users(
+    platform: PlatformDep,
+    actor: ActorDep,
+    kind: Annotated[str | None, Query(max_length=16)] = None,
+) -> Response:
+    return _json({"users": [u.to_dict() for u in platform.users.list_users(actor, kind)]})
+
+
+@router.post("/users/{name}/tokens", status_code=201, response_model=CreatedTokenOut)
+def create_token(
+    name: Annotated[str, Path(min_length=1, max_length=250)],
+    body: CreateToken,
+    platform: PlatformDep,
+    actor: ActorDep,
+) -> Response:
+    """A new token for yourself (or anyone, as an admin); the answer is the only place its
+    secret ever appears."""
+    made = platform.users.create_token(actor, name, body.name, expires_in_s=body.expires_in_s)
+    return _json(made.to_dict(), 201)
+
+
+@router.get("/tokens", response_model=TokensOut)
+def list_tokens(
+    platform: PlatformDep,
+    actor: ActorDep,
+    user: Annotated[str | None, Query(min_length=1, max_length=250)] = None,
+) -> Response:
+    """Your tokens; an admin may name a user, or leave it out for everyone's."""
+    found = platform.users.list_tokens(actor, user if user is not None else actor.name)
+    return _json({"tokens": [t.to_dict() for t in found]})
+
+
+@router.delete("/tokens/{token_id}", response_model=AccessToken)
+def revoke_token(
+    token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
+    platform: PlatformDep,
+    actor: ActorDep,
+) -> Response:
+    return _json(platform.users.revoke_token(actor, token_id).to_dict())

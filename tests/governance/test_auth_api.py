@@ -1,0 +1,110 @@
+"""Authentication over HTTP with ``CLEW_AUTH`` on: tokens, passwords, browser sessions with
+CSRF, and what an unauthenticated or unprivileged caller is refused (security.md §1e, §1f)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+
+import pytest
+
+from clew.core.settings import Settings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)
+    from fastapi.testclient import TestClient
+
+API = "/api/v1"
+ADMIN, PASSWORD = "root", "correct horse battery"
+
+
+@pytest.fixture
+def http(settings: Settings) -> Iterator[TestClient]:
+    from clew.server.app import create_app
+
+    on = settings.model_copy(update={
+        "auth": True, "admin_username": ADMIN, "admin_password": PASSWORD,
+        "auth_cache_s": 0.0, "password_hash_memory_kib": 1024, "password_hash_time_cost": 1,
+    })  # fmt: skip
+    with TestClient(create_app(on)) as client:
+        yield client
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def _token(http: TestClient, user: str = ADMIN, auth: tuple[str, str] = (ADMIN, PASSWORD)) -> str:
+    made = http.post(f"{API}/users/{user}/tokens", json={"name": "t"}, auth=auth)
+    assert made.status_code == 201, made.text
+    return str(made.json()["secret"])
+
+
+def test_no_credentials_is_401_and_health_stays_open(http: TestClient) -> None:
+    refused = http.get(f"{API}/experiments/search")
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "UNAUTHENTICATED"
+    assert "Basic" in refused.headers["www-authenticate"]
+    mlflow = http.get("/api/2.0/mlflow/experiments/search", params={"max_results": 1})
+    assert mlflow.status_code == 401 and mlflow.json()["error_code"] == "UNAUTHENTICATED"
+    assert http.get("/health").status_code == 200
+
+
+def test_a_token_a_password_or_a_token_as_password(http: TestClient) -> None:
+    token = _token(http)
+    assert http.get(f"{API}/auth/me", headers=_bearer(token)).json()["name"] == ADMIN
+    assert http.get(f"{API}/auth/me", auth=(ADMIN, PASSWORD)).status_code == 200
+    assert http.get(f"{API}/auth/me", auth=(ADMIN, token)).json()["token_id"]
+    for bad in (_bearer(token[:-1] + "Z"), _bearer("nonsense"), {"authorization": "Digest x"},
+                {"authorization": "Basic !!!"}):  # fmt: skip
+        assert http.get(f"{API}/auth/me", headers=bad).status_code == 401
+    assert http.get(f"{API}/auth/me", auth=(ADMIN, PASSWORD + "x")).status_code == 401
+    assert http.get(f"{API}/auth/me", auth=("someone-else", token)).status_code == 401
+    token_id = http.get(f"{API}/auth/me", headers=_bearer(token)).json()["token_id"]
+    assert http.delete(f"{API}/tokens/{token_id}", headers=_bearer(token)).status_code == 200
+    assert http.get(f"{API}/auth/me", headers=_bearer(token)).status_code == 401
+
+
+def test_only_an_admin_creates_users_and_never_with_a_weak_password(http: TestClient) -> None:
+    root = _bearer(_token(http))
+    for password in ("", "            ", "elevenchars"):
+        weak = http.post(f"{API}/users", json={"name": "u", "password": password}, headers=root)
+        assert weak.status_code == 400, password
+    made = http.post(f"{API}/users", json={"name": "alice", "password": PASSWORD}, headers=root)
+    assert made.status_code == 201 and PASSWORD not in made.text and "argon2" not in made.text
+    alice = _bearer(_token(http, "alice", ("alice", PASSWORD)))
+    denied = http.post(f"{API}/users", json={"name": "mallory", "password": PASSWORD},
+                       headers=alice)  # fmt: skip
+    assert denied.status_code == 403
+    unauthenticated = http.post(f"{API}/users", json={"name": "u", "password": PASSWORD})
+    assert unauthenticated.status_code == 401
+    assert http.get(f"{API}/users", headers=alice).status_code == 403
+    assert (
+        http.post(f"{API}/users/{ADMIN}/tokens", json={"name": "x"}, headers=alice).status_code
+        == 403
+    )
+    names = [u["name"] for u in http.get(f"{API}/users", headers=root).json()["users"]]
+    assert names == ["alice", "root"]
+
+
+def test_a_browser_session_needs_its_csrf_token_to_change_anything(http: TestClient) -> None:
+    assert http.post(f"{API}/auth/login", json={"username": ADMIN, "password": "nope nope nope"}
+                     ).status_code == 401  # fmt: skip
+    login = http.post(f"{API}/auth/login", json={"username": ADMIN, "password": PASSWORD})
+    assert login.status_code == 200
+    cookie = login.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    csrf = login.json()["csrf_token"]
+    assert http.get(f"{API}/auth/me").json()["name"] == ADMIN  # the cookie, kept by the client
+    body = {"name": "from-browser"}
+    assert http.post(f"{API}/experiments", json=body).status_code == 403
+    forged = http.post(f"{API}/experiments", json=body, headers={"x-csrf-token": "guess"})
+    assert forged.status_code == 403
+    text = http.post(f"{API}/experiments", content=b'{"name": "x"}',
+                     headers={"content-type": "text/plain", "x-csrf-token": csrf})  # fmt: skip
+    assert text.status_code == 415  # a form post from another site cannot be JSON
+    made = http.post(f"{API}/experiments", json=body, headers={"x-csrf-token": csrf})
+    assert made.status_code == 201, made.text
+    assert http.post(f"{API}/auth/logout", headers={"x-csrf-token": csrf}).status_code == 204
+    http.cookies.clear()
+    assert http.get(f"{API}/auth/me").status_code == 401
