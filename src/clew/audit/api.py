@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Query
 from pydantic import BaseModel
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from clew.audit.service import MAX_LIMIT
 from clew.server.deps import ActorDep, PlatformDep
@@ -87,3 +87,15 @@ def list_audit_events(
 def verify_audit(platform: PlatformDep, actor: ActorDep) -> Response:
     """Recompute the hash chain; ``ok`` is false and ``broken_seq`` names the first bad link."""
     return _json(dataclasses.asdict(platform.audit.verify(actor)))
+
+
+@router.get("/audit/export", response_class=StreamingResponse)
+def export_audit(
+    platform: PlatformDep,
+    actor: ActorDep,
+    since_seq: Annotated[int, Query(ge=1)] = 1,
+) -> StreamingResponse:
+    """The log as JSON Lines, oldest first, ending in a head line (signed with the server's
+    ``CLEW_AUDIT_SIGNING_KEY`` when it has one): ``clew audit verify --file`` checks it."""
+    lines = platform.audit.export(actor, since_seq)
+    return StreamingResponse(lines, media_type="application/x-ndjson")

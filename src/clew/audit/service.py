@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from clew.audit import export
 from clew.core import audit
 from clew.core.actor import Actor
 from clew.core.authz import AllowAll, Authorizer, Permission, Resource
@@ -51,3 +54,18 @@ class AuditService:
                 after_seq=after_seq,
                 limit=limit,
             )
+
+    def export(self, actor: Actor, since_seq: int = 1) -> Iterator[bytes]:
+        """The log from ``since_seq`` as JSON Lines with a head line, signed when the settings
+        name a key (``audit.export``). Read in one snapshot, streamed as it is read."""
+        self.authz.check(actor, Permission.READ, _AUDIT)
+        if not isinstance(since_seq, int) or since_seq < 1:
+            raise InvalidInput("since_seq must be 1 or more")
+        key_path = self.db.settings.audit_signing_key
+        signer = export.load_private_key(key_path) if key_path else None
+
+        def lines() -> Iterator[bytes]:
+            with self.db.read(snapshot=True) as conn:
+                yield from export.export_lines(conn, signer, since_seq)
+
+        return lines()

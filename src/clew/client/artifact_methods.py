@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
@@ -153,6 +154,13 @@ class ArtifactMethods:
         """Recompute the audit log's hash chain; ``ok`` is False and names the first broken link
         if any event was altered, removed or reordered."""
         return self.transport.verify_audit()
+
+    def export_audit(self, dest: str | os.PathLike[str], since_seq: int = 1) -> Path:
+        """Write the audit log from ``since_seq`` to ``dest`` as JSON Lines ending in a head
+        line, signed if the store has a signing key (``clew.audit.export``)."""
+        path = Path(dest)
+        self.transport.write_audit_export(path, since_seq)
+        return path
 
     def list_audit(
         self,

@@ -440,6 +440,18 @@ class HttpTransport(HttpRegistry, HttpLoggedModels, HttpPipelines, HttpJobs, Htt
     def verify_audit(self) -> Verification:
         return Verification(**self._json("GET", "/audit/verify", idempotent=True))
 
+    def write_audit_export(self, dest: Path, since_seq: int = 1) -> int:
+        url = self._api + "/audit/export"
+        written = 0
+        with self._client.stream("GET", url, params={"since_seq": since_seq}) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise error_of(response)
+            with Path(dest).open("wb") as out:
+                for chunk in response.iter_bytes(self.chunk_bytes):
+                    written += out.write(chunk)
+        return written
+
     def list_audit(
         self,
         *,

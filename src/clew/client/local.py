@@ -206,6 +206,13 @@ class LocalTransport(LocalRegistry, LocalLoggedModels, LocalPipelines, LocalJobs
     def verify_audit(self) -> Verification:
         return self.platform.audit.verify(self.actor)
 
+    def write_audit_export(self, dest: Path, since_seq: int = 1) -> int:
+        written = 0
+        with Path(dest).open("wb") as out:
+            for line in self.platform.audit.export(self.actor, since_seq):
+                written += out.write(line)
+        return written
+
     def list_audit(
         self,
         *,

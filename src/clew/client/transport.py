@@ -119,6 +119,7 @@ class Transport(Protocol):
 
     # audit
     def verify_audit(self) -> Verification: ...
+    def write_audit_export(self, dest: Path, since_seq: int = 1) -> int: ...
     def list_audit(
         self,
         *,

@@ -32,7 +32,7 @@ def canonical_json(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
-def _entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
+def entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical_json(dict(entry))).hexdigest()
 
 
@@ -73,7 +73,7 @@ def append(
     sql = _statements(conn.dialect)
     head = sql.head(conn).one()
     seq = row["seq"] = head.seq + 1
-    digest = _entry_hash(head.hash, _entry(row))
+    digest = entry_hash(head.hash, _entry(row))
     sql.insert(conn, {**row, "prev_hash": head.hash, "hash": digest})
     sql.move_head(conn, {"new_seq": seq, "new_hash": digest})
     return seq
@@ -168,7 +168,7 @@ def verify(conn: Connection, batch: int = 5000) -> Verification:
                 return Verification(
                     False, checked, last_seq, row["seq"], "prev_hash does not match previous event"
                 )
-            if _entry_hash(prev_hash, _entry(row)) != row["hash"]:
+            if entry_hash(prev_hash, _entry(row)) != row["hash"]:
                 return Verification(False, checked, last_seq, row["seq"], "content was altered")
             prev_hash, last_seq = row["hash"], row["seq"]
             expected_seq += 1

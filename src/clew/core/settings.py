@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     workers: int = 1
     #: Authentication is a later capability; until then non-loopback binds are refused.
     auth: bool = False
+    #: PEM file of the Ed25519 key that signs the head of audit exports (``clew audit keygen``
+    #: makes one); empty: exports are unsigned.
+    audit_signing_key: str = ""
     #: The first admin, made on first start with authentication on while there are no users
     #: (``clew users create --admin`` does the same from a shell).
     admin_username: str = ""
