@@ -152,3 +152,21 @@ def test_another_servers_grant_arrives_within_the_cache_time(settings: Settings)
         other.check(CAROL, Permission.READ, experiment_resource(eid))
     finally:
         one.close()
+
+
+def test_a_search_across_experiments_finds_only_what_the_caller_may_read(
+    governed: tuple[Platform, dict[str, str]],
+) -> None:
+    platform, ids = governed
+
+    def found(actor: Actor, filter_string: str = "") -> set[str]:
+        page = platform.tracking.search_runs(actor, None, filter_string)
+        return {r.info.run_id for r in page.items}
+
+    assert found(ROOT) == {ids["run_a"], ids["run_b"]}
+    assert found(BOB) == {ids["run_a"], ids["run_b"]}  # viewer on everything
+    assert found(ALICE) == {ids["run_a"]}  # editor of A only: B's runs are not in the answer
+    assert found(ALICE, "attributes.status = 'RUNNING'") == {ids["run_a"]}
+    assert found(CAROL) == set() and found(Actor("nobody")) == set()
+    with pytest.raises(PermissionDenied):  # naming an experiment you may not read
+        platform.tracking.search_runs(ALICE, [ids["B"]])

@@ -37,3 +37,14 @@ class AllowAll:
 
     def check(self, actor: Actor, permission: Permission, resource: Resource) -> None:
         return None
+
+
+def readable_scope(authz: Authorizer, actor: Actor, resource_type: str) -> frozenset[str] | None:
+    """The ids of ``resource_type`` (``experiment``, ``registered_model``…) that ``actor`` may
+    read, for a search to filter by in its query; None: every one. An authorizer without the
+    notion (``AllowAll``) lets everyone read everything."""
+    readable = getattr(authz, "readable", None)
+    if readable is None:
+        return None
+    found: frozenset[str] | None = readable(actor, resource_type)
+    return found

@@ -84,6 +84,25 @@ class RoleAuthorizer:
             resource=resource.type,
         )
 
+    def readable(self, actor: Actor, resource_type: str) -> frozenset[str] | None:
+        """The ids of ``resource_type`` the actor may read; None: all of them (an admin, a
+        grant on everything, Clew itself)."""
+        if actor.kind == "system":
+            return None
+        grants = self._grants_of(actor.name)
+        if grants is None:
+            return frozenset()
+        viewer = Role.VIEWER.rank
+        if grants.admin or grants.roles.get((ScopeType.ALL.value, ""), -1) >= viewer:
+            return None
+        scope = _SCOPED.get(resource_type)
+        if scope is None:
+            return frozenset()
+        return frozenset(
+            ident for (kind, ident), rank in grants.roles.items()
+            if kind == scope.value and rank >= viewer
+        )  # fmt: skip
+
     def _scopes(self, resource: Resource) -> list[tuple[str, str]] | None:
         """The scopes a grant on which covers ``resource``; None: only an admin's does."""
         everything = (ScopeType.ALL.value, "")

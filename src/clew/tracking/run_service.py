@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from clew.core import audit
 from clew.core.actor import Actor
-from clew.core.authz import Permission
+from clew.core.authz import Permission, readable_scope
 from clew.core.db import retry_conflicts
 from clew.core.errors import AlreadyExists, InvalidInput, NotFound, ParamOverwrite
 from clew.core.ids import check_experiment_id, check_run_id, new_run_id, now_ms
@@ -427,8 +427,16 @@ class RunUseCases(UseCases):
     ) -> Page[Run]:
         """Runs matching MLflow's filter grammar (plus OR and parentheses); all experiments if none."""
         ids = None if experiment_ids is None else [check_experiment_id(e) for e in experiment_ids]
-        for scope in ids if ids is not None else ["*"]:
-            self.authz.check(actor, Permission.READ, experiment_resource(scope))
+        if ids is None:
+            # Across every experiment the caller may read: the filter is in the query.
+            readable = readable_scope(self.authz, actor, "experiment")
+            if readable is not None:
+                ids = sorted(int(e) for e in readable if e.isdigit())
+                if not ids:
+                    return Page([], None)
+        else:
+            for scope in ids:
+                self.authz.check(actor, Permission.READ, experiment_resource(scope))
         plan = compile_run_search(
             experiment_ids=ids,
             filter_string=filter_string,
