@@ -29,6 +29,13 @@ def when(ms: int | None) -> str:
     return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def when_utc(ms: int | None) -> str:
+    """The same in UTC, where the time is one (a cron schedule's)."""
+    if ms is None:
+        return ""
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def table(
     title: str,
     columns: Sequence[str],

@@ -8,13 +8,12 @@ scheduler`` runs it. ``--wait`` follows the job with a live status line until it
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 
 from clew.cli.context import client
-from clew.cli.output import console, emit, table
+from clew.cli.output import console, emit, table, when
 from clew.cli.pipelines import app, load_pipeline, parse_params
 from clew.pipelines.job_records import Job, JobState
 
@@ -23,12 +22,6 @@ ParamOption = Annotated[
     typer.Option("--param", "-p", help="A parameter as key=value (JSON values parsed)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def when(ms: int | None) -> str:
-    if ms is None:
-        return ""
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _show(job: Job, as_json: bool) -> None:

@@ -12,8 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from clew.cli.context import client
-from clew.cli.output import console, emit, table
-from clew.cli.pipeline_jobs import when
+from clew.cli.output import console, emit, table, when_utc
 from clew.cli.pipelines import load_pipeline, parse_params
 from clew.cli.store_options import (
     ArtifactRootOption,
@@ -44,8 +43,8 @@ def _rows(schedules: list[Schedule]) -> list[tuple[Any, ...]]:
             s.pipeline,
             s.cron or f"every {s.interval_s}s",
             "yes" if s.enabled else "paused",
-            when(s.next_fire_at) if s.enabled else "",
-            when(s.last_fire_at),
+            when_utc(s.next_fire_at) if s.enabled else "",
+            when_utc(s.last_fire_at),
         )
         for s in schedules
     ]

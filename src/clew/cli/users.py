@@ -14,8 +14,7 @@ from typing import Annotated
 
 import typer
 
-from clew.cli.output import console, emit, table
-from clew.cli.pipeline_jobs import when
+from clew.cli.output import console, emit, table, when
 from clew.core.actor import Actor
 from clew.core.settings import Settings
 from clew.platform import Platform
