@@ -153,7 +153,7 @@ class ArtifactService:
 
     def delete(self, actor: Actor, owner_id: str, path: str) -> int:
         """Delete a file or a whole directory; returns how many files went. Blobs stay until GC."""
-        self._authorize(actor, Permission.EDIT, owner_id)
+        self._authorize(actor, Permission.MANAGE, owner_id)
         canonical = validate_artifact_path(path)
         with self.db.write() as conn:
             self.check_owner(conn, owner_id)

@@ -35,7 +35,7 @@ class AliasUseCases(RegistryUseCases):
         number = v.check_version(version)
         v.check_model_name(name)
         v.check_alias(alias)
-        self.authz.check(actor, Permission.EDIT, model_resource(name))
+        self.authz.check(actor, Permission.MANAGE, model_resource(name))
         with self.db.write() as conn:
             store = RegistryStore(conn)
             model_id = store.require_model(name)
@@ -57,7 +57,7 @@ class AliasUseCases(RegistryUseCases):
     def delete_registered_model_alias(self, actor: Actor, name: str, alias: str) -> None:
         v.check_model_name(name)
         v.check_alias(alias)
-        self.authz.check(actor, Permission.EDIT, model_resource(name))
+        self.authz.check(actor, Permission.MANAGE, model_resource(name))
         with self.db.write() as conn:
             store = RegistryStore(conn)
             model_id = store.require_model(name)
@@ -127,7 +127,7 @@ class AliasUseCases(RegistryUseCases):
         target = v.check_stage(stage)
         if archive_existing_versions and target not in (Stage.STAGING, Stage.PRODUCTION):
             raise InvalidInput("archive_existing_versions applies to Staging and Production only")
-        self.authz.check(actor, Permission.EDIT, model_resource(name))
+        self.authz.check(actor, Permission.MANAGE, model_resource(name))
         with self.db.write() as conn:
             store = RegistryStore(conn)
             model_id = store.require_model(name)

@@ -186,8 +186,9 @@ class RunUseCases(UseCases):
 
     @retry_conflicts
     def _set_run_stage(self, actor: Actor, run_id: str, stage: LifecycleStage) -> None:
+        """Deleting and restoring a run are a maintainer's (``Permission.MANAGE``)."""
         check_run_id(run_id)
-        self.authz.check(actor, Permission.EDIT, run_resource(run_id))
+        self.authz.check(actor, Permission.MANAGE, run_resource(run_id))
         with self.db.write() as conn:
             store = TrackingStore(conn)
             info = store.get_run_info(run_id)
