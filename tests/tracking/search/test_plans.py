@@ -21,9 +21,11 @@ from sqlalchemy import Connection, insert
 
 from clew.core import schema
 from clew.core.db import Database
+from clew.core.prepared import plain
 from clew.tracking.model import ViewType
 from clew.tracking.search import compile_run_search
 from clew.tracking.search.hints import presorted
+from clew.tracking.statements import run_page_reads
 from tests.conftest import PostgresDatabases, require
 
 RUNS = 3000
@@ -168,6 +170,29 @@ def _assert_metric_walk(db: Database) -> None:
     assert root["Actual Rows"] == 101, text
     assert walk["Actual Rows"] < 500, text
     assert walk["Actual Loops"] == 1, text
+
+
+@pytest.mark.postgres
+def test_postgres_page_reads_look_each_run_up_on_fresh_tables(postgres_db: Database) -> None:
+    """A search's second half reads its page's params, metrics and runs. On tables never
+    analysed, ``execution_id = ANY(<100 ids>)`` was priced at half the table and read all of
+    it; the per-run reads (``PreparedIn(per_item=True)``) can only probe the index."""
+    _seed(postgres_db, analyze=False)
+    page = run_page_reads(postgres_db.engine.dialect)
+    ids = [f"run{i:05d}" for i in range(0, RUNS, RUNS // 100)]
+    with postgres_db.read() as conn:
+        assert _analysed(conn) == set()
+        for name in ("runs_by_ids", "params_of_runs", "tags_of_runs", "latest_of_runs"):
+            reads = getattr(page, name)
+            assert reads._any is not None
+            explained = conn.exec_driver_sql(
+                "EXPLAIN (FORMAT JSON) " + reads._any.sql, {**reads._any.defaults, "ids": ids}
+            ).scalar_one()
+            root = (json.loads(explained) if isinstance(explained, str) else explained)[0]
+            kinds = {n["Node Type"] for n in _nodes(root["Plan"])}
+            assert "Seq Scan" not in kinds, (name, root)
+        params = list(plain(page.params_of_runs(conn, ids)))
+    assert len(params) == 2 * len(ids)
 
 
 @pytest.mark.postgres
