@@ -123,6 +123,25 @@ def test_prepared_in_is_one_array_parameter_on_postgres(db: Database) -> None:
         assert reads._any is not None and "= ANY (%(ids)s" in reads._any.sql
 
 
+def test_prepared_in_per_item_reads_the_same_rows(db: Database) -> None:
+    """``per_item`` (a lookup per item on PostgreSQL, plain ``IN`` on SQLite): the rows of the
+    expanding statement, a repeated item read once, and no ORDER BY accepted."""
+    statement = select(H.c.id, H.c.seq).where(
+        H.c.id.in_(bindparam("ids", expanding=True)), H.c.hash != "not-this"
+    )
+    reads = PreparedIn(statement, db.engine.dialect, per_item=True)
+    with db.read() as conn:
+        for ids in ([1], [1, 2, 3], [5, 1, 1], list(range(1, 100))):
+            ordinary = conn.execute(statement, {"ids": ids}).all()
+            assert sorted(tuple(r) for r in plain(reads(conn, ids))) == sorted(
+                tuple(r) for r in ordinary
+            )
+    if not db.is_sqlite:
+        assert reads._any is not None and "JOIN LATERAL" in reads._any.sql
+        with pytest.raises(ValueError, match="ORDER BY"):
+            PreparedIn(statement.order_by(H.c.id), db.engine.dialect, per_item=True)
+
+
 def test_prepared_in_needs_the_named_list() -> None:
     from sqlalchemy.dialects import postgresql
 

@@ -28,12 +28,12 @@ from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ARRAY, Connection, any_, bindparam
+from sqlalchemy import ARRAY, Connection, Select, any_, bindparam, func, select, true
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.sql import ClauseElement, operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
-from sqlalchemy.sql.visitors import replacement_traverse
+from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 #: What a prepared statement returns: ``DriverRows`` on SQLite, SQLAlchemy's result elsewhere.
 Rows = Any
@@ -198,24 +198,35 @@ class PreparedIn:
     100 placeholders made a new statement per page size and cost ~2 ms a read for a page of
     100 runs. Besides the list, the statement may only carry values it binds itself
     (``type == "run"``): the caller passes the list and nothing else.
+
+    ``per_item=True`` (PostgreSQL; for a statement without ORDER BY): one index probe per item
+    instead (:func:`_in_as_probes`), for a list of keys that each match a few rows of a large
+    table. The planner prices ``= ANY`` of 100 items on a never-analysed table at half the table
+    and scans it whole; read per item, it can only take the index.
     """
 
-    __slots__ = ("_any", "_dialect", "_name", "_rows", "_sql", "_statement")
+    __slots__ = ("_any", "_dialect", "_name", "_per_item", "_rows", "_sql", "_statement")
 
-    def __init__(self, statement: Any, dialect: Dialect, name: str = "ids") -> None:
+    def __init__(
+        self, statement: Any, dialect: Dialect, name: str = "ids", *, per_item: bool = False
+    ) -> None:
         self._statement = statement
         self._dialect = dialect
         self._name = name
         #: Per length: the SQL and, per placeholder, the list index or the bound value.
         self._sql: dict[int, tuple[str, tuple[tuple[bool, Any], ...]] | None] = {}
         self._rows = _RowMaker()
-        self._any = (
-            Prepared(_in_as_any(statement, name), dialect) if dialect.name == "postgresql" else None
-        )
+        self._any: Prepared | None = None
+        self._per_item = per_item and dialect.name == "postgresql"
+        if dialect.name == "postgresql":
+            swap = _in_as_probes if per_item else _in_as_any
+            self._any = Prepared(swap(statement, name), dialect)
 
     def __call__(self, conn: Connection, values: Sequence[Any]) -> Rows:
         if self._any is not None:
-            return self._any(conn, {self._name: list(values)})
+            # Per item, a repeated item would repeat its rows, where IN reads them once.
+            items = list(dict.fromkeys(values)) if self._per_item else list(values)
+            return self._any(conn, {self._name: items})
         found = self._sql_for(len(values)) if self._dialect.positional else None
         if found is None:
             return conn.execute(self._statement, {self._name: list(values)})
@@ -250,16 +261,21 @@ class PreparedIn:
         return str(compiled), tuple(slots)
 
 
+def _is_in_list(element: Any, name: str) -> bool:
+    """Whether ``element`` is ``col IN (:name)``."""
+    return (
+        isinstance(element, BinaryExpression)
+        and element.operator is operators.in_op
+        and isinstance(element.right, BindParameter)
+        and element.right.key == name
+    )
+
+
 def _in_as_any(statement: ClauseElement, name: str) -> ClauseElement:
     """``statement`` with its ``col IN (:name)`` list written as ``col = ANY(:name)``."""
 
     def swap(element: Any) -> Any:
-        if (
-            isinstance(element, BinaryExpression)
-            and element.operator is operators.in_op
-            and isinstance(element.right, BindParameter)
-            and element.right.key == name
-        ):
+        if _is_in_list(element, name):
             return element.left == any_(bindparam(name, type_=ARRAY(element.left.type)))
         return None
 
@@ -267,6 +283,32 @@ def _in_as_any(statement: ClauseElement, name: str) -> ClauseElement:
     if swapped.compare(statement):
         raise ValueError(f"The statement has no IN list bound to {name!r}")
     return swapped
+
+
+def _in_as_probes(statement: Select[Any], name: str) -> Select[Any]:
+    """``statement`` run once per item of its ``col IN (:name)`` list (PostgreSQL).
+
+    ``SELECT item.* FROM unnest(:name) AS probe(id) CROSS JOIN LATERAL (<statement with
+    col = probe.id> OFFSET 0) AS item``: the OFFSET keeps the planner from flattening the
+    subquery into a join it would plan on the same estimates, so each item is a lookup by
+    ``col`` whatever the table's statistics. Rows come item by item; the statement must have
+    no ORDER BY, which would only order each item's rows.
+    """
+    if statement._order_by_clauses:
+        raise ValueError("Per-item reads keep no order across items: drop the ORDER BY")
+    lists: list[Any] = [e for e in iterate(statement) if _is_in_list(e, name)]
+    if not lists:
+        raise ValueError(f"The statement has no IN list bound to {name!r}")
+    column = lists[0].left
+    probe = func.unnest(bindparam(name, type_=ARRAY(column.type))).table_valued("id")
+    probe = probe.render_derived(name="probe")
+
+    def swap(element: Any) -> Any:
+        return element.left == probe.c.id if _is_in_list(element, name) else None
+
+    inner: Select[Any] = replacement_traverse(statement, {}, swap)  # type: ignore[call-overload]
+    item = inner.offset(0).lateral("item")
+    return select(*item.c).select_from(probe).join(item, true())
 
 
 T = TypeVar("T")

@@ -178,7 +178,13 @@ def lookups(dialect: Dialect) -> Lookups:
 class RunPageReads:
     """The reads that turn a page of run ids into whole runs (a search's second half), with
     their ``IN`` lists compiled once per length (``core.prepared.PreparedIn``): a page of 100
-    runs with 10 params and a few metrics each is ~2,000 rows."""
+    runs with 10 params and a few metrics each is ~2,000 rows.
+
+    On PostgreSQL the run, param, tag and metric reads look each run up by itself
+    (``per_item``): on tables never analysed, ``execution_id = ANY(<100 ids>)`` read the
+    whole of each table (at 10,000 runs, ~38 ms of a 100-run page; ~1 ms per item). The event
+    reads keep ``= ANY``: they need their order, and a run has few events.
+    """
 
     runs_by_ids: PreparedIn
     params_of_runs: PreparedIn
@@ -193,10 +199,10 @@ class RunPageReads:
 def run_page_reads(dialect: Dialect) -> RunPageReads:
     sql = statements(dialect.name)
     return RunPageReads(
-        runs_by_ids=PreparedIn(sql.runs_by_ids, dialect),
-        params_of_runs=PreparedIn(sql.params_of_runs, dialect),
-        tags_of_runs=PreparedIn(sql.tags_of_runs, dialect),
-        latest_of_runs=PreparedIn(sql.latest_of_runs, dialect),
+        runs_by_ids=PreparedIn(sql.runs_by_ids, dialect, per_item=True),
+        params_of_runs=PreparedIn(sql.params_of_runs, dialect, per_item=True),
+        tags_of_runs=PreparedIn(sql.tags_of_runs, dialect, per_item=True),
+        latest_of_runs=PreparedIn(sql.latest_of_runs, dialect, per_item=True),
         inputs_of_runs=PreparedIn(sql.inputs_of_runs, dialect),
         outputs_of_runs=PreparedIn(sql.outputs_of_runs, dialect),
         model_inputs_of_runs=PreparedIn(sql.model_inputs_of_runs, dialect),

@@ -36,7 +36,7 @@ from clew.tracking.model import (
     RunInfo,
     latest_points,
 )
-from clew.tracking.search.hints import has_statistics, presorted
+from clew.tracking.search.hints import presorted
 from clew.tracking.search.plan import SearchPlan
 from clew.tracking.statements import PG_WRITE_POINTS, lookups, run_page_reads, statements
 
@@ -452,10 +452,9 @@ class TrackingStore:
         for statement in plan.statements:
             ordered: AbstractContextManager[None] = nullcontext()
             if statement is plan.fast and self.conn.dialect.name == "postgresql":
-                if has_statistics(self.conn):
-                    ordered = presorted(self.conn)
-                elif plan.fast_without_statistics is not None:
-                    statement = plan.fast_without_statistics()
+                if plan.fast_postgres is not None:
+                    statement = plan.fast_postgres()
+                ordered = presorted(self.conn)
             with ordered:
                 rows += self.conn.execute(statement.limit(wanted - len(rows))).all()
             if len(rows) >= wanted:

@@ -72,6 +72,8 @@ ORDERINGS = [
     pytest.param(["status", "metrics.acc DESC"], id="status-then-metric"),
     pytest.param(["params.opt DESC", "tags.stage", "metrics.loss"], id="three-terms"),
     pytest.param(["metrics.nope DESC"], id="metric-nobody-has"),
+    pytest.param(["metrics.acc DESC", "params.opt DESC", "end_time"], id="metric-then-more"),
+    pytest.param(["metrics.loss", "tags.stage DESC", "metrics.acc"], id="metric-then-tag-metric"),
 ]
 
 

@@ -4,12 +4,15 @@ Searching "``metrics.acc > 0.5 and params.lr = '0.01'`` ordered by ``metrics.acc
 100" is the workload that MLflow users run most. Its fast statement must walk
 ``latest_metrics(key, is_nan, value)`` in order and stop at the page's end; any plan that
 collects every matching run and sorts them grows with the experiment instead. These tests
-read the backend's own plan, on enough rows (with statistics) for the planner to have a
-choice, so a change to the compiler, the hints or the indexes that loses the walk fails here.
+read the backend's own plan of the statement the store runs (``TrackingStore.run_search``),
+on enough rows for the planner to have a choice, on PostgreSQL both before the tables were
+ever analysed (a fresh database with autovacuum off or not yet run) and after, so a change to
+the compiler, the hints or the indexes that loses the walk fails here.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,9 +21,11 @@ from sqlalchemy import Connection, insert
 
 from clew.core import schema
 from clew.core.db import Database
+from clew.core.prepared import plain
 from clew.tracking.model import ViewType
 from clew.tracking.search import compile_run_search
-from clew.tracking.search.hints import has_statistics, presorted
+from clew.tracking.search.hints import presorted
+from clew.tracking.statements import run_page_reads
 from tests.conftest import PostgresDatabases, require
 
 RUNS = 3000
@@ -38,11 +43,16 @@ def postgres_db(postgres_databases: PostgresDatabases | None) -> Iterator[Databa
 
 
 METRIC_INDEX = "ix_latest_metrics_key_is_nan_value"
+TABLES = ("executions", "execution_params", "latest_metrics")
+FILTER, ORDER = "metrics.acc > 0.5 and params.lr = '0.01'", ["metrics.acc DESC"]
 
 
 def _seed(db: Database, *, analyze: bool) -> None:
     ids = [f"run{i:05d}" for i in range(RUNS)]
     with db.write() as conn:
+        if not db.is_sqlite and not analyze:  # nor may autovacuum, while the test runs
+            for table in TABLES:
+                conn.exec_driver_sql(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
         conn.execute(
             insert(schema.contexts),
             [dict(id=1, type="experiment", name="e", lifecycle_stage="active",
@@ -75,73 +85,114 @@ def _seed(db: Database, *, analyze: bool) -> None:
             conn.exec_driver_sql("ANALYZE")
 
 
-def _fast_statement_sql(conn: Connection, *, statistics: bool = True) -> str:
+def _analysed(conn: Connection) -> set[str]:
+    rows = conn.exec_driver_sql(
+        "SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = current_schema()"
+    )
+    return {name for (name,) in rows} & set(TABLES)
+
+
+def _fast_statement_sql(conn: Connection) -> str:
+    """The rank-0 statement ``TrackingStore.run_search`` runs first on this backend."""
     plan = compile_run_search(
         experiment_ids=[1],
-        filter_string="metrics.acc > 0.5 and params.lr = '0.01'",
-        order_by=["metrics.acc DESC"],
+        filter_string=FILTER,
+        order_by=ORDER,
         view_type=ViewType.ACTIVE_ONLY,
         max_results=100,
         page_token=None,
     )
     assert plan.fast is not None, "ordering by a metric first has a fast statement"
-    assert plan.fast_without_statistics is not None
-    fast = plan.fast if statistics else plan.fast_without_statistics()
+    assert plan.fast_postgres is not None
+    fast = plan.fast if conn.dialect.name == "sqlite" else plan.fast_postgres()
     statement = fast.limit(plan.max_results + 1)
     compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
     return str(compiled)
 
 
-def _plan_lines(conn: Connection) -> list[str]:
-    """The plan of the statement the store runs (``TrackingStore.run_search``)."""
-    if conn.dialect.name == "sqlite":
-        sql = _fast_statement_sql(conn)
-        return [str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
-    if not has_statistics(conn):
-        sql = _fast_statement_sql(conn, statistics=False)
-        return [str(row[0]) for row in conn.exec_driver_sql("EXPLAIN " + sql)]
+def _postgres_plan(conn: Connection) -> dict[str, Any]:
+    """``EXPLAIN ANALYZE`` of the statement, with the store's setting around it."""
     with presorted(conn):
         sql = _fast_statement_sql(conn)
-        return [str(row[0]) for row in conn.exec_driver_sql("EXPLAIN " + sql)]
+        row = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + sql).scalar_one()
+    plan: dict[str, Any] = (json.loads(row) if isinstance(row, str) else row)[0]["Plan"]
+    return plan
+
+
+def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", ()):
+        yield from _nodes(child)
 
 
 def test_metric_ordered_search_walks_the_metric_index(db: Database) -> None:
     """On fresh tables: Clew never analyses SQLite, and PostgreSQL has no statistics until
-    autovacuum gets to the tables."""
+    autovacuum gets to the tables (on this machine it is off)."""
     _seed(db, analyze=False)
     if not db.is_sqlite:
         with db.read() as conn:
-            assert not has_statistics(conn)  # so the store runs the wrapped statement
-    # Without statistics PostgreSQL sorts what the walk finds (the plan Clew had before it
-    # used statistics: ~27-55 ms at 10,000 runs, where the plain statement took 275 ms).
-    _assert_metric_walk(db, stops_early=db.is_sqlite)
+            assert _analysed(conn) == set()
+    _assert_metric_walk(db)
 
 
 @pytest.mark.postgres
 def test_postgres_keeps_the_walk_with_statistics(postgres_db: Database) -> None:
-    """Once analysed, PostgreSQL's estimates are what the hints must steer. (SQLite, given
-    statistics, rightly prefers the ``lr`` list for this filter; Clew never gives it any.)"""
+    """Once analysed, the same statement keeps the same plan. (SQLite, given statistics,
+    rightly prefers the ``lr`` list for this filter; Clew never gives it any.)"""
     _seed(postgres_db, analyze=True)
     with postgres_db.read() as conn:
-        assert has_statistics(conn)
+        assert _analysed(conn) == set(TABLES)
     _assert_metric_walk(postgres_db)
 
 
-def _assert_metric_walk(db: Database, *, stops_early: bool = True) -> None:
-    """The metric index drives the plan; with ``stops_early`` nothing sorts all candidates
-    (an incremental sort over the ordered walk stops at the page's end)."""
+def _assert_metric_walk(db: Database) -> None:
+    """The metric index drives the plan and each run is probed by primary key; on PostgreSQL,
+    whose plan can be run and counted, the walk stops at the page's end."""
     with db.read() as conn:
-        lines = _plan_lines(conn)
-    text = "\n".join(lines)
-    if db.is_sqlite:
-        # The outer loop is the metric index; executions and params are probed per row.
-        assert METRIC_INDEX in lines[0], text
-        assert "SCAN executions" not in text, text
-    else:
-        assert f"Index Scan Backward using {METRIC_INDEX}" in text, text
-        assert "Hash Join" not in text, text
-        if stops_early:
-            assert "  Sort  " not in text and not text.lstrip().startswith("Sort"), text
+        if db.is_sqlite:
+            sql = _fast_statement_sql(conn)
+            lines = [str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+            text = "\n".join(lines)
+            # The outer loop is the metric index; executions and params are probed per row.
+            assert METRIC_INDEX in lines[0], text
+            assert "SCAN executions" not in text, text
+            return
+        root = _postgres_plan(conn)
+    nodes = list(_nodes(root))
+    text = json.dumps(root, indent=1)
+    kinds = {n["Node Type"] for n in nodes}
+    assert not kinds & {"Sort", "Hash Join", "Materialize", "Seq Scan"}, text
+    scans = {n.get("Index Name"): n for n in nodes if "Index Name" in n}
+    walk = scans.get(METRIC_INDEX)
+    assert walk is not None and walk["Scan Direction"] == "Backward", text
+    assert set(scans) == {METRIC_INDEX, "pk_executions", "pk_execution_params"}, text
+    # 101 rows of a filter a sixth of the runs pass: ~300 rows walked, not all 1,500 > 0.5.
+    assert root["Actual Rows"] == 101, text
+    assert walk["Actual Rows"] < 500, text
+    assert walk["Actual Loops"] == 1, text
+
+
+@pytest.mark.postgres
+def test_postgres_page_reads_look_each_run_up_on_fresh_tables(postgres_db: Database) -> None:
+    """A search's second half reads its page's params, metrics and runs. On tables never
+    analysed, ``execution_id = ANY(<100 ids>)`` was priced at half the table and read all of
+    it; the per-run reads (``PreparedIn(per_item=True)``) can only probe the index."""
+    _seed(postgres_db, analyze=False)
+    page = run_page_reads(postgres_db.engine.dialect)
+    ids = [f"run{i:05d}" for i in range(0, RUNS, RUNS // 100)]
+    with postgres_db.read() as conn:
+        assert _analysed(conn) == set()
+        for name in ("runs_by_ids", "params_of_runs", "tags_of_runs", "latest_of_runs"):
+            reads = getattr(page, name)
+            assert reads._any is not None
+            explained = conn.exec_driver_sql(
+                "EXPLAIN (FORMAT JSON) " + reads._any.sql, {**reads._any.defaults, "ids": ids}
+            ).scalar_one()
+            root = (json.loads(explained) if isinstance(explained, str) else explained)[0]
+            kinds = {n["Node Type"] for n in _nodes(root["Plan"])}
+            assert "Seq Scan" not in kinds, (name, root)
+        params = list(plain(page.params_of_runs(conn, ids)))
+    assert len(params) == 2 * len(ids)
 
 
 @pytest.mark.postgres

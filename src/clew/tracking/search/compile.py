@@ -131,24 +131,27 @@ def compile_run_search(
     full = plan(
         query, keys=keys, max_results=max_results, fingerprint=fingerprint, page_token=page_token
     )
-    if terms and terms[0].entity == METRIC:
-        lm = LM.alias()
-        on_sort_key, rest = _split_sort_metric(node, terms[0].key)
+    if not terms or terms[0].entity != METRIC:
+        return full
+    cursor = read_cursor(page_token, full.fingerprint, full.keys) if page_token else None
+    if cursor is not None and cursor[0] != 0:
+        return full  # already past every run that has the metric
+    lm = LM.alias()
+    on_sort_key, rest = _split_sort_metric(node, terms[0].key)
+    walked = [
+        lm.c.key == terms[0].key,
+        lm.c.is_nan == false(),
+        *(_compare(lm.c.value, c.op, float(c.value)) for c in on_sort_key),  # type: ignore[arg-type]
+    ]
+    base = _run_candidates(view, scope, rest, indexed=False)
+    base = base.join(lm, lm.c.execution_id == E.c.id).where(*walked)
 
-        def metric_driven(hide: Hide) -> Any:
-            base = _run_candidates(view, scope, rest, indexed=False, hide=hide)
-            return base.join(lm, lm.c.execution_id == E.c.id).where(
-                lm.c.key == terms[0].key,
-                lm.c.is_nan == false(),
-                *(_compare(lm.c.value, c.op, float(c.value)) for c in on_sort_key),  # type: ignore[arg-type]
-            )
+    def walk() -> Any:
+        probe = _run_candidates(view, scope, rest, indexed=False, hide="probe")
+        return _metric_walk(full, probe, lm, walked, terms, tail, cursor)
 
-        def blind() -> Any:
-            return _metric_first(full, metric_driven("always"), lm, terms, tail, page_token).fast
-
-        fast = _metric_first(full, metric_driven("sqlite"), lm, terms, tail, page_token)
-        return replace(fast, fast_without_statistics=blind if fast.fast is not None else None)
-    return full
+    fast = _metric_first(full, base, lm, terms, tail, cursor)
+    return replace(fast, fast_postgres=walk)
 
 
 _RANGE_OPS = frozenset({"=", "<", "<=", ">", ">="})
@@ -172,7 +175,7 @@ def _split_sort_metric(node: Node | None, key: str) -> tuple[list[Comparison], N
     return on_key, rest[0] if len(rest) == 1 else And(tuple(rest))
 
 
-Hide = Literal["sqlite", "always"]
+Hide = Literal["sqlite", "probe"]
 
 
 def _run_candidates(
@@ -187,20 +190,23 @@ def _run_candidates(
 
     ``indexed=False`` keeps the planner from driving the query from the executions indexes
     (``hints``): a caller that joins a table already in sort order wants that table as the
-    outer loop. ``hide`` says for whom: SQLite only (``hints.Unindexed``), or every backend
-    (PostgreSQL without statistics, ``SearchPlan.fast_without_statistics``).
+    outer loop. ``hide`` says how: for SQLite only (``hints.Unindexed``), or, for a query that
+    probes one run at a time (``_metric_walk``), on every backend and for the child tables'
+    ``(key, value)`` indexes too, so that each probe can only go through primary keys.
     """
     stage: ColumnElement[Any] = E.c.lifecycle_stage
     experiment: ColumnElement[Any] = E.c.context_id
+    comparison: Any = _run_comparison
     if not indexed and hide == "sqlite":
         stage, experiment = unindexed_text(stage), unindexed_number(experiment)
     elif not indexed:
         stage, experiment = stage.concat(""), experiment + 0
+        comparison = _probe_comparison
     query = select(E.c.id).where(_equals_any(stage, _stages(view)))
     if scope is not None:
         query = query.where(_equals_any(experiment, scope))
     if node is not None:
-        query = query.where(_condition(node, _run_comparison))
+        query = query.where(_condition(node, comparison))
     return query
 
 
@@ -219,7 +225,7 @@ def _metric_first(
     lm: Any,
     terms: Sequence[OrderTerm],
     tail: list[SortKey],
-    page_token: str | None,
+    cursor: list[Any] | None,
 ) -> SearchPlan:
     """Ordering by a metric first: read the runs that have a value from the metric's index.
 
@@ -227,18 +233,63 @@ def _metric_first(
     runs without the metric (rank 2) or with NaN (rank 1) sort after the rest. Rank-0 rows are
     a prefix of that order, and an inner join driven by ``latest_metrics(key, is_nan, value)``
     reads them already sorted and stops at the page's end. Only when they run out does the
-    general plan run, restricted to ranks 1 and 2.
+    general plan run, restricted to ranks 1 and 2. ``cursor``: a rank-0 one, or None.
     """
-    cursor = read_cursor(page_token, full.fingerprint, full.keys) if page_token else None
-    if cursor is not None and cursor[0] != 0:
-        return full  # already past every run that has the metric
     query = base
-    value = SortKey(lm.c.value, terms[0].ascending, "float")
-    keys = [value]
+    keys = [SortKey(lm.c.value, terms[0].ascending, "float")]
     for term in terms[1:]:
         query, term_keys = _run_sort(query, term)
         keys += term_keys
     keys += tail
+    statement = _rank_zero(full, query, keys, cursor, E.c.id)
+    # After every rank-0 row (the cursor, if any, is one of them): ranks 1 and 2 only.
+    rest = full.statement.where(full.keys[0].expr > RANK[0])
+    return replace(full, fast=statement, remainder=rest)
+
+
+def _metric_walk(
+    full: SearchPlan,
+    probe: Any,
+    lm: Any,
+    walked: Sequence[ColumnElement[bool]],
+    terms: Sequence[OrderTerm],
+    tail: list[SortKey],
+    cursor: list[Any] | None,
+) -> Any:
+    """PostgreSQL's rank-0 statement: the metric index walked in order, one probe per row.
+
+    ``FROM latest_metrics JOIN LATERAL (SELECT … FROM executions WHERE id = execution_id AND
+    <filter> LIMIT 1)``: the ``LIMIT`` keeps PostgreSQL from flattening the probe into a join
+    it could reorder, so the walk is the outer loop by construction, not by estimate, and the
+    probe (``hide="probe"``) can only read primary keys. The sort values the probe owns (later
+    order_by terms, start_time) come out of it as columns; the cursor compares those columns.
+    The rows have :func:`_metric_first`'s shape, so the two read each other's page tokens.
+    """
+    inner: list[SortKey] = []
+    for term in terms[1:]:
+        probe, term_keys = _run_sort(probe, term)
+        inner += term_keys
+    inner += tail[:-1]  # the tail ends with the id, which the probe selects first
+    probe = probe.add_columns(*(k.expr.label(f"key_{i}") for i, k in enumerate(inner)))
+    run = probe.where(E.c.id == lm.c.execution_id).limit(1).lateral("run")
+    keys = [
+        SortKey(lm.c.value, terms[0].ascending, "float"),
+        *(replace(k, expr=run.c[f"key_{i}"]) for i, k in enumerate(inner)),
+        replace(tail[-1], expr=run.c.id),
+    ]
+    query = select(run.c.id).select_from(lm).join(run, true()).where(*walked)
+    return _rank_zero(full, query, keys, cursor, run.c.id)
+
+
+def _rank_zero(
+    full: SearchPlan,
+    query: Any,
+    keys: list[SortKey],
+    cursor: list[Any] | None,
+    run_id: ColumnElement[Any],
+) -> Any:
+    """``query`` ordered by ``keys`` (the metric's value first), in the general plan's row
+    shape: the id, the (constant) rank 0, then the sort values; after ``cursor`` if given."""
     fast = plan(
         query,
         keys=keys,
@@ -246,15 +297,11 @@ def _metric_first(
         fingerprint=full.fingerprint,
         page_token=None,
     )
-    # The same row shape as the general plan: id, the (constant) rank, then the sort values.
     sorts = (k.expr.label(f"sort_{i + 1}") for i, k in enumerate(keys[:-1]))
-    columns = [E.c.id, RANK[0].label("sort_0"), *sorts]
-    statement = fast.statement.with_only_columns(*columns)
+    statement = fast.statement.with_only_columns(run_id, RANK[0].label("sort_0"), *sorts)
     if cursor is not None:
         statement = statement.where(after(keys, cursor[1:]))
-    # After every rank-0 row (the cursor, if any, is one of them): ranks 1 and 2 only.
-    rest = full.statement.where(full.keys[0].expr > RANK[0])
-    return replace(full, fast=statement, remainder=rest)
+    return statement
 
 
 def compile_experiment_search(
@@ -377,22 +424,26 @@ def _compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[b
     raise AssertionError(f"unhandled operator {op!r}")  # the grammar admits no other
 
 
-def _run_comparison(c: Comparison) -> ColumnElement[bool]:
+def _run_comparison(c: Comparison, *, probe: bool = False) -> ColumnElement[bool]:
+    """``probe``: child values wrapped (``value || ''``, ``value + 0``) so that no
+    ``(key, value)`` index competes with the primary key ``(execution_id, key)``, which
+    PostgreSQL's default estimates would otherwise price the same (``_metric_walk``)."""
     if c.entity == ATTRIBUTE:
         return _compare(RUN_COLUMNS[c.key][0], c.op, c.value)
     if c.entity in (PARAM, TAG):
         table = EP if c.entity == PARAM else ET
-        return _keyed(E.c.id, table.c.execution_id, table.c.key == c.key, table.c.value, c)
+        value = table.c.value.concat("") if probe else table.c.value
+        return _keyed(E.c.id, table.c.execution_id, table.c.key == c.key, value, c)
     if c.entity == METRIC:
-        return _metric(c)
+        return _metric(c, LM.c.value + 0.0 if probe else LM.c.value)
     if c.entity == DATASET:
         return having(
             E.c.id,
             EV.c.execution_id,
             EV.c.type == "INPUT",
-            A.c.id == EV.c.artifact_id,
             A.c.type == "dataset",
             _compare(DATASET_COLUMNS[c.key], c.op, c.value),
+            source=EV.join(A, A.c.id == EV.c.artifact_id),
         )
     raise AssertionError(f"unhandled entity {c.entity!r}")
 
@@ -412,16 +463,20 @@ def _keyed(
     return having(owner, child, key, _compare(value, c.op, c.value))
 
 
-def _metric(c: Comparison) -> ColumnElement[bool]:
+def _metric(c: Comparison, column: ColumnElement[float]) -> ColumnElement[bool]:
     key = LM.c.key == c.key
     if c.op in ("IS NULL", "IS NOT NULL"):
-        return _keyed(E.c.id, LM.c.execution_id, key, LM.c.value, c)
+        return _keyed(E.c.id, LM.c.execution_id, key, column, c)
     value = float(c.value)  # type: ignore[arg-type]
     if c.op == "!=":
-        matches = or_(LM.c.is_nan == true(), LM.c.value != value)
+        matches = or_(LM.c.is_nan == true(), column != value)
     else:
-        matches = and_(LM.c.is_nan == false(), _compare(LM.c.value, c.op, value))
+        matches = and_(LM.c.is_nan == false(), _compare(column, c.op, value))
     return having(E.c.id, LM.c.execution_id, key, matches)
+
+
+def _probe_comparison(c: Comparison) -> ColumnElement[bool]:
+    return _run_comparison(c, probe=True)
 
 
 def _experiment_comparison(c: Comparison) -> ColumnElement[bool]:

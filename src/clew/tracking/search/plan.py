@@ -115,9 +115,9 @@ class SearchPlan:
     #: prefix. ``statement`` alone stays complete and correct.
     fast: Select[Any] | None = None
     remainder: Select[Any] | None = None
-    #: Builds ``fast`` for a PostgreSQL whose tables were never analysed (``search.hints``);
-    #: built only there, so SQLite and an analysed PostgreSQL do not pay for it.
-    fast_without_statistics: Callable[[], Select[Any]] | None = None
+    #: Builds PostgreSQL's ``fast``, a statement whose plan does not hang on the planner's
+    #: estimates (``compile._metric_walk``); built only there, so SQLite does not pay for it.
+    fast_postgres: Callable[[], Select[Any]] | None = None
 
     @property
     def statements(self) -> tuple[Select[Any], ...]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, exists, select
+from sqlalchemy import Boolean, ColumnElement, FromClause, exists, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -58,6 +58,7 @@ def having(
     child: ColumnElement[Any],
     *conditions: ColumnElement[bool],
     negate: bool = False,
+    source: FromClause | None = None,
 ) -> ColumnElement[bool]:
     """Rows whose ``owner`` id has (or, negated, has no) child row meeting ``conditions``.
 
@@ -65,8 +66,13 @@ def having(
         owner: the searched table's id, e.g. ``executions.id``.
         child: the child table's column referring to it, e.g. ``execution_params.execution_id``.
         conditions: about the child rows only (they must not mention the owner's table).
+        source: the child rows' FROM when they come from a join (``events JOIN artifacts``),
+            so that it is one, not a list SQLAlchemy's linter may take for a cartesian product.
     """
     correlated = exists().where(child == owner, *conditions)
+    listed = select(child).where(*conditions)
+    if source is not None:
+        correlated, listed = correlated.select_from(source), listed.select_from(source)
     if negate:
         return ~correlated
-    return SemiJoin(correlated, owner.in_(select(child).where(*conditions)))
+    return SemiJoin(correlated, owner.in_(listed))
