@@ -108,3 +108,34 @@ def test_a_browser_session_needs_its_csrf_token_to_change_anything(http: TestCli
     assert http.post(f"{API}/auth/logout", headers={"x-csrf-token": csrf}).status_code == 204
     http.cookies.clear()
     assert http.get(f"{API}/auth/me").status_code == 401
+
+
+def test_an_admin_manages_teams_and_roles_over_http(http: TestClient) -> None:
+    root = _bearer(_token(http))
+    http.post(f"{API}/users", json={"name": "alice", "password": PASSWORD}, headers=root)
+    alice = _bearer(_token(http, "alice", ("alice", PASSWORD)))
+    eid = http.post(f"{API}/experiments", json={"name": "team-work"}, headers=root).json()[
+        "experiment_id"
+    ]
+    run = http.post(f"{API}/runs", json={"experiment_id": eid}, headers=root).json()
+    run_id = run["info"]["run_id"] if "info" in run else run["run"]["info"]["run_id"]
+    log = {"metrics": [{"key": "m", "value": 1.0, "timestamp": 1, "step": 0}]}
+    assert http.post(f"{API}/runs/{run_id}/batch", json=log, headers=alice).status_code == 403
+    assert http.post(f"{API}/teams", json={"name": "ml"}, headers=alice).status_code == 403
+    assert http.post(f"{API}/teams", json={"name": "ml"}, headers=root).status_code == 201
+    team = http.put(f"{API}/teams/ml/members/alice", headers=root).json()
+    assert team["members"] == ["alice"]
+    binding = {"principal": "ml", "role": "editor", "scope_type": "experiment",
+               "scope_id": eid, "team": True}  # fmt: skip
+    assert http.put(f"{API}/role-bindings", json=binding, headers=alice).status_code == 403
+    made = http.put(f"{API}/role-bindings", json=binding, headers=root)
+    assert made.status_code == 200 and made.json()["role"] == "editor"
+    assert http.post(f"{API}/runs/{run_id}/batch", json=log, headers=alice).status_code < 300
+    listed = http.get(f"{API}/role-bindings", headers=root).json()["bindings"]
+    assert [(b["principal"], b["role"]) for b in listed] == [("ml", "editor")]
+    gone = http.delete(f"{API}/role-bindings", headers=root,
+                       params={"principal": "ml", "scope_type": "experiment", "scope_id": eid,
+                               "team": "true"})  # fmt: skip
+    assert gone.status_code == 204
+    assert http.post(f"{API}/runs/{run_id}/batch", json=log, headers=alice).status_code == 403
+    assert http.delete(f"{API}/teams/ml", headers=root).status_code == 204

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from clew.core.errors import Unauthenticated
 from clew.governance.credentials import SESSION_COOKIE
-from clew.governance.model import AccessToken, User
+from clew.governance.model import AccessToken, RoleBinding, Team, User
 from clew.server.deps import ActorDep, PlatformDep
 from clew.server.routing import FeatureRouter
 
@@ -163,3 +163,94 @@ def revoke_token(
     actor: ActorDep,
 ) -> Response:
     return _json(platform.users.revoke_token(actor, token_id).to_dict())
+
+
+# ---- teams and role bindings (admins) ---------------------------------------------------------
+
+
+class CreateTeam(BaseModel):
+    name: Name
+    description: Annotated[str, Field(max_length=2000)] = ""
+
+
+class TeamsOut(BaseModel):
+    teams: list[Team]
+
+
+class Grant(BaseModel):
+    principal: Name
+    role: Annotated[str, Field(max_length=16)]
+    scope_type: Annotated[str, Field(max_length=32)] = "all"
+    scope_id: Annotated[str, Field(max_length=500)] = ""
+    team: bool = False
+
+
+class BindingsOut(BaseModel):
+    bindings: list[RoleBinding]
+
+
+TeamName = Annotated[str, Path(min_length=1, max_length=250)]
+
+
+@router.post("/teams", status_code=201, response_model=Team)
+def create_team(body: CreateTeam, platform: PlatformDep, actor: ActorDep) -> Response:
+    return _json(platform.access.create_team(actor, body.name, body.description).to_dict(), 201)
+
+
+@router.get("/teams", response_model=TeamsOut)
+def list_teams(platform: PlatformDep, actor: ActorDep) -> Response:
+    return _json({"teams": [t.to_dict() for t in platform.access.list_teams(actor)]})
+
+
+@router.put("/teams/{team}/members/{user}", response_model=Team)
+def add_team_member(
+    team: TeamName, user: TeamName, platform: PlatformDep, actor: ActorDep
+) -> Response:
+    """Add a user to a team; adding them again changes nothing."""
+    return _json(platform.access.set_member(actor, team, user, True).to_dict())
+
+
+@router.delete("/teams/{team}/members/{user}", response_model=Team)
+def remove_team_member(
+    team: TeamName, user: TeamName, platform: PlatformDep, actor: ActorDep
+) -> Response:
+    return _json(platform.access.set_member(actor, team, user, False).to_dict())
+
+
+@router.delete("/teams/{team}", status_code=204)
+def delete_team(team: TeamName, platform: PlatformDep, actor: ActorDep) -> Response:
+    """The team and its role bindings go; its members stay."""
+    platform.access.delete_team(actor, team)
+    return Response(status_code=204)
+
+
+@router.put("/role-bindings", response_model=RoleBinding)
+def grant_role(body: Grant, platform: PlatformDep, actor: ActorDep) -> Response:
+    """Give a user (or a team) a role on a scope; it replaces the role they held there."""
+    made = platform.access.grant(actor, body.principal, body.role, body.scope_type,
+                                 body.scope_id, team=body.team)  # fmt: skip
+    return _json(made.to_dict())
+
+
+@router.delete("/role-bindings", status_code=204)
+def revoke_role(
+    platform: PlatformDep,
+    actor: ActorDep,
+    principal: Annotated[str, Query(min_length=1, max_length=250)],
+    scope_type: Annotated[str, Query(max_length=32)] = "all",
+    scope_id: Annotated[str, Query(max_length=500)] = "",
+    team: bool = False,
+) -> Response:
+    platform.access.revoke(actor, principal, scope_type, scope_id, team=team)
+    return Response(status_code=204)
+
+
+@router.get("/role-bindings", response_model=BindingsOut)
+def list_role_bindings(
+    platform: PlatformDep,
+    actor: ActorDep,
+    scope_type: Annotated[str | None, Query(max_length=32)] = None,
+    scope_id: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    found = platform.access.list_bindings(actor, scope_type, scope_id)
+    return _json({"bindings": [b.to_dict() for b in found]})
