@@ -170,3 +170,17 @@ def test_a_search_across_experiments_finds_only_what_the_caller_may_read(
     assert found(CAROL) == set() and found(Actor("nobody")) == set()
     with pytest.raises(PermissionDenied):  # naming an experiment you may not read
         platform.tracking.search_runs(ALICE, [ids["B"]])
+
+
+def test_an_experiment_search_lists_only_what_the_caller_may_read(
+    governed: tuple[Platform, dict[str, str]],
+) -> None:
+    platform, _ = governed
+
+    def names(actor: Actor, filter_string: str = "") -> set[str]:
+        return {e.name for e in platform.tracking.search_experiments(actor, filter_string).items}
+
+    assert {"A", "B"} <= names(ROOT) and {"A", "B"} <= names(BOB)
+    assert names(ALICE) == {"A"}
+    assert names(ALICE, "name LIKE '%'") == {"A"}
+    assert names(CAROL) == set()

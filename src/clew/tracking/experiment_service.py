@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from clew.core import audit
 from clew.core.actor import Actor
-from clew.core.authz import Permission, Resource
+from clew.core.authz import Permission, Resource, readable_scope
 from clew.core.db import retry_conflicts
 from clew.core.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from clew.core.ids import check_experiment_id, now_ms
@@ -178,13 +178,18 @@ class ExperimentUseCases(UseCases):
         page_token: str | None = None,
         view_type: ViewType = ViewType.ACTIVE_ONLY,
     ) -> Page[Experiment]:
-        self.authz.check(actor, Permission.READ, Resource("experiment", "*"))
+        # The experiments the caller may read, as part of the query (all: None).
+        readable = readable_scope(self.authz, actor, "experiment")
+        only = None if readable is None else sorted(int(e) for e in readable if e.isdigit())
+        if only == []:
+            return Page([], None)
         plan = compile_experiment_search(
             filter_string=filter_string,
             order_by=order_by,
             view_type=view_type,
             max_results=max_results,
             page_token=page_token,
+            only_ids=only,
         )
         with self.db.read() as conn:
             rows = TrackingStore(conn).run_search(plan)

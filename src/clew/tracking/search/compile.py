@@ -311,8 +311,10 @@ def compile_experiment_search(
     view_type: ViewType,
     max_results: int,
     page_token: str | None,
+    only_ids: Sequence[int] | None = None,
 ) -> SearchPlan:
-    """Plan an experiment search; default order is newest first (MLflow's).
+    """Plan an experiment search; default order is newest first (MLflow's). ``only_ids``
+    keeps it to those experiments (the ones the caller may read), in the query.
 
     Raises:
         InvalidFilter, InvalidInput, InvalidPageToken: as :func:`compile_run_search`.
@@ -326,6 +328,8 @@ def compile_experiment_search(
     )
     if node is not None:
         query = query.where(_condition(node, _experiment_comparison))
+    if only_ids is not None:
+        query = query.where(C.c.id.in_(list(only_ids)))
     keys = [
         SortKey(EXPERIMENT_COLUMNS[t.key][0], t.ascending, EXPERIMENT_COLUMNS[t.key][1])
         for t in terms
@@ -333,7 +337,8 @@ def compile_experiment_search(
     if not terms:
         keys.append(SortKey(C.c.created_at, False, "int"))
     keys.append(SortKey(C.c.id, True, "int"))
-    fingerprint = paging.fingerprint("experiments", repr(node), repr(terms), view.value)
+    scope = "" if only_ids is None else repr(sorted(only_ids))
+    fingerprint = paging.fingerprint("experiments", repr(node), repr(terms), view.value, scope)
     return plan(
         query, keys=keys, max_results=max_results, fingerprint=fingerprint, page_token=page_token
     )
