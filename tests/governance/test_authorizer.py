@@ -184,3 +184,21 @@ def test_an_experiment_search_lists_only_what_the_caller_may_read(
     assert names(ALICE) == {"A"}
     assert names(ALICE, "name LIKE '%'") == {"A"}
     assert names(CAROL) == set()
+
+
+def test_model_and_version_searches_list_only_readable_models(
+    governed: tuple[Platform, dict[str, str]],
+) -> None:
+    platform, _ = governed
+    platform.registry.create_model_version(ROOT, "churn", "s3://b/churn")
+    platform.registry.create_model_version(ROOT, "other", "s3://b/other")
+
+    def models(actor: Actor) -> set[str]:
+        return {m.name for m in platform.registry.search_registered_models(actor).items}
+
+    def versions(actor: Actor) -> set[str]:
+        return {v.name for v in platform.registry.search_model_versions(actor).items}
+
+    assert models(BOB) == versions(BOB) == {"churn", "other"}
+    assert models(DAVE) == versions(DAVE) == {"churn"}  # the team's model only
+    assert models(CAROL) == versions(CAROL) == set()

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy.exc import IntegrityError
 
 from clew.core.actor import Actor
-from clew.core.authz import Permission, Resource
+from clew.core.authz import Permission, Resource, readable_scope
 from clew.core.db import retry_conflicts
 from clew.core.errors import AlreadyExists, NotFound
 from clew.core.ids import now_ms
@@ -191,12 +191,15 @@ class ModelUseCases(RegistryUseCases):
         page_token: str | None = None,
     ) -> Page[RegisteredModel]:
         """Models matching the filter (see ``registry.search``), a page at a time."""
-        self.authz.check(actor, Permission.READ, Resource(RESOURCE_TYPE, "*"))
+        readable = readable_scope(self.authz, actor, RESOURCE_TYPE)  # in the query; None: all
+        if readable is not None and not readable:
+            return Page([], None)
         plan = compile_model_search(
             filter_string=filter_string,
             order_by=order_by,
             max_results=max_results,
             page_token=page_token,
+            only_names=None if readable is None else sorted(readable),
         )
         with self.db.read() as conn:
             store = RegistryStore(conn)

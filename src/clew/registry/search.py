@@ -132,7 +132,12 @@ def _version_comparison(c: Comparison) -> ColumnElement[bool]:
 
 
 def compile_model_search(
-    *, filter_string: str, order_by: Sequence[str], max_results: int, page_token: str | None
+    *,
+    filter_string: str,
+    order_by: Sequence[str],
+    max_results: int,
+    page_token: str | None,
+    only_names: Sequence[str] | None = None,
 ) -> SearchPlan:
     """Plan a registered-model search (ids of ``contexts`` rows); default order is by name.
 
@@ -140,32 +145,44 @@ def compile_model_search(
         InvalidFilter, InvalidInput, InvalidPageToken: as tracking's searches.
     """
     order_by = check_limits(max_results, order_by)
-    return _model_plan(filter_string or "", tuple(order_by), max_results, page_token)
+    only = None if only_names is None else tuple(sorted(only_names))
+    return _model_plan(filter_string or "", tuple(order_by), max_results, page_token, only)
 
 
 # Plans are immutable, and a deployment loop asks the same search again and again: parsing and
 # building one cost about as much as running it on SQLite. Failures are not cached (they raise).
 @functools.lru_cache(maxsize=256)
 def _model_plan(
-    filter_string: str, order_by: tuple[str, ...], max_results: int, page_token: str | None
+    filter_string: str,
+    order_by: tuple[str, ...],
+    max_results: int,
+    page_token: str | None,
+    only_names: tuple[str, ...] | None,
 ) -> SearchPlan:
     node = parse_filter_in(MODELS, filter_string)
     terms = [parse_order_by_in(MODELS, clause) for clause in order_by]
     query = select(C.c.id).where(C.c.type == REGISTERED_MODEL)
     if node is not None:
         query = query.where(condition(node, _model_comparison))
+    if only_names is not None:  # the models the caller may read
+        query = query.where(C.c.name.in_(only_names))
     keys = [SortKey(MODEL_COLUMNS[t.key][0], t.ascending, MODEL_COLUMNS[t.key][1]) for t in terms]
     if not terms:
         keys.append(SortKey(C.c.name, True, "str"))
     keys.append(SortKey(C.c.id, True, "int"))
-    fingerprint = paging.fingerprint("registered_models", repr(node), repr(terms))
+    fingerprint = paging.fingerprint("registered_models", repr(node), repr(terms), only_names)
     return plan(
         query, keys=keys, max_results=max_results, fingerprint=fingerprint, page_token=page_token
     )
 
 
 def compile_version_search(
-    *, filter_string: str, order_by: Sequence[str], max_results: int, page_token: str | None
+    *,
+    filter_string: str,
+    order_by: Sequence[str],
+    max_results: int,
+    page_token: str | None,
+    only_names: Sequence[str] | None = None,
 ) -> SearchPlan:
     """Plan a model-version search (ids of ``model_versions`` rows).
 
@@ -173,25 +190,32 @@ def compile_version_search(
         InvalidFilter, InvalidInput, InvalidPageToken: as tracking's searches.
     """
     order_by = check_limits(max_results, order_by)
-    return _version_plan(filter_string or "", tuple(order_by), max_results, page_token)
+    only = None if only_names is None else tuple(sorted(only_names))
+    return _version_plan(filter_string or "", tuple(order_by), max_results, page_token, only)
 
 
 @functools.lru_cache(maxsize=256)
 def _version_plan(
-    filter_string: str, order_by: tuple[str, ...], max_results: int, page_token: str | None
+    filter_string: str,
+    order_by: tuple[str, ...],
+    max_results: int,
+    page_token: str | None,
+    only_names: tuple[str, ...] | None,
 ) -> SearchPlan:
     node = parse_filter_in(VERSIONS, filter_string)
     terms = [parse_order_by_in(VERSIONS, clause) for clause in order_by]
     query = select(MV.c.id).join(C, C.c.id == MV.c.model_id)
     if node is not None:
         query = query.where(condition(node, _version_comparison))
+    if only_names is not None:  # the models the caller may read
+        query = query.where(C.c.name.in_(only_names))
     keys = [
         SortKey(VERSION_COLUMNS[t.key][0], t.ascending, VERSION_COLUMNS[t.key][1]) for t in terms
     ]
     if not terms:
         keys += [SortKey(C.c.name, True, "str"), SortKey(MV.c.version, False, "int")]
     keys.append(SortKey(MV.c.id, True, "int"))
-    fingerprint = paging.fingerprint("model_versions", repr(node), repr(terms))
+    fingerprint = paging.fingerprint("model_versions", repr(node), repr(terms), only_names)
     return plan(
         query, keys=keys, max_results=max_results, fingerprint=fingerprint, page_token=page_token
     )

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from clew.core.actor import Actor
-from clew.core.authz import Permission, Resource
+from clew.core.authz import Permission, readable_scope
 from clew.core.db import retry_conflicts
 from clew.core.errors import Conflict, InvalidInput, InvalidSource, NotFound
 from clew.core.ids import check_logged_model_id, check_run_id, now_ms
@@ -326,12 +326,15 @@ class VersionUseCases(RegistryUseCases):
         page_token: str | None = None,
     ) -> Page[ModelVersion]:
         """Versions across models matching the filter (see ``registry.search``)."""
-        self.authz.check(actor, Permission.READ, Resource(RESOURCE_TYPE, "*"))
+        readable = readable_scope(self.authz, actor, RESOURCE_TYPE)  # in the query; None: all
+        if readable is not None and not readable:
+            return Page([], None)
         plan = compile_version_search(
             filter_string=filter_string,
             order_by=order_by,
             max_results=max_results,
             page_token=page_token,
+            only_names=None if readable is None else sorted(readable),
         )
         with self.db.read() as conn:
             store = RegistryStore(conn)
