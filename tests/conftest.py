@@ -125,7 +125,8 @@ def database_url(
 
 @pytest.fixture
 def settings(clew_home: Path, database_url: str) -> Settings:
-    return Settings(home=clew_home, database_url=database_url)
+    """``allowed_hosts``: Starlette's test client sends ``Host: testserver``."""
+    return Settings(home=clew_home, database_url=database_url, allowed_hosts="testserver")
 
 
 @pytest.fixture

@@ -26,7 +26,12 @@ def keys(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def settings(clew_home: Path, database_url: str, keys: tuple[Path, Path]) -> Settings:
     """The store signs its exports (overrides the root fixture for the client fixtures)."""
-    return Settings(home=clew_home, database_url=database_url, audit_signing_key=str(keys[0]))
+    return Settings(
+        home=clew_home,
+        database_url=database_url,
+        audit_signing_key=str(keys[0]),
+        allowed_hosts="testserver",
+    )
 
 
 def _lines(path: Path) -> list[bytes]:

@@ -62,7 +62,7 @@ ACTIONS: dict[str, tuple[str, Call]] = {
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, Any]]]:
     from clew.server.app import create_app
 
-    settings = Settings(home=tmp_path_factory.mktemp("matrix"), auth=True, auth_cache_s=0.0,
+    settings = Settings(home=tmp_path_factory.mktemp("matrix"), auth=True, allowed_hosts="testserver", auth_cache_s=0.0,
                         password_hash_memory_kib=1024, password_hash_time_cost=1)  # fmt: skip
     app = create_app(settings)
     with TestClient(app) as client:

@@ -44,7 +44,7 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI,
     from clew.server.app import create_app
 
     home = tmp_path_factory.mktemp("guard")
-    settings = Settings(home=home, auth=True, password_hash_memory_kib=1024,
+    settings = Settings(home=home, auth=True, allowed_hosts="testserver", password_hash_memory_kib=1024,
                         password_hash_time_cost=1)  # fmt: skip
     app = create_app(settings)
     with TestClient(app) as client:

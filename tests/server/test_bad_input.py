@@ -154,7 +154,7 @@ def test_forged_page_token_and_huge_page_size(api: TestClient) -> None:
 
 
 def test_body_over_the_limit_is_413(clew_home: object, database_url: str) -> None:
-    settings = Settings(database_url=database_url, max_body_bytes=1024)
+    settings = Settings(database_url=database_url, max_body_bytes=1024, allowed_hosts="testserver")
     with TestClient(create_app(settings)) as api:
         run_id = api.post(f"{API}/runs", json={}).json()["info"]["run_id"]
         before = audit_count(api)

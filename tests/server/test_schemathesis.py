@@ -33,7 +33,9 @@ CHECKS = [
 @pytest.fixture
 def fuzz_schema(tmp_path: Path, clew_home: Path) -> Iterator[Any]:
     """SQLite only: the fuzzer exercises the HTTP layer, which is the same on both databases."""
-    app_settings = Settings(home=clew_home, database_url=f"sqlite:///{tmp_path / 'fuzz.db'}")
+    app_settings = Settings(
+        home=clew_home, database_url=f"sqlite:///{tmp_path / 'fuzz.db'}", allowed_hosts="testserver"
+    )
     platform = Platform.open(app_settings)
     # One real run, so that some generated requests get past "no such run".
     platform.tracking.create_run(Actor("fuzz"))

@@ -81,6 +81,12 @@ class ParamOverwrite(InvalidInput):
     code = "PARAM_OVERWRITE"
 
 
+class HostNotAllowed(InvalidInput):
+    """A ``Host`` header the server does not answer to (DNS rebinding, security.md §1f)."""
+
+    code = "HOST_NOT_ALLOWED"
+
+
 class LimitExceeded(InvalidInput):
     code = "LIMIT_EXCEEDED"
 

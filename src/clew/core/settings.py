@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     sqlite_checkpoint_interval_s: float = 1.0
 
     host: str = "127.0.0.1"
+    #: Comma-separated host names the server answers to (its ``Host`` header), besides the
+    #: loopback ones; empty: only those when it listens on loopback, any name otherwise.
+    allowed_hosts: str = ""
     port: int = 5000
     workers: int = 1
     #: Authentication is a later capability; until then non-loopback binds are refused.

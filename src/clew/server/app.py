@@ -39,7 +39,13 @@ from clew.server.auth import Authenticator
 from clew.server.errors import ERROR_RESPONSES, install_error_handlers
 from clew.server.exact_routes import ExactRouteDispatch
 from clew.server.metrics import HttpMetrics, MetricsMiddleware
-from clew.server.middleware import RequestGuard, SecurityHeaders
+from clew.server.middleware import (
+    LOOPBACK_NAMES,
+    HostGuard,
+    RequestGuard,
+    SecurityHeaders,
+    is_loopback,
+)
 from clew.server.mlflow_compat.mount import is_mlflow_upload, mount_mlflow
 from clew.tracking import api as tracking_api
 
@@ -180,7 +186,17 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HostGuard, allowed=_allowed_hosts(settings))
     return app
+
+
+def _allowed_hosts(settings: Settings) -> frozenset[str] | None:
+    """The Host names to answer: the loopback ones and ``CLEW_ALLOWED_HOSTS``; None (any) for
+    a server listening beyond loopback with none listed."""
+    listed = {h.strip().lower() for h in settings.allowed_hosts.split(",") if h.strip()}
+    if not listed and not is_loopback(settings.host):
+        return None
+    return frozenset(LOOPBACK_NAMES | listed)
 
 
 def _bootstrap_admin(platform: Platform) -> None:

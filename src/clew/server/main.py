@@ -12,7 +12,6 @@ unauthenticated tracking server on a network interface is how MLflow servers get
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 
 import orjson
@@ -23,17 +22,7 @@ from clew.core.db import Database, wait_for_database
 from clew.core.errors import InvalidInput
 from clew.core.settings import Settings
 from clew.server.app import SETTINGS_ENV
-
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+from clew.server.middleware import is_loopback
 
 
 def check_bind(host: str, settings: Settings) -> None:

@@ -8,13 +8,21 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from email.message import Message as _MimeMessage
+from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from clew.core.errors import ClewError, InvalidPath, PayloadTooLarge, UnsupportedMediaType
+from clew.core.errors import (
+    ClewError,
+    HostNotAllowed,
+    InvalidPath,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from clew.server.errors import SECURITY_HEADERS, ErrorShapes
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -177,3 +185,48 @@ class RequestGuard:
             await send_error(
                 scope, send, PayloadTooLarge(f"Request body is larger than {limit} bytes")
             )
+
+
+#: The names a loopback server answers to (with or without a port).
+LOOPBACK_NAMES: Final = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def is_loopback(host: str) -> bool:
+    """A bind address or name that only this machine reaches."""
+    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_name(header: str) -> str:
+    """``Host`` without its port: ``[::1]:5000`` → ``[::1]``, ``a.example:80`` → ``a.example``."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header.split("]", 1)[0] + "]"
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class HostGuard:
+    """Answers only requests whose ``Host`` names this server (DNS rebinding: a page on
+    ``evil.example`` whose name resolves to 127.0.0.1 makes the browser send its requests to a
+    loopback server with ``Host: evil.example``; a page cannot forge the header). ``allowed``
+    None answers every name (a server bound beyond loopback, with ``CLEW_ALLOWED_HOSTS`` unset).
+    """
+
+    def __init__(self, app: ASGIApp, *, allowed: frozenset[str] | None) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.allowed is not None:
+            header = _header(scope, b"host")
+            name = None if header is None else host_name(header.decode("latin-1"))
+            if name not in self.allowed:
+                await send_error(scope, send, HostNotAllowed(
+                    "This server does not answer to that Host; list it in CLEW_ALLOWED_HOSTS"
+                ))  # fmt: skip
+                return
+        await self.app(scope, receive, send)

@@ -143,7 +143,7 @@ class Harness:
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    settings = Settings(home=tmp_path_factory.mktemp("route-map"))
+    settings = Settings(home=tmp_path_factory.mktemp("route-map"), allowed_hosts="testserver")
     platform = Platform.open(settings)
     seeds = _seed(platform)
     calls: list[str] = []
