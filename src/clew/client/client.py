@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from clew.client.artifact_methods import ArtifactMethods
 from clew.client.batching import BatchLimits
+from clew.client.identity_methods import IdentityMethods
 from clew.client.jobs_methods import JobMethods
 from clew.client.lineage_methods import LineageMethods
 from clew.client.logged_model_methods import LoggedModelMethods
@@ -54,6 +55,7 @@ class Client(
     ModelMethods,
     PipelineMethods,
     JobMethods,
+    IdentityMethods,
     LineageMethods,
 ):
     """Talk to a Clew tracking store, locally or over HTTP.

@@ -13,6 +13,7 @@ failures and on 503 ``TEMPORARILY_UNAVAILABLE`` (the server rolled the transacti
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,6 +29,7 @@ from clew.artifacts.local_tree import walk_local_tree
 from clew.artifacts.model import FileInfo
 from clew.artifacts.paths import join_artifact_path, validate_artifact_path
 from clew.client import http_artifacts
+from clew.client.identity_transport import HttpIdentity
 from clew.client.jobs_transport import HttpJobs
 from clew.client.lineage_transport import HttpLineage
 from clew.client.logged_models_http import HttpLoggedModels, owner_path
@@ -78,7 +80,9 @@ def _eid(experiment_id: str) -> str:
     return str(check_experiment_id(experiment_id))
 
 
-class HttpTransport(HttpRegistry, HttpLoggedModels, HttpPipelines, HttpJobs, HttpLineage):
+class HttpTransport(
+    HttpRegistry, HttpLoggedModels, HttpPipelines, HttpJobs, HttpIdentity, HttpLineage
+):
     """Implements :class:`~clew.client.transport.Transport` against a Clew server.
 
     Args:
@@ -87,6 +91,8 @@ class HttpTransport(HttpRegistry, HttpLoggedModels, HttpPipelines, HttpJobs, Htt
         timeout: seconds per request (connect, read, write).
         retries: extra attempts for retryable failures; ``0`` disables retrying.
         backoff: first retry delay in seconds, doubled on each further attempt (with jitter).
+        token: an access token for a server with authentication on, sent as
+            ``Authorization: Bearer``; by default ``CLEW_TRACKING_TOKEN``.
     """
 
     #: Read by the fluent API: remote calls are worth batching in the background.
@@ -101,11 +107,16 @@ class HttpTransport(HttpRegistry, HttpLoggedModels, HttpPipelines, HttpJobs, Htt
         retries: int = 4,
         backoff: float = 0.1,
         chunk_bytes: int = 1024 * 1024,
+        token: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api = self.base_url + "/api/v1"
+        token = token if token is not None else os.environ.get("CLEW_TRACKING_TOKEN", "")
+        self._auth = {"authorization": f"Bearer {token}"} if token else {}
         self._owns_client = client is None
-        self._client = client if client is not None else httpx.Client(timeout=timeout)
+        self._client = (
+            client if client is not None else httpx.Client(timeout=timeout, headers=self._auth)
+        )
         # Against a real server (not an injected client), JSON calls and file uploads skip httpx.
         self._wire = WireClient(self.base_url, timeout) if client is None else None
         self._retries = max(0, retries)
@@ -132,6 +143,8 @@ class HttpTransport(HttpRegistry, HttpLoggedModels, HttpPipelines, HttpJobs, Htt
         upload: tuple[BinaryIO, int, int] | None,
     ) -> Response:
         """One attempt, over the lean wire client where it can carry the request."""
+        if self._auth:
+            headers = {**self._auth, **(headers or {})}
         if self._wire is not None:
             if upload is not None:
                 stream, offset, count = upload

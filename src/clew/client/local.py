@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from clew.artifacts.model import FileInfo
+from clew.client.identity_transport import LocalIdentity
 from clew.client.jobs_transport import LocalJobs
 from clew.client.lineage_transport import LocalLineage
 from clew.client.logged_models_local import LocalLoggedModels
@@ -34,7 +35,9 @@ from clew.tracking.model import (
 )
 
 
-class LocalTransport(LocalRegistry, LocalLoggedModels, LocalPipelines, LocalJobs, LocalLineage):
+class LocalTransport(
+    LocalRegistry, LocalLoggedModels, LocalPipelines, LocalJobs, LocalIdentity, LocalLineage
+):
     """Implements :class:`~clew.client.transport.Transport` by calling the services directly.
 
     Args:

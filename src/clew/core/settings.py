@@ -23,6 +23,9 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=_default_home)
     tracking_uri: str = ""
+    #: The client's access token for a server with authentication on (``Authorization:
+    #: Bearer``); read by the HTTP transport.
+    tracking_token: str = Field(default="", repr=False)
     database_url: str = ""
     artifact_root: str = ""
     #: ``NORMAL`` survives a killed process (WAL); ``FULL`` also survives power loss, slower.
