@@ -1,4 +1,4 @@
-"""The engine: walks a pipeline's graph and runs every step as soon as what it reads exists.
+"""The scheduler: walks a pipeline's graph and runs every step as soon as what it reads exists.
 
 One scheduler loop on the calling thread owns all state; step functions run on an executor
 and report back through a queue, so there are no locks around the graph. Each pass it:
@@ -33,8 +33,8 @@ from clew.pipelines import graph as g
 from clew.pipelines.attempts import Abandoned, Attempt
 from clew.pipelines.conditions import ConditionError, evaluate
 from clew.pipelines.executors import Executor, Invoker, ThreadExecutor, import_step
-from clew.pipelines.executors import executor as make_executor
 from clew.pipelines.flatten import flatten
+from clew.pipelines.hooks import Cached, Hooks, outputs_of
 from clew.pipelines.state import (
     Outputs,
     PipelineRunResult,
@@ -47,48 +47,6 @@ from clew.pipelines.state import (
 
 Key = tuple[str, tuple[int, ...]]
 Listener = Callable[[StepRun], None]
-
-
-class Hooks:
-    """What happens around each step besides running it; the default is nothing.
-
-    ``started`` runs once before the first step, ``before`` on the scheduler thread before each attempt, ``call`` on the worker (it
-    must call ``invoker(kwargs, context)``, which runs the step's function where the executor
-    runs steps, and return its result; ``kwargs`` may hold ``Deferred`` outputs of cache hits,
-    which it loads with ``state.resolved`` if the step runs), ``changed`` on the scheduler
-    thread whenever a step run changes state, ``finished`` once at the end. ``resolve``
-    turns an output the executor left in a store (a ``stored.StoredOutput``) into its value,
-    where the engine itself needs it: a condition, a loop's items, the pipeline's outputs.
-    ``pipelines.tracking.TrackingHooks`` makes each step a tracked run this way.
-    """
-
-    def started(self) -> None:
-        return None
-
-    def before(self, task: g.TaskSpec, run: StepRun, kwargs: dict[str, Any]) -> None:
-        return None
-
-    def call(self, task: g.TaskSpec, run: StepRun, invoker: Invoker, kwargs: dict[str, Any]) -> Any:
-        return invoker({name: resolved(value) for name, value in kwargs.items()})
-
-    def changed(self, run: StepRun) -> None:
-        return None
-
-    def finished(self, result: PipelineRunResult) -> None:
-        return None
-
-    def resolve(self, value: Any) -> Any:
-        return value
-
-
-@dataclasses.dataclass(frozen=True)
-class Cached:
-    """What ``Hooks.call`` returns for a cache hit: the outputs of an earlier step run
-    (``source`` says which), so this step run is CACHED, not SUCCEEDED. They may be
-    ``Deferred``: loaded only when something reads them."""
-
-    value: Any
-    source: str
 
 
 class _Missing(Exception):
@@ -114,7 +72,7 @@ class Engine:
         """``owns_executor`` (by default: whether ``executor`` was left out) shuts the executor
         down when the run ends."""
         self.spec = flatten(spec).validate()
-        self.params = bind_params(self.spec, params)
+        self.params = g.bind_params(self.spec, params)
         self.tasks = {t.name: t for t in self.spec.tasks}
         self.executor = executor or ThreadExecutor()
         self.invokers = {
@@ -525,28 +483,6 @@ class Engine:
 # ---- helpers ---------------------------------------------------------------------------------
 
 
-def bind_params(spec: g.PipelineSpec, given: Mapping[str, Any]) -> dict[str, Any]:
-    known = {p.name for p in spec.params}
-    unknown = sorted(set(given) - known)
-    if unknown:
-        raise g.PipelineDefinitionError(
-            f"pipeline {spec.name!r} has no parameters {unknown}; it takes {sorted(known)}",
-            pipeline=spec.name,
-        )
-    params: dict[str, Any] = {}
-    for p in spec.params:
-        if p.name in given:
-            params[p.name] = given[p.name]
-        elif p.has_default:
-            params[p.name] = p.default
-        else:
-            raise g.PipelineDefinitionError(
-                f"pipeline {spec.name!r} needs a value for parameter {p.name!r}",
-                pipeline=spec.name,
-            )
-    return params
-
-
 def _function(task: g.TaskSpec, steps: Mapping[str, Any]) -> Callable[..., Any]:
     """The plain function of a task's step: from the traced pipeline, else imported."""
     assert task.step is not None
@@ -580,116 +516,6 @@ def _settling(invoker: Invoker, attempt: Attempt) -> Invoker:
     return dataclasses.replace(invoker, run=run)  # keeps what else the executor said of it
 
 
-def outputs_of(task: g.TaskSpec, value: Any) -> dict[str, Any]:
-    """A step's return value as ``{output name: value}``."""
-    if not task.outputs:
-        return {}
-    if task.outputs == (g.DEFAULT_OUTPUT,):
-        return {g.DEFAULT_OUTPUT: value}
-    missing = [name for name in task.outputs if not hasattr(value, name)]
-    if missing:
-        raise TypeError(f"step {task.name!r} returned {type(value).__name__} without {missing}")
-    return {name: getattr(value, name) for name in task.outputs}
-
-
 def _describe(error: BaseException) -> str:
     lines = traceback.format_exception_only(type(error), error)
     return "".join(lines).strip()[:2000]
-
-
-def run(
-    pipeline: Any,
-    params: Mapping[str, Any] | None = None,
-    *,
-    client: Any = None,
-    track: bool = True,
-    cache: bool = True,
-    resume_from: str | None = None,
-    allow_pickle: bool = True,
-    executor: Executor | str | None = None,
-    listener: Listener | None = None,
-) -> PipelineRunResult:
-    """Run a ``@pipeline`` (or a ``PipelineSpec``) to the end and return what happened.
-
-    Args:
-        client: where the runs are tracked (``clew.Client()`` by default: the local store,
-            or the server ``CLEW_TRACKING_URI`` names).
-        track: ``False`` runs the steps without recording anything (values stay in memory).
-        cache: ``False`` runs every step even where an earlier run's outputs would do
-            (``--no-cache``); caching needs ``track``.
-        resume_from: a failed (or canceled) run of this pipeline: its parameters are the
-            defaults, and the steps that succeeded there reuse their outputs (CACHED) instead
-            of running again, whatever their caching options.
-        allow_pickle: ``False`` fails a step whose output only pickle could store.
-        executor: an ``Executor`` or a registered name (``"threads"``, ``"processes"``,
-            ``"ray"``).
-    """
-    engine = prepare(
-        pipeline,
-        params,
-        client=client,
-        track=track,
-        cache=cache,
-        resume_from=resume_from,
-        allow_pickle=allow_pickle,
-        executor=executor,
-        listener=listener,
-    )
-    return engine.run()
-
-
-def prepare(
-    pipeline: Any,
-    params: Mapping[str, Any] | None = None,
-    *,
-    client: Any = None,
-    track: bool = True,
-    cache: bool = True,
-    resume_from: str | None = None,
-    allow_pickle: bool = True,
-    executor: Executor | str | None = None,
-    listener: Listener | None = None,
-) -> Engine:
-    """The ``Engine`` that ``run`` runs, for a caller that also needs to hold it while it runs
-    (to cancel it, or to read ``engine.hooks.root_run_id``). Takes ``run``'s arguments; an
-    executor given by name is the engine's own, shut down when its run ends."""
-    spec = getattr(pipeline, "spec", pipeline)
-    if not isinstance(spec, g.PipelineSpec):
-        raise TypeError("run() takes a @pipeline or a PipelineSpec")
-    steps = getattr(pipeline, "steps", {})
-    hooks: Hooks | None = None
-    if resume_from is not None and not track:
-        raise ValueError("resume_from needs track=True: the earlier run's outputs are tracked")
-    if track:
-        from clew.client.client import Client
-        from clew.pipelines.materializers import Materializers
-        from clew.pipelines.resume import resume_plan
-        from clew.pipelines.tracking import TrackingHooks
-
-        client = client or Client()
-        reuse: dict[str, str] = {}
-        if resume_from is not None:
-            earlier, reuse = resume_plan(client, spec.name, resume_from)
-            params = {**earlier, **(params or {})}
-        engine_params = bind_params(flatten(spec), params or {})
-        hooks = TrackingHooks(
-            client,
-            spec,
-            engine_params,
-            materializers=Materializers(allow_pickle=allow_pickle),
-            cache=cache,
-            reuse=reuse,
-            resumed_from=resume_from,
-        )
-    owned = executor is None or isinstance(executor, str)
-    if isinstance(executor, str):  # made last: a refused resume leaves nothing to shut down
-        executor = make_executor(executor)
-    return Engine(
-        spec,
-        params or {},
-        steps=steps,
-        executor=executor,
-        listener=listener,
-        hooks=hooks,
-        owns_executor=owned,
-    )

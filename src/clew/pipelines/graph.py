@@ -322,3 +322,26 @@ class PipelineSpec:
     def _error(self, message: str, task: str | None) -> PipelineDefinitionError:
         where = f"pipeline {self.name!r}" + (f", step {task!r}" if task else "")
         return PipelineDefinitionError(f"{where}: {message}", pipeline=self.name, step=task)
+
+
+def bind_params(spec: PipelineSpec, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Every parameter of ``spec`` with its value: ``given``, else its default."""
+    known = {p.name for p in spec.params}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise PipelineDefinitionError(
+            f"pipeline {spec.name!r} has no parameters {unknown}; it takes {sorted(known)}",
+            pipeline=spec.name,
+        )
+    params: dict[str, Any] = {}
+    for p in spec.params:
+        if p.name in given:
+            params[p.name] = given[p.name]
+        elif p.has_default:
+            params[p.name] = p.default
+        else:
+            raise PipelineDefinitionError(
+                f"pipeline {spec.name!r} needs a value for parameter {p.name!r}",
+                pipeline=spec.name,
+            )
+    return params
