@@ -349,10 +349,11 @@ class TrackingHooks(Hooks):
     ) -> str | None:
         if not task.step:
             return None
-        # Once per step per pipeline run: a loop's iterations share their function's code.
-        code = self._code.get(task.name)
+        # Once per step per pipeline run: a loop's iterations, and every task calling the same
+        # step (``task.step``, its import path), share their function's code.
+        code = self._code.get(task.step)
         if code is None:
-            code = self._code[task.name] = code_fingerprint(function)
+            code = self._code[task.step] = code_fingerprint(function)
         return cache_key(
             task.step,
             function,
