@@ -16,7 +16,7 @@ from clew.client.client import Client
 from clew.client.local import LocalTransport
 from clew.core.settings import Settings
 from clew.pipelines import PipelineState, StepState
-from clew.pipelines.tracking import PIPELINE_RUN_TAG, PIPELINE_TAG
+from clew.pipelines.run_tags import PIPELINE_RUN_TAG, PIPELINE_TAG
 
 SMALL = {
     "grid": [{"n_estimators": 5, "max_depth": depth, "max_features": "sqrt"} for depth in (2, 4)],

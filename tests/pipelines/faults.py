@@ -17,15 +17,15 @@ from clew.artifacts.blobstore import BlobStore
 from clew.client.client import Client
 from clew.core.settings import Settings
 from clew.pipelines import Finally, pipeline, pipeline_status, step
-from clew.pipelines.state import StepState
-from clew.pipelines.stored import manifest_digest
-from clew.pipelines.tracking import (
+from clew.pipelines.run_tags import (
     OUTPUT_TAG,
     PIPELINE_RUN_TAG,
     PIPELINE_TAG,
     RESUMED_FROM_TAG,
     STATE_TAG,
 )
+from clew.pipelines.state import StepState
+from clew.pipelines.stored import manifest_digest
 
 #: Longest a step waits for the test; a hang fails the test instead of blocking CI.
 WAIT_S = 60.0

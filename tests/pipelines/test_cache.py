@@ -14,7 +14,7 @@ from clew.core.settings import Settings
 from clew.pipelines import PipelineState, StepState, pipeline, run, step, tracking
 from clew.pipelines import cache_key as cache_key_module
 from clew.pipelines.cache_key import cache_key, code_fingerprint
-from clew.pipelines.tracking import CACHED_FROM_TAG, OUTPUT_TAG
+from clew.pipelines.run_tags import CACHED_FROM_TAG, OUTPUT_TAG
 
 
 class Tally:

@@ -26,7 +26,7 @@ from clew.core.errors import InvalidInput
 from clew.core.settings import Settings
 from clew.pipelines import PipelineState, StepState, run
 from clew.pipelines.resume import resume_plan
-from clew.pipelines.tracking import PIPELINE_RUN_TAG, PIPELINE_TAG, REASON_TAG, STATE_TAG
+from clew.pipelines.run_tags import PIPELINE_RUN_TAG, PIPELINE_TAG, REASON_TAG, STATE_TAG
 from tests.pipelines import faults
 from tests.pipelines.faults import check_records, first_root, gone, say, until, wait_for
 

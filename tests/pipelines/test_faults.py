@@ -20,7 +20,7 @@ from clew.client.client import Client
 from clew.core.settings import Settings
 from clew.pipelines import PipelineState, StepState, run
 from clew.pipelines.executors import ProcessExecutor, ThreadExecutor
-from clew.pipelines.tracking import REASON_TAG, STATE_TAG, STEP_TAG
+from clew.pipelines.run_tags import REASON_TAG, STATE_TAG, STEP_TAG
 from tests.pipelines import faults
 from tests.pipelines.faults import check_records, first_root, gone, say, until, wait_for
 

@@ -9,7 +9,7 @@ from clew.client.client import Client
 from clew.core.errors import InvalidInput
 from clew.pipelines import PipelineState, StepState, pipeline, run, step
 from clew.pipelines.gates import quality_gate, register_model
-from clew.pipelines.tracking import PIPELINE_RUN_TAG
+from clew.pipelines.run_tags import PIPELINE_RUN_TAG
 
 X, Y = [[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]
 

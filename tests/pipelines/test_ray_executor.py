@@ -34,8 +34,8 @@ from clew.pipelines import (
     step,
 )
 from clew.pipelines.graph import Resources, StepOptions
+from clew.pipelines.run_tags import OUTPUT_TAG
 from clew.pipelines.stored import StoredOutput
-from clew.pipelines.tracking import OUTPUT_TAG
 from tests.conftest import need
 from tests.pipelines.test_tracking import _children, _root
 

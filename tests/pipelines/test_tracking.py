@@ -13,7 +13,7 @@ import pytest
 import clew
 from clew.client.client import Client
 from clew.pipelines import ParallelFor, PipelineState, collect, pipeline, run, step
-from clew.pipelines.tracking import OUTPUT_TAG, PIPELINE_RUN_TAG, STATE_TAG
+from clew.pipelines.run_tags import OUTPUT_TAG, PIPELINE_RUN_TAG, STATE_TAG
 
 
 @step

@@ -14,8 +14,9 @@ from clew.pipelines.dsl import (
     pipeline_status,
     step,
 )
-from clew.pipelines.engine import Engine, run
+from clew.pipelines.engine import Engine
 from clew.pipelines.graph import PipelineDefinitionError, PipelineSpec
+from clew.pipelines.launch import run
 from clew.pipelines.state import PipelineRunResult, PipelineState, StepRun, StepState
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""The engine: walks a pipeline's graph and runs every step as soon as what it reads exists.
+"""The scheduler: walks a pipeline's graph and runs every step as soon as what it reads exists.
 
 One scheduler loop on the calling thread owns all state; step functions run on an executor
 and report back through a queue, so there are no locks around the graph. Each pass it:
@@ -21,6 +21,7 @@ including a cancel.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import queue
 import threading
 import time
@@ -33,8 +34,8 @@ from clew.pipelines import graph as g
 from clew.pipelines.attempts import Abandoned, Attempt
 from clew.pipelines.conditions import ConditionError, evaluate
 from clew.pipelines.executors import Executor, Invoker, ThreadExecutor, import_step
-from clew.pipelines.executors import executor as make_executor
 from clew.pipelines.flatten import flatten
+from clew.pipelines.hooks import Cached, Hooks, outputs_of
 from clew.pipelines.state import (
     Outputs,
     PipelineRunResult,
@@ -47,48 +48,6 @@ from clew.pipelines.state import (
 
 Key = tuple[str, tuple[int, ...]]
 Listener = Callable[[StepRun], None]
-
-
-class Hooks:
-    """What happens around each step besides running it; the default is nothing.
-
-    ``started`` runs once before the first step, ``before`` on the scheduler thread before each attempt, ``call`` on the worker (it
-    must call ``invoker(kwargs, context)``, which runs the step's function where the executor
-    runs steps, and return its result; ``kwargs`` may hold ``Deferred`` outputs of cache hits,
-    which it loads with ``state.resolved`` if the step runs), ``changed`` on the scheduler
-    thread whenever a step run changes state, ``finished`` once at the end. ``resolve``
-    turns an output the executor left in a store (a ``stored.StoredOutput``) into its value,
-    where the engine itself needs it: a condition, a loop's items, the pipeline's outputs.
-    ``pipelines.tracking.TrackingHooks`` makes each step a tracked run this way.
-    """
-
-    def started(self) -> None:
-        return None
-
-    def before(self, task: g.TaskSpec, run: StepRun, kwargs: dict[str, Any]) -> None:
-        return None
-
-    def call(self, task: g.TaskSpec, run: StepRun, invoker: Invoker, kwargs: dict[str, Any]) -> Any:
-        return invoker({name: resolved(value) for name, value in kwargs.items()})
-
-    def changed(self, run: StepRun) -> None:
-        return None
-
-    def finished(self, result: PipelineRunResult) -> None:
-        return None
-
-    def resolve(self, value: Any) -> Any:
-        return value
-
-
-@dataclasses.dataclass(frozen=True)
-class Cached:
-    """What ``Hooks.call`` returns for a cache hit: the outputs of an earlier step run
-    (``source`` says which), so this step run is CACHED, not SUCCEEDED. They may be
-    ``Deferred``: loaded only when something reads them."""
-
-    value: Any
-    source: str
 
 
 class _Missing(Exception):
@@ -114,7 +73,7 @@ class Engine:
         """``owns_executor`` (by default: whether ``executor`` was left out) shuts the executor
         down when the run ends."""
         self.spec = flatten(spec).validate()
-        self.params = bind_params(self.spec, params)
+        self.params = g.bind_params(self.spec, params)
         self.tasks = {t.name: t for t in self.spec.tasks}
         self.executor = executor or ThreadExecutor()
         self.invokers = {
@@ -136,6 +95,25 @@ class Engine:
         self._open = {False: 0, True: 0}
         self._open_in: dict[tuple[str, tuple[int, ...]], int] = {}
         self._busy: dict[tuple[str, tuple[int, ...]], set[int]] = {}
+        # Which pending runs a pass tries: only those something happened to since they were
+        # last tried (made, an input's producer ended, a slot of their loop freed, a retry's
+        # backoff passed, or the run as a whole changed: a cancel, a failure, the regular
+        # steps all done), so a pass costs what changed, not every pending run. ``_order``
+        # keeps them tried in the order they became pending, as a scan of ``_pending`` would.
+        self._readers: dict[str, list[tuple[g.TaskSpec, int]]] = {
+            t.name: [] for t in self.spec.tasks
+        }
+        for t in self.spec.tasks:
+            for name in sorted(t.upstream()):
+                self._readers[name].append((t, _shared_loops(self.tasks[name], t)))
+        self._dirty: dict[Key, None] = {}
+        self._order: dict[Key, int] = {}
+        self._made = itertools.count()
+        #: Runs ready but for their loop's parallelism: by (loop, prefix), then iteration.
+        self._blocked: dict[tuple[str, tuple[int, ...]], dict[int, dict[Key, None]]] = {}
+        self._mood: tuple[bool, bool, bool] = (False, False, False)
+        self._unmade = list(self.spec.tasks)
+        self._regular_unmade = sum(not t.is_finally for t in self.spec.tasks)
         self._done: queue.Queue[tuple[Key, int, BaseException | None, Any]] = queue.Queue()
         self._attempt: dict[Key, int] = {}
         #: The attempt under way of each running step run.
@@ -223,25 +201,50 @@ class Engine:
     # ---- loops --------------------------------------------------------------------------------
 
     def _expand(self) -> None:
-        for task in self.spec.tasks:
-            if task.name in self._all_made:
-                continue
+        learned = len(self.items)
+        for task in self._unmade:
             indexes, complete = self._indexes(task)
             for index in indexes:
                 if (task.name, index) not in self.runs:
                     self._add(task, StepRun(task.name, index))
             if complete:
                 self._all_made.add(task.name)
+                self._regular_unmade -= not task.is_finally
+        if len(self._all_made) + len(self._unmade) != len(self.spec.tasks):
+            self._unmade = [t for t in self._unmade if t.name not in self._all_made]
+        if len(self.items) != learned:
+            # A loop's items became known: a ``collect`` or ``after`` of a loop with no
+            # iterations waits for nothing to end, so whatever waits is tried again.
+            self._dirty.update(dict.fromkeys(self._pending))
 
     def _add(self, task: g.TaskSpec, run: StepRun) -> None:
         key = (run.task, run.index)
         self.runs[key] = run
         self._runs_of[task.name].append(run)
-        self._pending[key] = run
+        self._make_pending(key, run)
         self._open[task.is_finally] += 1
         for depth, loop in enumerate(task.loops):
             here = (loop.id, run.index[: depth + 1])
             self._open_in[here] = self._open_in.get(here, 0) + 1
+
+    def _make_pending(self, key: Key, run: StepRun) -> None:
+        self._pending[key] = run
+        self._order[key] = next(self._made)
+        self._dirty[key] = None
+
+    def _wake_readers(self, run: StepRun) -> None:
+        """Try again the pending runs that read what ``run`` (just ended) made or decided."""
+        for reader, shared in self._readers[run.task]:
+            prefix = run.index[:shared]
+            if len(reader.loops) == shared:  # the one run of ``reader`` that reads it
+                key = (reader.name, prefix)
+                if key in self._pending:
+                    self._dirty[key] = None
+                continue
+            for other in self._runs_of[reader.name]:  # ``reader`` is in a deeper loop
+                key = (other.task, other.index)
+                if other.index[:shared] == prefix and key in self._pending:
+                    self._dirty[key] = None
 
     def _indexes(self, task: g.TaskSpec) -> tuple[list[tuple[int, ...]], bool]:
         """Every index of ``task`` whose loops' items are known so far, and whether that is
@@ -340,24 +343,37 @@ class Engine:
     # ---- settling and starting ----------------------------------------------------------------
 
     def _settle_and_start(self) -> None:
-        regular_done = self._open[False] == 0 and all(
-            self._expanded(t) for t in self.spec.tasks if not t.is_finally
-        )
         now = time.monotonic()
-        for key, run in list(self._pending.items()):
-            if run.state is not StepState.PENDING or self._not_before.get(key, 0) > now:
-                continue
-            task = self.tasks[run.task]
-            if task.is_finally:
-                if regular_done:
+        for key, at in self._not_before.items():
+            if at <= now:  # a retry whose backoff has passed
+                self._dirty[key] = None
+        while True:
+            regular_done = self._open[False] == 0 and not self._regular_unmade
+            mood = (self._cancel.is_set(), self._failed, regular_done)
+            if mood != self._mood:
+                self._mood = mood
+                self._dirty.update(dict.fromkeys(self._pending))
+            if not self._dirty:
+                return
+            keys = sorted(self._dirty, key=self._order.__getitem__)
+            self._dirty.clear()
+            for key in keys:
+                run = self._pending.get(key)
+                if run is None or run.state is not StepState.PENDING:
+                    continue
+                if self._not_before.get(key, 0) > now:
+                    continue
+                task = self.tasks[run.task]
+                if task.is_finally:
+                    if regular_done:
+                        self._try_start(task, run)
+                    continue
+                if self._cancel.is_set():
+                    self._end(run, StepState.CANCELED, "the pipeline run was canceled")
+                elif self._failed and run.attempts == 0:
+                    self._end(run, StepState.SKIPPED, "an earlier step failed")
+                else:
                     self._try_start(task, run)
-                continue
-            if self._cancel.is_set():
-                self._end(run, StepState.CANCELED, "the pipeline run was canceled")
-            elif self._failed and run.attempts == 0:
-                self._end(run, StepState.SKIPPED, "an earlier step failed")
-            else:
-                self._try_start(task, run)
 
     def _try_start(self, task: g.TaskSpec, run: StepRun) -> None:
         if not self._after_settled(task, run.index):
@@ -381,20 +397,41 @@ class Engine:
             self._failed = not task.is_finally or self._failed
             self._end(run, StepState.FAILED, f"its condition cannot be decided: {exc}")
             return
-        if not self._admit(task, run.index):
+        refused = self._refused(task, run.index)
+        if refused is not None:  # tried again when a slot frees or its iteration starts
+            where, iteration = refused
+            self._blocked.setdefault(where, {}).setdefault(iteration, {})[(run.task, run.index)] = (
+                None
+            )
             return
         self._start(task, run, kwargs)
 
-    def _admit(self, task: g.TaskSpec, index: tuple[int, ...]) -> bool:
-        """At most ``parallelism`` iterations of each loop are under way at once."""
+    def _refused(
+        self, task: g.TaskSpec, index: tuple[int, ...]
+    ) -> tuple[tuple[str, tuple[int, ...]], int] | None:
+        """At most ``parallelism`` iterations of each loop are under way at once: the loop
+        (and prefix) and iteration that has to wait, or None."""
         for depth, loop in enumerate(task.loops):
             if loop.parallelism <= 0:
                 continue
             # Iterations with a run that started and a run not yet terminal (``_busy``).
             busy = self._busy.get((loop.id, index[:depth]), set())
             if index[depth] not in busy and len(busy) >= loop.parallelism:
-                return False
-        return True
+                return (loop.id, index[:depth]), index[depth]
+        return None
+
+    def _unblock(self, where: tuple[str, tuple[int, ...]], iteration: int | None) -> None:
+        """Wake the runs waiting for a slot of loop ``where``: those of ``iteration`` (it has
+        just started, so they are admitted), or all of them (a slot freed)."""
+        blocked = self._blocked.get(where)
+        if not blocked:
+            return
+        if iteration is None:
+            for keys in blocked.values():
+                self._dirty.update(keys)
+            blocked.clear()
+        elif iteration in blocked:
+            self._dirty.update(blocked.pop(iteration))
 
     def _start(self, task: g.TaskSpec, run: StepRun, kwargs: dict[str, Any]) -> None:
         key = (run.task, run.index)
@@ -406,7 +443,11 @@ class Engine:
         run.started_at = run.started_at or time.time()
         self._pending.pop(key, None)
         for depth, loop in enumerate(task.loops):
-            self._busy.setdefault((loop.id, run.index[:depth]), set()).add(run.index[depth])
+            where = (loop.id, run.index[:depth])
+            busy = self._busy.setdefault(where, set())
+            if run.index[depth] not in busy:
+                busy.add(run.index[depth])
+                self._unblock(where, run.index[depth])
         self._not_before.pop(key, None)
         if task.options.timeout_s is not None:
             self._deadline[key] = time.monotonic() + task.options.timeout_s
@@ -472,7 +513,7 @@ class Engine:
                 retry.backoff_s * retry.backoff_factor ** (run.attempts - 1), retry.max_backoff_s
             )
             run.state, run.reason = StepState.PENDING, reason
-            self._pending[key] = run
+            self._make_pending(key, run)
             self._not_before[key] = time.monotonic() + delay
             self._changed(run)
             return
@@ -489,10 +530,15 @@ class Engine:
                 here = (loop.id, run.index[: depth + 1])
                 self._open_in[here] -= 1
                 if not self._open_in[here]:  # the iteration has finished
-                    self._busy.get((loop.id, run.index[:depth]), set()).discard(run.index[depth])
+                    where = (loop.id, run.index[:depth])
+                    busy = self._busy.get(where)
+                    if busy is not None and run.index[depth] in busy:
+                        busy.discard(run.index[depth])
+                        self._unblock(where, None)
         run.state, run.reason = state, reason
         if run.started_at is not None:
             run.ended_at = time.time()
+        self._wake_readers(run)
         self._changed(run)
 
     def _result(self) -> PipelineRunResult:
@@ -523,28 +569,6 @@ class Engine:
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-
-
-def bind_params(spec: g.PipelineSpec, given: Mapping[str, Any]) -> dict[str, Any]:
-    known = {p.name for p in spec.params}
-    unknown = sorted(set(given) - known)
-    if unknown:
-        raise g.PipelineDefinitionError(
-            f"pipeline {spec.name!r} has no parameters {unknown}; it takes {sorted(known)}",
-            pipeline=spec.name,
-        )
-    params: dict[str, Any] = {}
-    for p in spec.params:
-        if p.name in given:
-            params[p.name] = given[p.name]
-        elif p.has_default:
-            params[p.name] = p.default
-        else:
-            raise g.PipelineDefinitionError(
-                f"pipeline {spec.name!r} needs a value for parameter {p.name!r}",
-                pipeline=spec.name,
-            )
-    return params
 
 
 def _function(task: g.TaskSpec, steps: Mapping[str, Any]) -> Callable[..., Any]:
@@ -580,116 +604,16 @@ def _settling(invoker: Invoker, attempt: Attempt) -> Invoker:
     return dataclasses.replace(invoker, run=run)  # keeps what else the executor said of it
 
 
-def outputs_of(task: g.TaskSpec, value: Any) -> dict[str, Any]:
-    """A step's return value as ``{output name: value}``."""
-    if not task.outputs:
-        return {}
-    if task.outputs == (g.DEFAULT_OUTPUT,):
-        return {g.DEFAULT_OUTPUT: value}
-    missing = [name for name in task.outputs if not hasattr(value, name)]
-    if missing:
-        raise TypeError(f"step {task.name!r} returned {type(value).__name__} without {missing}")
-    return {name: getattr(value, name) for name in task.outputs}
+def _shared_loops(producer: g.TaskSpec, reader: g.TaskSpec) -> int:
+    """How many loops, outermost first, ``reader`` shares with ``producer``."""
+    shared = 0
+    for mine, theirs in zip(producer.loops, reader.loops, strict=False):
+        if mine.id != theirs.id:
+            break
+        shared += 1
+    return shared
 
 
 def _describe(error: BaseException) -> str:
     lines = traceback.format_exception_only(type(error), error)
     return "".join(lines).strip()[:2000]
-
-
-def run(
-    pipeline: Any,
-    params: Mapping[str, Any] | None = None,
-    *,
-    client: Any = None,
-    track: bool = True,
-    cache: bool = True,
-    resume_from: str | None = None,
-    allow_pickle: bool = True,
-    executor: Executor | str | None = None,
-    listener: Listener | None = None,
-) -> PipelineRunResult:
-    """Run a ``@pipeline`` (or a ``PipelineSpec``) to the end and return what happened.
-
-    Args:
-        client: where the runs are tracked (``clew.Client()`` by default: the local store,
-            or the server ``CLEW_TRACKING_URI`` names).
-        track: ``False`` runs the steps without recording anything (values stay in memory).
-        cache: ``False`` runs every step even where an earlier run's outputs would do
-            (``--no-cache``); caching needs ``track``.
-        resume_from: a failed (or canceled) run of this pipeline: its parameters are the
-            defaults, and the steps that succeeded there reuse their outputs (CACHED) instead
-            of running again, whatever their caching options.
-        allow_pickle: ``False`` fails a step whose output only pickle could store.
-        executor: an ``Executor`` or a registered name (``"threads"``, ``"processes"``,
-            ``"ray"``).
-    """
-    engine = prepare(
-        pipeline,
-        params,
-        client=client,
-        track=track,
-        cache=cache,
-        resume_from=resume_from,
-        allow_pickle=allow_pickle,
-        executor=executor,
-        listener=listener,
-    )
-    return engine.run()
-
-
-def prepare(
-    pipeline: Any,
-    params: Mapping[str, Any] | None = None,
-    *,
-    client: Any = None,
-    track: bool = True,
-    cache: bool = True,
-    resume_from: str | None = None,
-    allow_pickle: bool = True,
-    executor: Executor | str | None = None,
-    listener: Listener | None = None,
-) -> Engine:
-    """The ``Engine`` that ``run`` runs, for a caller that also needs to hold it while it runs
-    (to cancel it, or to read ``engine.hooks.root_run_id``). Takes ``run``'s arguments; an
-    executor given by name is the engine's own, shut down when its run ends."""
-    spec = getattr(pipeline, "spec", pipeline)
-    if not isinstance(spec, g.PipelineSpec):
-        raise TypeError("run() takes a @pipeline or a PipelineSpec")
-    steps = getattr(pipeline, "steps", {})
-    hooks: Hooks | None = None
-    if resume_from is not None and not track:
-        raise ValueError("resume_from needs track=True: the earlier run's outputs are tracked")
-    if track:
-        from clew.client.client import Client
-        from clew.pipelines.materializers import Materializers
-        from clew.pipelines.resume import resume_plan
-        from clew.pipelines.tracking import TrackingHooks
-
-        client = client or Client()
-        reuse: dict[str, str] = {}
-        if resume_from is not None:
-            earlier, reuse = resume_plan(client, spec.name, resume_from)
-            params = {**earlier, **(params or {})}
-        engine_params = bind_params(flatten(spec), params or {})
-        hooks = TrackingHooks(
-            client,
-            spec,
-            engine_params,
-            materializers=Materializers(allow_pickle=allow_pickle),
-            cache=cache,
-            reuse=reuse,
-            resumed_from=resume_from,
-        )
-    owned = executor is None or isinstance(executor, str)
-    if isinstance(executor, str):  # made last: a refused resume leaves nothing to shut down
-        executor = make_executor(executor)
-    return Engine(
-        spec,
-        params or {},
-        steps=steps,
-        executor=executor,
-        listener=listener,
-        hooks=hooks,
-        owns_executor=owned,
-    )

@@ -16,9 +16,9 @@ from clew.core.actor import Actor
 from clew.core.authz import Authorizer, Permission, Resource
 from clew.core.errors import InvalidInput, NotFound, PermissionDenied
 from clew.pipelines import serialize
-from clew.pipelines.engine import bind_params
 from clew.pipelines.executors import BUILT_IN, ENTRY_POINT_GROUP
 from clew.pipelines.flatten import flatten
+from clew.pipelines.graph import bind_params
 from clew.pipelines.job_records import PipelineVersion
 from clew.pipelines.jobs_store import JobStore
 

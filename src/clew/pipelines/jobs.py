@@ -39,8 +39,8 @@ from clew.pipelines.job_checks import (
 )
 from clew.pipelines.job_records import Job, JobState, PipelineVersion, Schedule
 from clew.pipelines.jobs_store import JobStore, dumps
+from clew.pipelines.run_tags import PIPELINE_RUN_TAG, STATE_TAG, STEP_TAG
 from clew.pipelines.store import PIPELINE_RUN, PipelineStore
-from clew.pipelines.tracking import PIPELINE_RUN_TAG, STATE_TAG, STEP_TAG
 from clew.tracking import validation as v
 from clew.tracking.service import TrackingService
 

@@ -17,8 +17,8 @@ import orjson
 from clew.client.client import Client
 from clew.core.errors import InvalidInput, NotFound
 from clew.pipelines.records import PipelineRunInfo
+from clew.pipelines.run_tags import PIPELINE_RUN_TAG, PIPELINE_TAG, REASON_TAG, STATE_TAG
 from clew.pipelines.state import PipelineState, StepState
-from clew.pipelines.tracking import PIPELINE_RUN_TAG, PIPELINE_TAG, REASON_TAG, STATE_TAG
 
 _PRODUCED = (StepState.SUCCEEDED.value, StepState.CACHED.value)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from clew.pipelines import graph as g
-from clew.pipelines.engine import outputs_of
+from clew.pipelines.hooks import outputs_of
 from clew.pipelines.materializers import Materializers
 from clew.pipelines.records import StepOutput
 

@@ -18,12 +18,9 @@ store and one pointed at a server (``CLEW_TRACKING_URI``) tracks there.
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any, Final
 
 import orjson
@@ -33,13 +30,25 @@ from clew.core.errors import AlreadyExists
 from clew.pipelines import attempts, records
 from clew.pipelines import graph as g
 from clew.pipelines.attempts import Abandoned
+from clew.pipelines.cache_hits import candidates, stored_outputs
 from clew.pipelines.cache_key import cache_key, code_fingerprint
-from clew.pipelines.engine import Cached, Hooks, outputs_of
 from clew.pipelines.executors import Invoker, RunContext
 from clew.pipelines.flatten import flatten
+from clew.pipelines.hooks import Cached, Hooks, as_return, outputs_of
 from clew.pipelines.liveness import Heartbeat, heartbeat_interval
 from clew.pipelines.materializers import Materializers
 from clew.pipelines.records import StepInput, StepOutput
+from clew.pipelines.run_tags import (
+    CACHE_KEY_TAG,
+    CACHED_FROM_TAG,
+    OUTPUT_TAG,
+    PIPELINE_RUN_TAG,
+    PIPELINE_TAG,
+    RESUMED_FROM_TAG,
+    STATE_TAG,
+    STEP_TAG,
+    state_tags,
+)
 from clew.pipelines.serialize import digest, to_dict
 from clew.pipelines.state import (
     Deferred,
@@ -53,24 +62,11 @@ from clew.pipelines.state import (
 from clew.pipelines.stored import (
     OutputStore,
     Stored,
-    StoredOutput,
     holds_reference,
-    load_output,
-    manifest_digest,
     resolve,
     store_output,
 )
 
-PIPELINE_TAG: Final = "clew.pipeline"
-PIPELINE_RUN_TAG: Final = "clew.pipeline.run"
-STEP_TAG: Final = "clew.pipeline.step"
-STATE_TAG: Final = "clew.pipeline.state"
-OUTPUT_TAG: Final = "clew.output."
-CACHE_KEY_TAG: Final = "clew.pipeline.cache_key"
-CACHED_FROM_TAG: Final = "clew.pipeline.cached_from"
-RESUMED_FROM_TAG: Final = "clew.pipeline.resumed_from"
-#: Why a step run or pipeline run failed, was skipped or canceled.
-REASON_TAG: Final = "clew.pipeline.reason"
 #: The time cache expiry is judged by (a test moves it on).
 clock: Callable[[], float] = time.time
 #: A param value longer than this is recorded as a digest instead.
@@ -105,23 +101,6 @@ def _experiment_id(client: Client, name: str) -> str:
         made = client.get_experiment_by_name(name)
         assert made is not None
         return str(made.experiment_id)
-
-
-@dataclass(frozen=True)
-class _Stored:
-    """An earlier step run's outputs, checked to be there, not loaded: ``value`` holds
-    ``Deferred`` ones (or references) in the shape the step returns, ``tags`` their output
-    tags by name."""
-
-    value: Any
-    tags: dict[str, str]
-
-
-def _as_return(task: g.TaskSpec, values: dict[str, Any]) -> Any:
-    """Loaded outputs in the shape the step returns (``engine.outputs_of`` reads it back)."""
-    if task.outputs == (g.DEFAULT_OUTPUT,):
-        return values[g.DEFAULT_OUTPUT]
-    return SimpleNamespace(**values) if values else None
 
 
 class TrackingHooks(Hooks):
@@ -196,7 +175,7 @@ class TrackingHooks(Hooks):
         }
         summary = {"state": result.state.value, "reason": result.reason, "steps": steps}
         self.client.log_dict(self.root_run_id, summary, "steps.json")
-        self.client.set_tags(self.root_run_id, _state_tags(result.state.value, result.reason))
+        self.client.set_tags(self.root_run_id, state_tags(result.state.value, result.reason))
         self.client.finish_pipeline_run(self.root_run_id, result.state.value)
         self.client.set_terminated(self.root_run_id, _RUN_STATUS[result.state])
 
@@ -298,7 +277,7 @@ class TrackingHooks(Hooks):
         value = invoker(kwargs, RunContext(self.client, run_id, held, store))
         if isinstance(value, Stored):
             refs = value.outputs
-            value = _as_return(task, refs)
+            value = as_return(task, refs)
         else:
             refs = {
                 name: store_output(
@@ -370,10 +349,11 @@ class TrackingHooks(Hooks):
     ) -> str | None:
         if not task.step:
             return None
-        # Once per step per pipeline run: a loop's iterations share their function's code.
-        code = self._code.get(task.name)
+        # Once per step per pipeline run: a loop's iterations, and every task calling the same
+        # step (``task.step``, its import path), share their function's code.
+        code = self._code.get(task.step)
         if code is None:
-            code = self._code[task.name] = code_fingerprint(function)
+            code = self._code[task.step] = code_fingerprint(function)
         return cache_key(
             task.step,
             function,
@@ -423,9 +403,12 @@ class TrackingHooks(Hooks):
         """The outputs of step run ``earlier`` (a ``Run``) as this step run's."""
         tags = earlier.data.tags
         source = tags.get(CACHED_FROM_TAG, earlier.info.run_id)  # a cached run's files are there
-        outputs = self._stored_outputs(task, run, source, tags, by_ref)
+        outputs = stored_outputs(self.client, self.materializers, task, source, tags, by_ref)
         if outputs is None:
             return None
+        with self._lock:
+            for name, tag in outputs.tags.items():
+                self.digests[(run.task, run.index, name)] = tag.split(":", 1)[1]
         attempt = attempts.current()  # settled here, as a step's function returning settles it
         if attempt is not None and not attempt.finish():
             raise Abandoned("the step was given up on while its outputs were checked")
@@ -450,12 +433,7 @@ class TrackingHooks(Hooks):
     ) -> Cached | None:
         """An earlier step run's outputs under ``key``, if they still exist (not loaded)."""
         assert self.experiment_id is not None
-        found = self.client.search_runs(
-            [self.experiment_id],
-            f"tags.`{CACHE_KEY_TAG}` = '{key}' and attributes.status = 'FINISHED'",
-            order_by=["attributes.start_time DESC"],
-            max_results=20,
-        )
+        found = candidates(self.client, self.experiment_id, key)
         expiry = task.options.caching.expiry_s
         for earlier in found:
             if earlier.info.run_id == run_id:
@@ -467,56 +445,6 @@ class TrackingHooks(Hooks):
                 return adopted  # else its files are gone: not a hit (KFP does not check, #7939)
         return None
 
-    def _stored_outputs(
-        self,
-        task: g.TaskSpec,
-        run: StepRun,
-        earlier_id: str,
-        tags: Mapping[str, str],
-        by_ref: bool,
-    ) -> _Stored | None:
-        """Step run ``earlier_id``'s outputs, if each is still stored as its tag says (its
-        files' manifest has the tagged digest) and its materializer is here and allowed: as
-        ``Deferred`` values, loaded if a step that runs reads them, or (``by_ref``) as
-        references that load where they are read."""
-        values: dict[str, Any] = {}
-        kept: dict[str, str] = {}
-        for name in task.outputs:
-            tag = tags.get(OUTPUT_TAG + name)
-            if tag is None or ":" not in tag:
-                return None
-            materializer_name, digest_ = tag.split(":", 1)
-            try:
-                self.materializers.named(materializer_name)
-                files = self._files(earlier_id, f"outputs/{name}")
-            except Exception:  # a refused pickle, a removed materializer, a deleted run
-                return None
-            if not files or manifest_digest(files) != digest_:
-                return None  # missing or changed files: not a hit
-            ref = StoredOutput(earlier_id, name, materializer_name, digest_)
-            values[name] = (
-                ref
-                if by_ref
-                else Deferred(functools.partial(load_output, self.client, self.materializers, ref))
-            )
-            kept[name] = tag
-            with self._lock:
-                self.digests[(run.task, run.index, name)] = digest_
-        return _Stored(_as_return(task, values), kept)
-
-    def _files(self, run_id: str, directory: str) -> dict[str, str]:
-        """``{path: digest}`` of every file below ``directory`` of run ``run_id``, each checked
-        to be readable (its blob opens: ``NotFound`` if it is gone)."""
-        files: dict[str, str] = {}
-        for info in self.client.list_artifacts(run_id, directory):
-            if info.is_dir:
-                files.update(self._files(run_id, info.path))
-            elif info.digest:
-                with self.client.open_artifact(run_id, info.path) as chunks:
-                    next(iter(chunks), b"")  # started, so closing it closes the blob
-                files[info.path] = info.digest
-        return files
-
     def resolve(self, value: Any) -> Any:
         """A by-reference or deferred output loaded here, for what the driver decides on."""
         return resolve(self.client, self.materializers, resolved(value))
@@ -526,18 +454,11 @@ class TrackingHooks(Hooks):
         if run_id is None or not run.state.is_terminal or run.state.produced:
             return  # a step that produced its outputs was tagged and ended as it stored them
         self._held.pop((run.task, run.index), None)
-        self.client.set_tags(run_id, _state_tags(run.state.value, run.reason))
+        self.client.set_tags(run_id, state_tags(run.state.value, run.reason))
         if run.state in (StepState.FAILED, StepState.CANCELED):
             # A timeout ends the step here while its thread may still run.
             status = "FAILED" if run.state is StepState.FAILED else "KILLED"
             self.client.set_terminated(run_id, status)
-
-
-def _state_tags(state: str, reason: str | None) -> dict[str, str]:
-    tags = {STATE_TAG: state}
-    if reason:
-        tags[REASON_TAG] = reason[:4000]
-    return tags
 
 
 def _deferred(value: Any) -> bool:

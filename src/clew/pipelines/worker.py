@@ -157,7 +157,7 @@ class _RunningJob:
     def _execute(self, renewer: threading.Thread) -> tuple[str, str]:
         from clew.client.client import Client
         from clew.client.local import LocalTransport
-        from clew.pipelines.engine import prepare
+        from clew.pipelines.launch import prepare
 
         check_steps_allowed(self.version, self.worker.settings.allowed_step_modules())
         assert self.version.spec is not None
