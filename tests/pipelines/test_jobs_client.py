@@ -18,22 +18,23 @@ from tests.pipelines import job_steps
 
 @pytest.fixture
 def settings(clew_home: Path, database_url: str) -> Settings:
-    return Settings(home=clew_home, database_url=database_url,
+    """No worker in the server: a test that wants jobs run starts one (``worked``)."""
+    return Settings(home=clew_home, database_url=database_url, allowed_hosts="testserver",
                     pipeline_modules="tests.pipelines.job_steps", pipeline_lease_s=0.6,
-                    pipeline_poll_interval_s=0.05)  # fmt: skip
+                    pipeline_poll_interval_s=0.05, pipeline_worker=False)  # fmt: skip
 
 
 @pytest.fixture
 def worked(client: Client) -> Iterator[Client]:
-    """The client, with a worker running its jobs: the server's own over HTTP, else one on
-    the local transport's store."""
+    """The client, with a worker running its jobs on the store behind it: the local
+    transport's, or the test server's."""
     platform = getattr(client.transport, "platform", None)
-    worker = PipelineWorker(platform) if platform is not None else None
-    if worker is not None:
-        worker.start()
+    if platform is None:  # over HTTP: the app behind Starlette's test client
+        platform = client.transport._client.app.state.platform  # type: ignore[attr-defined]
+    worker = PipelineWorker(platform)
+    worker.start()
     yield client
-    if worker is not None:
-        worker.stop()
+    worker.stop()
 
 
 def test_submit_a_pipeline_from_python_and_wait_for_it(worked: Client) -> None:
@@ -57,7 +58,7 @@ def test_submit_a_pipeline_from_python_and_wait_for_it(worked: Client) -> None:
 
 
 def test_cancel_a_queued_job_and_errors_cross_the_transport(client: Client) -> None:
-    job = client.submit_pipeline(job_steps.arithmetic)  # no worker here: it stays queued
+    job = client.submit_pipeline(job_steps.arithmetic)  # no worker runs here: it stays queued
     assert client.cancel_pipeline_job(job.id).state == JobState.CANCELED
     with pytest.raises(NotFound):
         client.get_pipeline_job("0" * 32)
