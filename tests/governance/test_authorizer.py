@@ -202,3 +202,19 @@ def test_model_and_version_searches_list_only_readable_models(
     assert models(BOB) == versions(BOB) == {"churn", "other"}
     assert models(DAVE) == versions(DAVE) == {"churn"}  # the team's model only
     assert models(CAROL) == versions(CAROL) == set()
+
+
+def test_a_logged_model_search_lists_only_readable_experiments_models(
+    governed: tuple[Platform, dict[str, str]],
+) -> None:
+    platform, ids = governed
+    in_a = platform.logged_models.create(ROOT, experiment_id=ids["A"], name="in-a")
+    platform.logged_models.create(ROOT, experiment_id=ids["B"], name="in-b")
+
+    def names(actor: Actor) -> set[str]:
+        return {m.name for m in platform.logged_models.search(actor).items}
+
+    assert names(BOB) == {"in-a", "in-b"}
+    assert names(ALICE) == {"in-a"}
+    assert names(CAROL) == set()
+    assert platform.logged_models.get(ALICE, in_a.model_id).name == "in-a"

@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 from clew.artifacts.store import ArtifactFileStore
 from clew.core import audit
 from clew.core.actor import Actor
-from clew.core.authz import AllowAll, Authorizer, Permission, Resource
+from clew.core.authz import AllowAll, Authorizer, Permission, Resource, readable_scope
 from clew.core.db import Database, retry_conflicts
 from clew.core.errors import (
     AlreadyExists,
@@ -349,10 +349,17 @@ class LoggedModelService(LoggedModelFiles, LoggedModelLinks):
     ) -> Page[LoggedModel]:
         """Active models matching MLflow's logged-model filter (plus OR and parentheses)."""
         ids = None if experiment_ids is None else [check_experiment_id(e) for e in experiment_ids]
-        for scope in ids if ids is not None else ["*"]:
-            self.authz.check(actor, Permission.READ, Resource("experiment", str(scope)))
         if isinstance(order_by, str | Mapping):
             raise InvalidInput("order_by takes a list of terms")
+        if ids is None:  # across every experiment the caller may read, in the query
+            readable = readable_scope(self.authz, actor, "experiment")
+            if readable is not None:
+                ids = sorted(int(e) for e in readable if e.isdigit())
+                if not ids:
+                    return Page([], None)
+        else:
+            for scope in ids:
+                self.authz.check(actor, Permission.READ, Resource("experiment", str(scope)))
         plan = compile_logged_model_search(
             experiment_ids=ids,
             filter_string=filter_string,
