@@ -218,3 +218,24 @@ def test_a_logged_model_search_lists_only_readable_experiments_models(
     assert names(ALICE) == {"in-a"}
     assert names(CAROL) == set()
     assert platform.logged_models.get(ALICE, in_a.model_id).name == "in-a"
+
+
+def test_pipeline_listings_show_only_readable_pipelines(
+    governed: tuple[Platform, dict[str, str]],
+) -> None:
+    from clew.pipelines import serialize
+    from tests.pipelines import job_steps
+
+    platform, _ = governed
+    for flow in (job_steps.arithmetic, job_steps.needs_x):
+        platform.jobs.register_version(ROOT, serialize.to_dict(flow.spec))
+    platform.access.grant(ROOT, "alice", "viewer", "pipeline", "arithmetic")
+
+    def pipelines(actor: Actor) -> set[str]:
+        return {v.pipeline for v in platform.jobs.list_versions(actor)}
+
+    assert pipelines(BOB) == {"arithmetic", "needs_x"}
+    assert pipelines(ALICE) == {"arithmetic"}
+    assert pipelines(CAROL) == set()
+    assert platform.jobs.list_jobs(CAROL) == ([], None)
+    assert platform.schedules.list_schedules(CAROL) == []

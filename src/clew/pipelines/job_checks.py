@@ -13,8 +13,8 @@ from typing import Any, Final
 import orjson
 
 from clew.core.actor import Actor
-from clew.core.authz import Authorizer, Permission, Resource
-from clew.core.errors import InvalidInput, NotFound, PermissionDenied
+from clew.core.authz import Authorizer, Resource, readable_scope
+from clew.core.errors import InvalidInput, NotFound
 from clew.pipelines import serialize
 from clew.pipelines.executors import BUILT_IN, ENTRY_POINT_GROUP
 from clew.pipelines.flatten import flatten
@@ -30,13 +30,10 @@ def pipeline_resource(pipeline: str) -> Resource:
     return Resource("pipeline", pipeline)
 
 
-def can_read(authz: Authorizer, actor: Actor, pipeline: str) -> bool:
-    """Whether a listing shows ``actor`` this pipeline's items."""
-    try:
-        authz.check(actor, Permission.READ, pipeline_resource(pipeline))
-    except PermissionDenied:
-        return False
-    return True
+def readable_pipelines(authz: Authorizer, actor: Actor) -> list[str] | None:
+    """The pipelines a listing may show ``actor``, for its query; None: every one."""
+    found = readable_scope(authz, actor, "pipeline")
+    return None if found is None else sorted(found)
 
 
 def check_steps_allowed(version: PipelineVersion, allowed: tuple[str, ...]) -> None:

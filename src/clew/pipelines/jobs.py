@@ -28,13 +28,13 @@ from clew.core.ids import check_run_id, now_ms
 from clew.pipelines import serialize, step_logs
 from clew.pipelines.graph import PipelineDefinitionError
 from clew.pipelines.job_checks import (
-    can_read,
     check_limit,
     check_params,
     check_steps_allowed,
     job_options,
     json_params,
     pipeline_resource,
+    readable_pipelines,
     version_of,
 )
 from clew.pipelines.job_records import Job, JobState, PipelineVersion, Schedule
@@ -111,9 +111,9 @@ class JobService:
         self, actor: Actor, pipeline: str | None = None, limit: int = 100
     ) -> list[PipelineVersion]:
         check_limit(limit)
+        only = readable_pipelines(self.authz, actor)
         with self.db.read() as conn:
-            found = JobStore(conn).versions(pipeline, limit)
-        return [x for x in found if can_read(self.authz, actor, x.pipeline)]
+            return JobStore(conn).versions(pipeline, limit, only)
 
     # ---- jobs ---------------------------------------------------------------------------------
 
@@ -193,9 +193,10 @@ class JobService:
                     raise NotFound("No such schedule", name=schedule)
                 schedule_id = found.id
             jobs = store.jobs(pipeline=pipeline, states=states, schedule_id=schedule_id,
-                              before=before, limit=limit)  # fmt: skip
+                              before=before, limit=limit,
+                              only=readable_pipelines(self.authz, actor))  # fmt: skip
         token = _encode_token(jobs[-1]) if len(jobs) == limit else None
-        return [j for j in jobs if can_read(self.authz, actor, j.pipeline)], token
+        return jobs, token
 
     @retry_conflicts
     def cancel(self, actor: Actor, job_id: str) -> Job:

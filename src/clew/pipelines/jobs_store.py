@@ -75,10 +75,15 @@ class JobStore:
         )
         return None if row is None else _version(row, True)
 
-    def versions(self, pipeline: str | None, limit: int) -> list[PipelineVersion]:
+    def versions(
+        self, pipeline: str | None, limit: int, only: list[str] | None = None
+    ) -> list[PipelineVersion]:
+        """``only``: the pipelines the caller may read (None: all)."""
         q = select(V.c.digest, V.c.pipeline, V.c.created_by, V.c.created_at)
         if pipeline is not None:
             q = q.where(V.c.pipeline == pipeline)
+        if only is not None:
+            q = q.where(V.c.pipeline.in_(only))
         q = q.order_by(V.c.created_at.desc(), V.c.digest).limit(limit)
         return [_version(r, False) for r in self.conn.execute(q).mappings()]
 
@@ -106,10 +111,13 @@ class JobStore:
         schedule_id: str | None,
         before: tuple[int, str] | None,
         limit: int,
+        only: list[str] | None = None,
     ) -> list[Job]:
         q = select(J)
         if pipeline is not None:
             q = q.where(J.c.pipeline == pipeline)
+        if only is not None:  # the pipelines the caller may read
+            q = q.where(J.c.pipeline.in_(only))
         if states:
             q = q.where(J.c.state.in_(states))
         if schedule_id is not None:
@@ -165,10 +173,12 @@ class JobStore:
         row = self.conn.execute(select(S).where(S.c.name == name)).mappings().first()
         return None if row is None else Schedule.from_dict(_loads(row))
 
-    def schedules(self, pipeline: str | None) -> list[Schedule]:
+    def schedules(self, pipeline: str | None, only: list[str] | None = None) -> list[Schedule]:
         q = select(S)
         if pipeline is not None:
             q = q.where(S.c.pipeline == pipeline)
+        if only is not None:  # the pipelines the caller may read
+            q = q.where(S.c.pipeline.in_(only))
         rows = self.conn.execute(q.order_by(S.c.name)).mappings()
         return [Schedule.from_dict(_loads(r)) for r in rows]
 

@@ -22,12 +22,12 @@ from clew.core.errors import AlreadyExists, InvalidInput, NotFound
 from clew.core.ids import now_ms
 from clew.pipelines import cron as cron_expr
 from clew.pipelines.job_checks import (
-    can_read,
     check_params,
     check_steps_allowed,
     job_options,
     json_params,
     pipeline_resource,
+    readable_pipelines,
     version_of,
 )
 from clew.pipelines.job_records import Job, JobState, Schedule
@@ -125,9 +125,9 @@ class ScheduleService:
         return found
 
     def list_schedules(self, actor: Actor, pipeline: str | None = None) -> list[Schedule]:
+        only = readable_pipelines(self.authz, actor)
         with self.db.read() as conn:
-            found = JobStore(conn).schedules(pipeline)
-        return [s for s in found if can_read(self.authz, actor, s.pipeline)]
+            return JobStore(conn).schedules(pipeline, only)
 
     @retry_conflicts
     def set_schedule_enabled(self, actor: Actor, name: str, enabled: bool) -> Schedule:
