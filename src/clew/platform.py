@@ -18,6 +18,7 @@ from clew.core.ids import is_logged_model_id
 from clew.core.settings import Settings
 from clew.governance.access import AccessService
 from clew.governance.authorizer import RoleAuthorizer
+from clew.governance.promotions import PolicyGuard, PromotionService
 from clew.governance.users import UserService
 from clew.lineage.service import LineageService
 from clew.pipelines.jobs import JobService
@@ -56,6 +57,8 @@ class Platform:
     #: Users, service accounts, tokens, sessions; teams and role bindings (issue 6).
     users: UserService = field(init=False)
     access: AccessService = field(init=False)
+    #: Model policies and promotion requests (issue 6, item 3).
+    promotions: PromotionService = field(init=False)
 
     def __post_init__(self) -> None:
         authz = self.tracking.authz
@@ -77,14 +80,17 @@ class Platform:
             resource_type=LOGGED_MODEL,
         )
         # Webhooks hear every registry change inside its transaction (the outbox).
+        # A policy's protected aliases and stages move only by an applied promotion request.
         self.registry = RegistryService(
             self.db,
             self.settings,
             authz,
+            guard=PolicyGuard(self.blobs),
             blobs=self.blobs,
             listeners=[WebhookListener()],
             logged_model_files=self.logged_models.files_in,
         )
+        self.promotions = PromotionService(self.db, authz, self.registry, self.blobs)
 
     @classmethod
     def open(

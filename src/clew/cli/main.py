@@ -18,6 +18,7 @@ from clew.cli import (
     models,
     pipeline_jobs,
     pipelines,
+    promote,
     runs,
     schedules,
     users,
@@ -46,6 +47,8 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(users.tokens_app, name="tokens")
 app.add_typer(users.teams_app, name="teams")
 app.add_typer(users.roles_app, name="roles")
+app.add_typer(promote.promote_app, name="promote")
+app.add_typer(promote.policy_app, name="policy")
 app.command()(server)
 app.command()(schedules.scheduler)
 del pipeline_jobs  # imported for its commands, which it adds to ``clew pipelines``

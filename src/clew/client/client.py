@@ -20,6 +20,7 @@ from clew.client.lineage_methods import LineageMethods
 from clew.client.logged_model_methods import LoggedModelMethods
 from clew.client.model_methods import ModelMethods
 from clew.client.pipeline_methods import PipelineMethods
+from clew.client.promotion_methods import PromotionMethods
 from clew.client.registry_methods import RegistryMethods
 from clew.client.resolve import is_local, transport_for
 from clew.core.errors import NotFound
@@ -56,6 +57,7 @@ class Client(
     PipelineMethods,
     JobMethods,
     IdentityMethods,
+    PromotionMethods,
     LineageMethods,
 ):
     """Talk to a Clew tracking store, locally or over HTTP.

@@ -34,6 +34,7 @@ from clew.client.jobs_transport import HttpJobs
 from clew.client.lineage_transport import HttpLineage
 from clew.client.logged_models_http import HttpLoggedModels, owner_path
 from clew.client.pipelines_transport import HttpPipelines
+from clew.client.promotion_transport import HttpPromotions
 from clew.client.registry_http import HttpRegistry
 from clew.client.wire import Reply, WireClient, file_span
 from clew.core.audit_model import AuditEvent, Verification
@@ -81,7 +82,13 @@ def _eid(experiment_id: str) -> str:
 
 
 class HttpTransport(
-    HttpRegistry, HttpLoggedModels, HttpPipelines, HttpJobs, HttpIdentity, HttpLineage
+    HttpRegistry,
+    HttpLoggedModels,
+    HttpPipelines,
+    HttpJobs,
+    HttpIdentity,
+    HttpPromotions,
+    HttpLineage,
 ):
     """Implements :class:`~clew.client.transport.Transport` against a Clew server.
 

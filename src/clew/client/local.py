@@ -18,6 +18,7 @@ from clew.client.jobs_transport import LocalJobs
 from clew.client.lineage_transport import LocalLineage
 from clew.client.logged_models_local import LocalLoggedModels
 from clew.client.pipelines_transport import LocalPipelines
+from clew.client.promotion_transport import LocalPromotions
 from clew.client.registry_local import LocalRegistry
 from clew.core.actor import Actor
 from clew.core.audit import AuditEvent, Verification
@@ -36,7 +37,13 @@ from clew.tracking.model import (
 
 
 class LocalTransport(
-    LocalRegistry, LocalLoggedModels, LocalPipelines, LocalJobs, LocalIdentity, LocalLineage
+    LocalRegistry,
+    LocalLoggedModels,
+    LocalPipelines,
+    LocalJobs,
+    LocalIdentity,
+    LocalPromotions,
+    LocalLineage,
 ):
     """Implements :class:`~clew.client.transport.Transport` by calling the services directly.
 

@@ -581,3 +581,60 @@ role_bindings = Table(
     Index(None, "scope_type", "scope_id"),
 )
 # ---- end of identity -----------------------------------------------------------------------------
+
+# ---- promotion requests (issue 6, item 3) ------------------------------------------------------
+# A registered model's policy is a YAML document, versioned: each ``policy set`` adds a row.
+# A promotion request asks to move a protected alias (or enter a protected stage); its checks'
+# results and the evidence they read are frozen into ``checks`` when it is made and into
+# ``applied_checks`` when it is applied, which moves the alias in the same transaction.
+
+model_policies = Table(
+    "model_policies",
+    metadata,
+    Column("model_id", BigId, ForeignKey("contexts.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("document", Text, nullable=False),  # the YAML as given
+    Column("parsed", Text, nullable=False),  # its canonical JSON
+    Column("created_by", String(256), nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+promotion_requests = Table(
+    "promotion_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("model_id", BigId, ForeignKey("contexts.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),  # the model version to promote
+    Column("target_kind", String(8), nullable=False),  # alias, stage
+    Column("target", String(256), nullable=False),
+    Column("previous", Integer, nullable=True),  # what the target named when requested
+    Column("justification", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("checks", Text, nullable=False),
+    Column("applied_checks", Text, nullable=True),
+    Column("requested_by", String(256), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("decided_at", BigInteger, nullable=True),
+    Column("applied_at", BigInteger, nullable=True),
+    Column("applied_by", String(256), nullable=True),
+    Column("expires_at", BigInteger, nullable=True),
+    Index(None, "model_id", "state"),
+)
+
+promotion_approvals = Table(
+    "promotion_approvals",
+    metadata,
+    Column(
+        "request_id",
+        String(32),
+        ForeignKey("promotion_requests.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("approver", String(256), primary_key=True),
+    Column("decision", String(8), nullable=False),  # approve, reject
+    Column("comment", Text, nullable=False, default=""),
+    Column("role", String(16), nullable=False),
+    Column("at", BigInteger, nullable=False),
+)
+# ---- end of promotion requests ------------------------------------------------------------------

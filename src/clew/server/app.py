@@ -28,6 +28,7 @@ from clew.core.actor import Actor
 from clew.core.checkpoint import WalCheckpointer
 from clew.core.settings import Settings
 from clew.governance import api as identity_api
+from clew.governance import promotions_api
 from clew.lineage import api as lineage_api
 from clew.pipelines import api as pipelines_api
 from clew.pipelines import jobs_api
@@ -155,6 +156,7 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
         jobs_api.router,
         lineage_api.router,
         identity_api.router,
+        promotions_api.router,
     ):
         router.mount_at(API_PREFIX)
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)

@@ -1,0 +1,53 @@
+"""Policies and promotion requests from Python: a mixin of ``Client``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from clew.client.transport import Transport
+
+
+class PromotionMethods:
+    transport: Transport
+
+    def set_model_policy(self, model: str, document: str) -> dict[str, Any]:
+        """A new version of the model's policy (``governance.policy`` says what it holds)."""
+        return self.transport.set_model_policy(model, document)
+
+    def get_model_policy(self, model: str) -> dict[str, Any] | None:
+        return self.transport.get_model_policy(model)
+
+    def request_promotion(
+        self,
+        model: str,
+        version: int,
+        *,
+        alias: str | None = None,
+        stage: str | None = None,
+        justification: str,
+    ) -> dict[str, Any]:
+        """Ask to move a protected alias (or stage) to ``version``; its checks run now."""
+        return self.transport.open_promotion(model, version, alias=alias, stage=stage,
+                                             justification=justification)  # fmt: skip
+
+    def approve_promotion(self, request_id: str, comment: str = "") -> dict[str, Any]:
+        return self.transport.promotion(request_id, "approve", comment)
+
+    def reject_promotion(self, request_id: str, comment: str = "") -> dict[str, Any]:
+        return self.transport.promotion(request_id, "reject", comment)
+
+    def cancel_promotion(self, request_id: str) -> dict[str, Any]:
+        return self.transport.promotion(request_id, "cancel")
+
+    def apply_promotion(self, request_id: str) -> dict[str, Any]:
+        """Move the alias as approved, re-checking the policy (a maintainer's)."""
+        return self.transport.promotion(request_id, "apply")
+
+    def get_promotion(self, request_id: str) -> dict[str, Any]:
+        return self.transport.promotion(request_id, "get")
+
+    def list_promotions(
+        self, model: str | None = None, state: str | None = None
+    ) -> list[dict[str, Any]]:
+        return self.transport.list_promotions(model, state)
