@@ -221,3 +221,25 @@ def test_a_stage_promotion_and_bad_policies(world: tuple[Platform, dict[str, Any
     with pytest.raises(PermissionDenied):
         platform.promotions.set_policy(ALICE, "churn", POLICY)
     assert platform.promotions.get_policy(ALICE, "churn")["version"] == 1
+
+
+def test_who_held_an_alias_when_and_who_approved_it(
+    world: tuple[Platform, dict[str, Any]],
+) -> None:
+    platform, made = world
+    before = platform.promotions.provenance(ROOT, "churn", "champion")
+    assert before["version"] is None and before["promotion"] is None
+    request = _approved(platform, made["v1"])
+    platform.promotions.apply(BOB, request.id)
+    platform.registry.set_registered_model_alias(BOB, "churn", "challenger", made["v2"])
+    now = platform.promotions.provenance(ROOT, "churn", "champion")
+    assert now["version"] == 1 and now["move"]["actor"] == "bob"
+    promotion = now["promotion"]
+    assert promotion["id"] == request.id and promotion["requested_by"] == "alice"
+    assert sorted(a["approver"] for a in promotion["approvals"]) == ["bob", "carol"]
+    evidence = {c["name"]: c["evidence"] for c in promotion["applied_checks"]}
+    assert evidence["metrics"]["values"] == {"accuracy": 0.95}
+    earlier = platform.promotions.provenance(ROOT, "churn", "champion", at=now["move"]["time"] - 1)
+    assert earlier["version"] is None
+    free = platform.promotions.provenance(ROOT, "churn", "challenger")
+    assert free["version"] == 2 and free["promotion"] is None  # not protected: no request

@@ -73,6 +73,8 @@ def test_request_approve_apply_over_http(clients: dict[str, Client]) -> None:
     with pytest.raises(Conflict):
         bob.apply_promotion(request["id"])
     assert root.get_model_version_by_alias("churn", "champion").version == 1
+    origin = alice.alias_provenance("churn", "champion")
+    assert origin["version"] == 1 and origin["promotion"]["approvals"][0]["approver"] == "bob"
     assert [r["state"] for r in root.list_promotions("churn")] == ["APPLIED"]
 
 

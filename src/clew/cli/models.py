@@ -207,8 +207,12 @@ def history(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Every alias move and stage change of NAME, from the tamper-evident audit log."""
-    found = client(ctx).get_alias_history(name, alias, parse_time(at) if at else None)
+    """Every alias move and stage change of NAME, from the tamper-evident audit log; with
+    --alias, also who moved it to what it held (at --at, or now) and who approved that."""
+    tracking = client(ctx)
+    moment = parse_time(at) if at else None
+    found = tracking.get_alias_history(name, alias, moment)
+    origin = tracking.alias_provenance(name, alias, moment) if alias else None
 
     def human() -> None:
         table(
@@ -230,8 +234,23 @@ def history(
             held = {alias: found.version_at} if alias else found.aliases_at
             state = ", ".join(f"{a}→{'none' if v is None else v}" for a, v in held.items())
             console.print(f"At {when(found.at)}: {state or 'no aliases set'}")
+        if origin is not None and origin["move"] is not None:
+            move, request = origin["move"], origin["promotion"]
+            console.print(f"{alias} → v{origin['version']}: moved by {move['actor']} at "
+                          f"{when(move['time'])}", markup=False)  # fmt: skip
+            if request is None:
+                console.print("  no promotion request: the alias was not protected then")
+            else:
+                approvers = ", ".join(a["approver"] for a in request["approvals"]
+                                      if a["decision"] == "approve")  # fmt: skip
+                evidence = "; ".join(f"{c['name']}: {c['detail']}"
+                                     for c in request["applied_checks"] or [])  # fmt: skip
+                console.print(f"  request {request['id']} by {request['requested_by']}: "
+                              f"{request['justification']}", markup=False)  # fmt: skip
+                console.print(f"  approved by {approvers}; evidence: {evidence}", markup=False)
 
-    emit(as_json, found.to_dict(), human)
+    data = found.to_dict() | ({"provenance": origin} if origin is not None else {})
+    emit(as_json, data, human)
 
 
 @app.command()

@@ -51,3 +51,8 @@ class PromotionMethods:
         self, model: str | None = None, state: str | None = None
     ) -> list[dict[str, Any]]:
         return self.transport.list_promotions(model, state)
+
+    def alias_provenance(self, model: str, alias: str, at: int | None = None) -> dict[str, Any]:
+        """Who held ``alias`` at ``at`` (UTC ms; now if left out), who moved it there, and who
+        approved that move on what evidence."""
+        return self.transport.alias_provenance(model, alias, at)

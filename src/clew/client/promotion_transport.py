@@ -42,6 +42,9 @@ class LocalPromotions:
         found = self.platform.promotions.list_requests(self.actor, model, state)
         return [r.to_dict() for r in found]
 
+    def alias_provenance(self, model: str, alias: str, at: int | None) -> dict[str, Any]:
+        return self.platform.promotions.provenance(self.actor, model, alias, at)
+
 
 class HttpPromotions:
     _json: Callable[..., Any]
@@ -70,3 +73,8 @@ class HttpPromotions:
         params = {k: v for k, v in (("model", model), ("state", state)) if v}
         data = self._json("GET", "/promotion-requests", params=params, idempotent=True)
         return list(data["requests"])
+
+    def alias_provenance(self, model: str, alias: str, at: int | None) -> dict[str, Any]:
+        path = f"/registered-models/{quote(model, safe='')}/aliases/{quote(alias, safe='')}"
+        params = {"at": at} if at is not None else {}
+        return dict(self._json("GET", path + "/provenance", params=params, idempotent=True))

@@ -264,6 +264,16 @@ class PromotionService:
             audit.append(conn, actor, "promotion.cancel", "promotion", request_id, {})
             return _record(store, store.request(request_id))
 
+    def provenance(
+        self, actor: Actor, model: str, alias: str, at: int | None = None
+    ) -> dict[str, Any]:
+        """Who held ``alias`` at ``at`` (UTC ms; now if left out), who moved it there, who
+        approved the move and on what evidence: one answer from the audit chain."""
+        history = self.registry.alias_history(actor, model, alias, at)
+        with self.db.read() as conn:
+            model_id = RegistryStore(conn).require_model(model)
+            return provenance(conn, model_id, history, alias)
+
     def apply(self, actor: Actor, request_id: str) -> PromotionRequest:
         """Move the alias (or stage) as the approved request says, re-checking everything, in
         the registry's transaction (``PolicyGuard``); a maintainer's, as any alias move is."""
@@ -278,6 +288,29 @@ class PromotionService:
                 self.registry.transition_model_version_stage(actor, request.model,
                                                              request.version, request.target)  # fmt: skip
         return self.get(actor, request_id)
+
+
+def provenance(conn: Connection, model_id: int, history: Any, alias: str) -> dict[str, Any]:
+    """Who moved ``alias`` to the version it held at ``history.at`` (or now), and the request
+    that approved the move, if one did: its requester, justification, approvals and the
+    evidence its checks read when it was applied. The request is found by the audit chain: an
+    applied request's ``promotion.apply`` event is written just before the move's own."""
+    moves = [m for m in history.moves if m.alias == alias
+             and (history.at is None or m.time <= history.at)]  # fmt: skip
+    if not moves:
+        return {"alias": alias, "at": history.at, "version": None, "move": None,
+                "promotion": None}  # fmt: skip
+    move = moves[-1]
+    store = PromotionStore(conn)
+    events = audit.list_events(conn, action="promotion.apply", after_seq=move.seq,
+                               limit=1)  # newest first: the one just before the move  # fmt: skip
+    request = None
+    if events and events[0].seq == move.seq - 1:
+        row = store.request(events[0].resource_id)
+        if row is not None and row.model_id == model_id:
+            request = _record(store, row).to_dict()
+    return {"alias": alias, "at": history.at, "version": move.version, "move": move.to_dict(),
+            "promotion": request}  # fmt: skip
 
 
 class PolicyGuard:

@@ -109,3 +109,16 @@ def apply_promotion_request(
 ) -> Response:
     """Move the alias or stage, re-checking the policy, in one transaction with the audit."""
     return _json(platform.promotions.apply(actor, request_id).to_dict())
+
+
+@router.get("/registered-models/{name}/aliases/{alias}/provenance")
+def alias_provenance(
+    name: ModelName,
+    alias: Annotated[str, Path(min_length=1, max_length=256)],
+    platform: PlatformDep,
+    actor: ActorDep,
+    at: Annotated[int | None, Query(ge=0, lt=2**63)] = None,
+) -> Response:
+    """Who held the alias at ``at`` (UTC ms; now if left out), the move that put it there,
+    and the promotion request that approved that move with its approvals and evidence."""
+    return _json(platform.promotions.provenance(actor, name, alias, at))
