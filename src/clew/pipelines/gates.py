@@ -27,7 +27,7 @@ from clew.core.errors import InvalidInput, NotFound
 from clew.pipelines.dsl import step
 from clew.pipelines.state import StopBranch
 
-__all__ = ["StopBranch", "quality_gate", "register_model"]
+__all__ = ["StopBranch", "quality_gate", "register_model", "request_promotion"]
 
 _BAR: Final = re.compile(r"\s*(>=|<=|>|<|==)\s*(\S+)\s*")
 _OPS: Final[dict[str, Callable[[float, float], bool]]] = {
@@ -134,3 +134,39 @@ def register_model(
     if alias:
         clew.set_model_alias(name, alias, version)
     return version
+
+
+@step(cache=False)  # a request is a decision of people, asked anew each run
+def request_promotion(
+    version: int,
+    name: str = "",
+    alias: str = "champion",
+    justification: str = "",
+    timeout_s: float = 86_400.0,
+    poll_s: float = 5.0,
+    apply: bool = False,
+) -> str:
+    """Human in the loop: open a promotion request for ``version`` of ``name`` to the
+    protected ``alias`` and wait for its decision. Approved, it returns the request's id (and,
+    with ``apply``, applies it, which needs a maintainer's role); rejected, canceled, expired
+    or undecided after ``timeout_s``, it stops the branch with the reason."""
+    import time
+
+    from clew.client import session as sessions
+
+    if not name:
+        raise InvalidInput("request_promotion needs the registered model's name")
+    client = sessions.current().client
+    why = justification or f"version {version}, from a pipeline run"
+    request = client.request_promotion(name, version, alias=alias, justification=why)
+    deadline = time.monotonic() + timeout_s
+    while request["state"] == "PENDING":
+        if time.monotonic() >= deadline:
+            raise StopBranch(f"promotion request {request['id']} undecided after {timeout_s:g} s")
+        time.sleep(poll_s)
+        request = client.get_promotion(request["id"])
+    if request["state"] != "APPROVED":
+        raise StopBranch(f"promotion request {request['id']} was {request['state']}")
+    if apply:
+        client.apply_promotion(request["id"])
+    return str(request["id"])
