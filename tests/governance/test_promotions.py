@@ -243,3 +243,29 @@ def test_who_held_an_alias_when_and_who_approved_it(
     assert earlier["version"] is None
     free = platform.promotions.provenance(ROOT, "churn", "challenger")
     assert free["version"] == 2 and free["promotion"] is None  # not protected: no request
+
+
+def test_the_compliance_report_holds_the_evidence(
+    world: tuple[Platform, dict[str, Any]], tmp_path: Any
+) -> None:
+    from clew.governance import report
+
+    platform, made = world
+    platform.registry.set_model_version_tags(ROOT, "churn", made["v1"], {
+        "model_card.intended_use": "<script>alert(1)</script> churn triage"
+    })  # fmt: skip
+    request = _approved(platform, made["v1"])
+    platform.promotions.apply(BOB, request.id)
+    text = report.render(platform, ROOT, "churn", made["v1"], "markdown")
+    for heading in ("1. General description", "2. Development process", "3. Evaluation",
+                    "4. Risk management and human oversight", "5. Change log",
+                    "6. Integrity of this record"):  # fmt: skip
+        assert f"## {heading}" in text
+    assert "Data set: train" in text and "| accuracy | 0.95 (step 0) |" in text
+    assert f"request {request.id} (APPLIED)" in text
+    assert "bob (maintainer)" in text and "carol (maintainer)" in text
+    assert "check metrics | passed" in text and "intact," in text and "all match" in text
+    page = report.render(platform, ROOT, "churn", made["v1"], "html")
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    with pytest.raises(PermissionDenied):  # the audit trail is an admin's to read
+        report.render(platform, ALICE, "churn", made["v1"], "markdown")

@@ -99,3 +99,10 @@ def test_policy_and_promote_on_the_command_line(clew_home: Path, tmp_path: Path)
     assert [r["id"] for r in listed] == [request_id]
     shown = runner.invoke(app, ["promote", "get", request_id])
     assert "PENDING" in shown.output and "digests ok" in shown.output
+    written = runner.invoke(app, ["report", "churn", "1", "--out", str(tmp_path / "pack")])
+    assert written.exit_code == 0, written.output
+    page = (tmp_path / "pack" / "churn-v1-report.html").read_text()
+    assert "Risk management and human oversight" in page and f"request {request_id}" in page
+    assert (
+        "## 6. Integrity of this record" in (tmp_path / "pack" / "churn-v1-report.md").read_text()
+    )

@@ -51,6 +51,7 @@ app.add_typer(promote.promote_app, name="promote")
 app.add_typer(promote.policy_app, name="policy")
 app.command()(server)
 app.command()(schedules.scheduler)
+app.command()(promote.report)
 del pipeline_jobs  # imported for its commands, which it adds to ``clew pipelines``
 
 

@@ -110,3 +110,22 @@ def show_policy(
         console.print(f"{model} has no policy: its aliases and stages move freely")
         return
     emit(as_json, found, lambda: console.print(found["document"], markup=False, highlight=False))
+
+
+def report(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The registered model.")],
+    version: Annotated[int, typer.Argument()],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for report.html and .md.")
+    ] = Path("."),
+) -> None:
+    """Write the version's compliance report (EU AI Act Annex IV headings) as HTML and
+    Markdown: model card, data and lineage, code and pipeline, metrics, policy checks with
+    their evidence, approvals, the audit trail and the chain verified."""
+    out.mkdir(parents=True, exist_ok=True)
+    with client(ctx) as c:
+        for fmt, suffix in (("html", "html"), ("markdown", "md")):
+            target = out / f"{name}-v{version}-report.{suffix}"
+            target.write_text(c.compliance_report(name, version, fmt))
+            console.print(f"Wrote {target}")

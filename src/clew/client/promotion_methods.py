@@ -56,3 +56,7 @@ class PromotionMethods:
         """Who held ``alias`` at ``at`` (UTC ms; now if left out), who moved it there, and who
         approved that move on what evidence."""
         return self.transport.alias_provenance(model, alias, at)
+
+    def compliance_report(self, model: str, version: int, fmt: str = "html") -> str:
+        """The version's evidence pack as ``html`` or ``markdown``."""
+        return self.transport.compliance_report(model, version, fmt)

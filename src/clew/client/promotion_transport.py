@@ -45,9 +45,15 @@ class LocalPromotions:
     def alias_provenance(self, model: str, alias: str, at: int | None) -> dict[str, Any]:
         return self.platform.promotions.provenance(self.actor, model, alias, at)
 
+    def compliance_report(self, model: str, version: int, fmt: str) -> str:
+        from clew.governance import report
+
+        return report.render(self.platform, self.actor, model, version, fmt)
+
 
 class HttpPromotions:
     _json: Callable[..., Any]
+    request: Callable[..., Any]
 
     def set_model_policy(self, model: str, document: str) -> dict[str, Any]:
         path = f"/registered-models/{quote(model, safe='')}/policy"
@@ -78,3 +84,8 @@ class HttpPromotions:
         path = f"/registered-models/{quote(model, safe='')}/aliases/{quote(alias, safe='')}"
         params = {"at": at} if at is not None else {}
         return dict(self._json("GET", path + "/provenance", params=params, idempotent=True))
+
+    def compliance_report(self, model: str, version: int, fmt: str) -> str:
+        path = f"/registered-models/{quote(model, safe='')}/versions/{version}/report"
+        response = self.request("GET", path, params={"format": fmt}, idempotent=True)
+        return str(response.text)

@@ -122,3 +122,19 @@ def alias_provenance(
     """Who held the alias at ``at`` (UTC ms; now if left out), the move that put it there,
     and the promotion request that approved that move with its approvals and evidence."""
     return _json(platform.promotions.provenance(actor, name, alias, at))
+
+
+@router.get("/registered-models/{name}/versions/{version}/report")
+def compliance_report(
+    name: ModelName,
+    version: Annotated[int, Path(ge=1)],
+    platform: PlatformDep,
+    actor: ActorDep,
+    format: Annotated[str, Query(pattern="^(markdown|html)$")] = "html",
+) -> Response:
+    """The version's evidence pack (EU AI Act Annex IV headings), as HTML or Markdown."""
+    from clew.governance import report
+
+    text = report.render(platform, actor, name, version, format)
+    media = "text/html" if format == "html" else "text/markdown"
+    return Response(text, media_type=f"{media}; charset=utf-8")
