@@ -20,6 +20,7 @@ from sqlalchemy.engine import Dialect
 
 from clew.core import schema
 from clew.core.prepared import Prepared, per_dialect
+from clew.tracking.search.hints import unindexed_number, unindexed_text
 
 C, CT = schema.contexts, schema.context_tags
 E, A, EV = schema.executions, schema.artifacts, schema.events
@@ -53,16 +54,20 @@ def _statements(dialect: Dialect) -> _Statements:
     node_columns = ("type", "name", "uri", "digest", "properties", "created_at", "dedup_key")
     event_columns = ("execution_id", "artifact_id", "type", "name", "properties", "time")
     by_name = (C.c.type == bindparam("type"), C.c.name == bindparam("name"))
-    # A cache lookup: the runs tagged with a key (the tags' (key, value) index), newest first.
-    keyed = (
-        select(E.c.id, E.c.start_time, E.c.status, E.c.lifecycle_stage)
-        .join(ET, ET.c.execution_id == E.c.id)
-        .where(
-            ET.c.key == bindparam("tag"),
-            ET.c.value == bindparam("value"),
-            E.c.context_id == bindparam("experiment_id"),
-        )
+    # A cache lookup: the runs tagged with a key, found through the tags' (key, value) index.
+    # On SQLite the executions columns are hidden from the planner (``hints.Unindexed``):
+    # it would otherwise walk the experiment's runs in start-time order, probing each for the
+    # tag (a cache hit of a 3,000-step fan-out read every run of it), where a key has a few.
+    keyed = select(E.c.id, E.c.start_time).join(ET, ET.c.execution_id == E.c.id)
+    keyed = keyed.where(ET.c.key == bindparam("tag"), ET.c.value == bindparam("value"))
+    start = unindexed_number(E.c.start_time)
+    newest = keyed.where(
+        unindexed_number(E.c.context_id) == bindparam("experiment_id"),
+        unindexed_text(E.c.status) == "FINISHED",
+        unindexed_text(E.c.lifecycle_stage) == "active",
+        start >= bindparam("since"),
     )
+    one = keyed.where(E.c.id == bindparam("run_id"), E.c.context_id == bindparam("experiment_id"))
     return _Statements(
         context=Prepared(select(C).where(*by_name), dialect),
         context_tags=Prepared(
@@ -80,16 +85,9 @@ def _statements(dialect: Dialect) -> _Statements:
             dialect,
         ),
         keyed_runs=Prepared(
-            keyed.where(
-                E.c.status == "FINISHED",
-                E.c.lifecycle_stage == "active",
-                E.c.start_time >= bindparam("since"),
-            )
-            .order_by(E.c.start_time.desc(), E.c.id)
-            .limit(bindparam("limit")),
-            dialect,
+            newest.order_by(start.desc(), E.c.id).limit(bindparam("limit")), dialect
         ),
-        keyed_run=Prepared(keyed.where(E.c.id == bindparam("run_id")), dialect),
+        keyed_run=Prepared(one, dialect),
         run_tags=Prepared(
             select(ET.c.key, ET.c.value).where(ET.c.execution_id == bindparam("run_id")), dialect
         ),
