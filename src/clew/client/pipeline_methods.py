@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from clew.pipelines.records import PipelineRunInfo, StepInput, StepOutput
+from clew.pipelines.records import CachedStep, PipelineRunInfo, StepInput, StepOutput
 
 if TYPE_CHECKING:
     from clew.client.transport import Transport
@@ -58,3 +58,21 @@ class PipelineMethods:
     ) -> list[tuple[str, str, str, int, str]]:
         """``(step run, INPUT|OUTPUT, name, node id, digest)`` for each recorded edge."""
         return self.transport.pipeline_step_edges(run_id, step_run_ids)
+
+    def find_cached_step(
+        self,
+        experiment_id: str,
+        cache_key: str,
+        *,
+        started_since: int | None = None,
+        run_id: str | None = None,
+        exclude: Sequence[str] = (),
+    ) -> CachedStep | None:
+        """The newest FINISHED step run of ``experiment_id`` under cache key ``cache_key``
+        (its ``clew.pipeline.cache_key`` tag) that started at ``started_since`` (UTC ms) or
+        later and is not in ``exclude``; with ``run_id``, that step run if it is under the key.
+        It comes with its tags, params and each output's files with digests, and the outputs
+        whose blobs are gone (``missing``), in one read: what a cache hit checks."""
+        return self.transport.find_cached_step(
+            experiment_id, cache_key, started_since, run_id, exclude
+        )

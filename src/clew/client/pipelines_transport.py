@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from clew.pipelines.records import PipelineRunInfo, StepInput, StepOutput
+from clew.pipelines.records import CachedStep, PipelineRunInfo, StepInput, StepOutput
 
 if TYPE_CHECKING:
     from clew.core.actor import Actor
@@ -51,6 +51,23 @@ class LocalPipelines:
 
     def pipeline_step_edges(self, run_id: str, step_run_ids: Sequence[str]) -> list[Edge]:
         return list(self.platform.pipelines.step_edges(self.actor, run_id, step_run_ids))
+
+    def find_cached_step(
+        self,
+        experiment_id: str,
+        cache_key: str,
+        started_since: int | None = None,
+        run_id: str | None = None,
+        exclude: Sequence[str] = (),
+    ) -> CachedStep | None:
+        return self.platform.pipelines.find_cached_step(
+            self.actor,
+            experiment_id,
+            cache_key,
+            started_since=started_since,
+            run_id=run_id,
+            exclude=exclude,
+        )
 
 
 def _info(data: dict[str, Any]) -> PipelineRunInfo:
@@ -116,3 +133,22 @@ class HttpPipelines:
         return [
             (e["run_id"], e["type"], e["name"], e["node_id"], e["digest"]) for e in data["edges"]
         ]
+
+    def find_cached_step(
+        self,
+        experiment_id: str,
+        cache_key: str,
+        started_since: int | None = None,
+        run_id: str | None = None,
+        exclude: Sequence[str] = (),
+    ) -> CachedStep | None:
+        params: dict[str, Any] = {}
+        if started_since is not None:
+            params["started_since"] = started_since
+        if run_id is not None:
+            params["run_id"] = run_id
+        if exclude:
+            params["exclude"] = list(exclude)
+        path = f"/pipeline-cache/{experiment_id}/{cache_key}"
+        data = self._json("GET", path, params=params, idempotent=True)
+        return None if data["step"] is None else CachedStep.from_dict(data["step"])

@@ -17,7 +17,7 @@ from clew.core.audit_model import AuditEvent, Verification
 from clew.governance.model import AccessToken, CreatedToken, RoleBinding, Team, User
 from clew.lineage.model import LineageGraph
 from clew.pipelines.job_records import Job, PipelineVersion, Schedule
-from clew.pipelines.records import PipelineRunInfo, StepInput, StepOutput
+from clew.pipelines.records import CachedStep, PipelineRunInfo, StepInput, StepOutput
 from clew.registry.logged_model import (
     DatasetFilter,
     LoggedModel,
@@ -289,6 +289,14 @@ class Transport(Protocol):
     def pipeline_step_edges(
         self, run_id: str, step_run_ids: Sequence[str]
     ) -> list[tuple[str, str, str, int, str]]: ...
+    def find_cached_step(
+        self,
+        experiment_id: str,
+        cache_key: str,
+        started_since: int | None = None,
+        run_id: str | None = None,
+        exclude: Sequence[str] = (),
+    ) -> CachedStep | None: ...
 
     # lineage
     def get_lineage(

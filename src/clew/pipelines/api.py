@@ -76,6 +76,20 @@ class EdgesOut(BaseModel):
     edges: list[EdgeOut]
 
 
+class CachedStepOut(BaseModel):
+    run_id: str
+    start_time: int
+    tags: dict[str, str]
+    params: dict[str, str]
+    files_run_id: str
+    files: dict[str, dict[str, str]]
+    missing: list[str]
+
+
+class CachedStepFound(BaseModel):
+    step: CachedStepOut | None
+
+
 def _json(data: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
@@ -136,3 +150,21 @@ def pipeline_step_edges(
     rows = platform.pipelines.step_edges(actor, run_id, step_run_id)
     keys = ("run_id", "type", "name", "node_id", "digest")
     return _json({"edges": [dict(zip(keys, row, strict=True)) for row in rows]})
+
+
+@router.get("/pipeline-cache/{experiment_id}/{cache_key}", response_model=CachedStepFound)
+def find_cached_step(
+    experiment_id: Annotated[str, Path(pattern=r"^[0-9]+$")],
+    cache_key: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],
+    platform: PlatformDep,
+    actor: ActorDep,
+    started_since: int | None = None,
+    run_id: Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")] = None,
+    exclude: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006 (FastAPI copies it)
+) -> Response:
+    """The newest finished step run under a cache key, with its outputs' files and whether
+    their blobs are stored (``PipelineService.find_cached_step``)."""
+    found = platform.pipelines.find_cached_step(
+        actor, experiment_id, cache_key, started_since=started_since, run_id=run_id, exclude=exclude
+    )
+    return _json({"step": None if found is None else found.to_dict()})

@@ -1,34 +1,30 @@
 """Finding a cache hit: earlier step runs under the same key, and their outputs checked to be
-still stored (each file listed and its blob opened, the manifest matching the tagged digest)
-without loading them (``Deferred``, or references for a by-reference executor)."""
+still stored (each file's blob there, the manifest matching the tagged digest) without loading
+them (``Deferred``, or references for a by-reference executor).
+
+One narrow read per candidate (``Client.find_cached_step``) brings the step run's tags, params
+and output files with their blobs checked; a general run search and a file listing and blob
+opening per file cost about twice that a hit.
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from clew.client.client import Client
 from clew.pipelines import graph as g
 from clew.pipelines.hooks import as_return
 from clew.pipelines.materializers import Materializers
-from clew.pipelines.run_tags import CACHE_KEY_TAG, OUTPUT_TAG
+from clew.pipelines.records import CachedStep
+from clew.pipelines.run_tags import OUTPUT_TAG
 from clew.pipelines.state import Deferred
 from clew.pipelines.stored import StoredOutput, load_output, manifest_digest
-from clew.tracking.model import Run
 
-
-def candidates(client: Client, experiment_id: str, key: str) -> list[Run]:
-    """The finished step runs of ``experiment_id`` under cache key ``key``, newest first."""
-    return list(
-        client.search_runs(
-            [experiment_id],
-            f"tags.`{CACHE_KEY_TAG}` = '{key}' and attributes.status = 'FINISHED'",
-            order_by=["attributes.start_time DESC"],
-            max_results=20,
-        )
-    )
+#: Earlier step runs under a key a cache lookup tries, newest first, before it gives up.
+MAX_CANDIDATES: Final = 20
 
 
 @dataclass(frozen=True)
@@ -41,49 +37,62 @@ class StoredOutputs:
     tags: dict[str, str]
 
 
-def stored_outputs(
+def find_hit(
     client: Client,
     materializers: Materializers,
     task: g.TaskSpec,
-    earlier_id: str,
-    tags: Mapping[str, str],
+    experiment_id: str,
+    key: str,
+    *,
+    run_id: str,
+    expiry_s: float | None,
+    now_s: float,
+    by_ref: bool,
+) -> tuple[CachedStep, StoredOutputs] | None:
+    """The newest finished step run of ``experiment_id`` under ``key`` (not ``run_id``, the
+    step run asking; started within ``expiry_s`` of ``now_s`` if it expires) whose outputs
+    are all still stored, with them; one read per step run tried."""
+    since = None if expiry_s is None else math.ceil((now_s - expiry_s) * 1000)
+    passed = [run_id]
+    for _ in range(MAX_CANDIDATES):
+        found = client.find_cached_step(experiment_id, key, started_since=since, exclude=passed)
+        if found is None:
+            return None
+        outputs = stored_outputs(materializers, task, found, client, by_ref)
+        if outputs is not None:
+            return found, outputs
+        passed.append(found.run_id)  # its files are gone: not a hit (KFP does not check, #7939)
+    return None
+
+
+def stored_outputs(
+    materializers: Materializers,
+    task: g.TaskSpec,
+    found: CachedStep,
+    client: Client,
     by_ref: bool,
 ) -> StoredOutputs | None:
-    """Step run ``earlier_id``'s outputs, if each is still stored as its tag says (its
-    files' manifest has the tagged digest) and its materializer is here and allowed: as
-    ``Deferred`` values, loaded if a step that runs reads them, or (``by_ref``) as
-    references that load where they are read."""
+    """Step run ``found``'s outputs, if each is still stored as its tag says (its files'
+    manifest has the tagged digest, every blob is there) and its materializer is here and
+    allowed: as ``Deferred`` values, loaded if a step that runs reads them, or (``by_ref``)
+    as references that load where they are read."""
     values: dict[str, Any] = {}
     kept: dict[str, str] = {}
     for name in task.outputs:
-        tag = tags.get(OUTPUT_TAG + name)
+        tag = found.tags.get(OUTPUT_TAG + name)
         if tag is None or ":" not in tag:
             return None
         materializer_name, digest_ = tag.split(":", 1)
         try:
             materializers.named(materializer_name)
-            files = listed_files(client, earlier_id, f"outputs/{name}")
-        except Exception:  # a refused pickle, a removed materializer, a deleted run
+        except Exception:  # a refused pickle, a removed materializer
             return None
-        if not files or manifest_digest(files) != digest_:
+        files = found.files.get(name)
+        if not files or name in found.missing or manifest_digest(files) != digest_:
             return None  # missing or changed files: not a hit
-        ref = StoredOutput(earlier_id, name, materializer_name, digest_)
+        ref = StoredOutput(found.files_run_id, name, materializer_name, digest_)
         values[name] = (
             ref if by_ref else Deferred(functools.partial(load_output, client, materializers, ref))
         )
         kept[name] = tag
     return StoredOutputs(as_return(task, values), kept)
-
-
-def listed_files(client: Client, run_id: str, directory: str) -> dict[str, str]:
-    """``{path: digest}`` of every file below ``directory`` of run ``run_id``, each checked
-    to be readable (its blob opens: ``NotFound`` if it is gone)."""
-    files: dict[str, str] = {}
-    for info in client.list_artifacts(run_id, directory):
-        if info.is_dir:
-            files.update(listed_files(client, run_id, info.path))
-        elif info.digest:
-            with client.open_artifact(run_id, info.path) as chunks:
-                next(iter(chunks), b"")  # started, so closing it closes the blob
-            files[info.path] = info.digest
-    return files

@@ -59,3 +59,37 @@ class PipelineRunInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class CachedStep:
+    """A step run found by its cache key (``Client.find_cached_step``), with what a cache hit
+    or a resume checks before adopting its outputs: no files are opened, none loaded."""
+
+    run_id: str
+    start_time: int
+    tags: dict[str, str]
+    params: dict[str, str]
+    #: The run whose artifacts hold the outputs' files: the step run's own, or the run it was
+    #: a cache hit of (its ``clew.pipeline.cached_from`` tag).
+    files_run_id: str
+    #: Per output (the step run's ``clew.output.<name>`` tags): ``{path: digest}`` of each file
+    #: below ``outputs/<name>/`` of ``files_run_id``.
+    files: dict[str, dict[str, str]]
+    #: The outputs with a file whose blob is no longer in the blob store.
+    missing: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "missing": list(self.missing)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CachedStep:
+        return cls(
+            data["run_id"],
+            int(data["start_time"]),
+            dict(data["tags"]),
+            dict(data["params"]),
+            data["files_run_id"],
+            {name: dict(files) for name, files in data["files"].items()},
+            tuple(data.get("missing", ())),
+        )

@@ -15,24 +15,30 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection
 
+from clew.artifacts.blobstore import BlobStore
+from clew.artifacts.store import ArtifactFileStore
 from clew.core import audit
 from clew.core.actor import Actor
 from clew.core.authz import Authorizer, Permission, Resource
 from clew.core.db import Database, retry_conflicts
 from clew.core.errors import InvalidInput, NotFound
-from clew.core.ids import check_run_id, now_ms
+from clew.core.ids import check_experiment_id, check_run_id, now_ms
 from clew.pipelines import records
-from clew.pipelines.records import PipelineRunInfo, StepInput, StepOutput
+from clew.pipelines.records import CachedStep, PipelineRunInfo, StepInput, StepOutput
+from clew.pipelines.run_tags import CACHE_KEY_TAG, CACHED_FROM_TAG, OUTPUT_TAG
 from clew.pipelines.state import PipelineState
 from clew.pipelines.store import PIPELINE, PIPELINE_RUN, PipelineStore
 from clew.tracking import validation as v
+from clew.tracking.service_base import experiment_resource, run_resource
 
 if TYPE_CHECKING:
     from clew.tracking.service import TrackingService
 
-__all__ = ["PipelineRunInfo", "PipelineService", "StepInput", "StepOutput"]
+__all__ = ["CachedStep", "PipelineRunInfo", "PipelineService", "StepInput", "StepOutput"]
 
 _DIGEST: Final = re.compile(r"[0-9a-f]{64}")
+#: Step runs a cache lookup may pass over (``exclude``): the candidates a hit tries.
+MAX_EXCLUDED: Final = 100
 _MAX_HEARTBEAT_S: Final = 3600.0
 
 
@@ -41,11 +47,15 @@ def _resource(pipeline: str) -> Resource:
 
 
 class PipelineService:
-    def __init__(self, db: Database, authz: Authorizer, tracking: TrackingService) -> None:
+    def __init__(
+        self, db: Database, authz: Authorizer, tracking: TrackingService, blobs: BlobStore
+    ) -> None:
         self.db = db
         self.authz = authz
         #: A step run is a tracked run: its last params, tags and end go through tracking.
         self.tracking = tracking
+        #: Where a cache lookup checks that the outputs' blobs are still stored.
+        self.blobs = blobs
 
     @retry_conflicts
     def start_run(self, actor: Actor, pipeline: str, run_id: str, digest: str) -> PipelineRunInfo:
@@ -216,6 +226,74 @@ class PipelineService:
         with self.db.read() as conn:
             rows = PipelineStore(conn).events_of(list(step_run_ids))
         return [(r[0], r[1], r[2], int(r[3]), r[4]) for r in rows]
+
+    def find_cached_step(
+        self,
+        actor: Actor,
+        experiment_id: str,
+        cache_key: str,
+        *,
+        started_since: int | None = None,
+        run_id: str | None = None,
+        exclude: Sequence[str] = (),
+    ) -> CachedStep | None:
+        """The newest FINISHED (active) step run of ``experiment_id`` tagged with cache key
+        ``cache_key`` that started at ``started_since`` (UTC ms) or later and is not in
+        ``exclude``; with ``run_id``, that step run if it is in the experiment under the key,
+        whatever its status (a resume adopts what the run it resumes made). None if none is.
+
+        What a cache hit checks comes with it, in one read and no file opened: its tags and
+        params, and each output's files (below ``outputs/<name>/`` of the run that holds them,
+        itself or the run it was a hit of) with digests, each blob checked to exist
+        (``missing``). Whether the files are the tagged output is the caller's to judge (the
+        manifest digest is the engine's).
+        """
+        experiment = check_experiment_id(experiment_id)
+        _check_digest(cache_key)
+        if run_id is not None:
+            check_run_id(run_id)
+        if len(exclude) > MAX_EXCLUDED:
+            raise InvalidInput(f"At most {MAX_EXCLUDED} step runs to exclude")
+        for excluded in exclude:
+            check_run_id(excluded)
+        self.authz.check(actor, Permission.READ, experiment_resource(experiment))
+        with self.db.read() as conn:
+            store = PipelineStore(conn)
+            found: tuple[str, int] | None = None
+            if run_id is not None:
+                start = store.keyed_run(experiment, CACHE_KEY_TAG, cache_key, run_id)
+                found = None if start is None else (run_id, start)
+            else:
+                skip = set(exclude)
+                since = 0 if started_since is None else int(started_since)
+                limit = len(skip) + 1
+                rows = store.keyed_runs(experiment, CACHE_KEY_TAG, cache_key, since, limit)
+                found = next((row for row in rows if row[0] not in skip), None)
+            if found is None:
+                return None
+            step_id, start_time = found
+            tags = store.run_tags(step_id)
+            params = store.run_params(step_id)
+            source = tags.get(CACHED_FROM_TAG, step_id)
+            if source != step_id:
+                check_run_id(source)
+                self.authz.check(actor, Permission.READ, run_resource(source))
+            stored = ArtifactFileStore(conn).walk(source, "outputs")
+        names = [key[len(OUTPUT_TAG) :] for key in tags if key.startswith(OUTPUT_TAG)]
+        files: dict[str, dict[str, str]] = {}
+        missing: list[str] = []
+        present: dict[str, bool] = {}  # a blob shared by files is checked once
+        for name in sorted(names):
+            prefix = f"outputs/{name}/"
+            below = {f.path: f.digest for f in stored if f.path.startswith(prefix) and f.digest}
+            files[name] = below
+            for digest in below.values():
+                if digest not in present:
+                    present[digest] = self.blobs.exists(digest)
+                if not present[digest]:
+                    missing.append(name)
+                    break
+        return CachedStep(step_id, start_time, tags, params, source, files, tuple(missing))
 
     @staticmethod
     def _require_run(store: PipelineStore, run_id: str) -> PipelineRunInfo:

@@ -20,9 +20,11 @@ from sqlalchemy.engine import Dialect
 
 from clew.core import schema
 from clew.core.prepared import Prepared, per_dialect
+from clew.tracking.search.hints import unindexed_number, unindexed_text
 
 C, CT = schema.contexts, schema.context_tags
 E, A, EV = schema.executions, schema.artifacts, schema.events
+ET, EP = schema.execution_tags, schema.execution_params
 
 PIPELINE: Final = "pipeline"
 PIPELINE_RUN: Final = "pipeline_run"
@@ -40,6 +42,10 @@ class _Statements:
     output_node: Prepared
     insert_output_node: Prepared
     insert_event: Prepared
+    keyed_runs: Prepared
+    keyed_run: Prepared
+    run_tags: Prepared
+    run_params: Prepared
 
 
 @per_dialect
@@ -48,6 +54,20 @@ def _statements(dialect: Dialect) -> _Statements:
     node_columns = ("type", "name", "uri", "digest", "properties", "created_at", "dedup_key")
     event_columns = ("execution_id", "artifact_id", "type", "name", "properties", "time")
     by_name = (C.c.type == bindparam("type"), C.c.name == bindparam("name"))
+    # A cache lookup: the runs tagged with a key, found through the tags' (key, value) index.
+    # On SQLite the executions columns are hidden from the planner (``hints.Unindexed``):
+    # it would otherwise walk the experiment's runs in start-time order, probing each for the
+    # tag (a cache hit of a 3,000-step fan-out read every run of it), where a key has a few.
+    keyed = select(E.c.id, E.c.start_time).join(ET, ET.c.execution_id == E.c.id)
+    keyed = keyed.where(ET.c.key == bindparam("tag"), ET.c.value == bindparam("value"))
+    start = unindexed_number(E.c.start_time)
+    newest = keyed.where(
+        unindexed_number(E.c.context_id) == bindparam("experiment_id"),
+        unindexed_text(E.c.status) == "FINISHED",
+        unindexed_text(E.c.lifecycle_stage) == "active",
+        start >= bindparam("since"),
+    )
+    one = keyed.where(E.c.id == bindparam("run_id"), E.c.context_id == bindparam("experiment_id"))
     return _Statements(
         context=Prepared(select(C).where(*by_name), dialect),
         context_tags=Prepared(
@@ -63,6 +83,16 @@ def _statements(dialect: Dialect) -> _Statements:
         insert_event=Prepared(
             insert(EV).values({c: bindparam(c) for c in event_columns}).on_conflict_do_nothing(),
             dialect,
+        ),
+        keyed_runs=Prepared(
+            newest.order_by(start.desc(), E.c.id).limit(bindparam("limit")), dialect
+        ),
+        keyed_run=Prepared(one, dialect),
+        run_tags=Prepared(
+            select(ET.c.key, ET.c.value).where(ET.c.execution_id == bindparam("run_id")), dialect
+        ),
+        run_params=Prepared(
+            select(EP.c.key, EP.c.value).where(EP.c.execution_id == bindparam("run_id")), dialect
         ),
     )
 
@@ -151,6 +181,28 @@ class PipelineStore:
             "properties": "{}",
             "time": now,
         })  # fmt: skip
+
+    def keyed_runs(
+        self, experiment_id: int, tag: str, value: str, since: int, limit: int
+    ) -> list[tuple[str, int]]:
+        """``(run id, start time)`` of the FINISHED, active runs of ``experiment_id`` tagged
+        ``tag=value`` that started at ``since`` or later: newest first, at most ``limit``."""
+        params = {"tag": tag, "value": value, "experiment_id": experiment_id}
+        params.update(since=since, limit=limit)
+        return [(r[0], int(r[1])) for r in self._sql.keyed_runs(self.conn, params)]
+
+    def keyed_run(self, experiment_id: int, tag: str, value: str, run_id: str) -> int | None:
+        """The start time of run ``run_id`` if it is in ``experiment_id`` and tagged
+        ``tag=value`` (whatever its status)."""
+        params = {"tag": tag, "value": value, "experiment_id": experiment_id, "run_id": run_id}
+        row = self._sql.keyed_run(self.conn, params).first()
+        return None if row is None else int(row[1])
+
+    def run_tags(self, run_id: str) -> dict[str, str]:
+        return {k: v for k, v in self._sql.run_tags(self.conn, {"run_id": run_id})}
+
+    def run_params(self, run_id: str) -> dict[str, str]:
+        return {k: v for k, v in self._sql.run_params(self.conn, {"run_id": run_id})}
 
     def events_of(self, run_ids: list[str]) -> list[Any]:
         """``(execution_id, type, name, node id, node digest, node uri)`` of output nodes."""

@@ -30,14 +30,14 @@ from clew.core.errors import AlreadyExists
 from clew.pipelines import attempts, records
 from clew.pipelines import graph as g
 from clew.pipelines.attempts import Abandoned
-from clew.pipelines.cache_hits import candidates, stored_outputs
+from clew.pipelines.cache_hits import StoredOutputs, find_hit, stored_outputs
 from clew.pipelines.cache_key import cache_key, code_fingerprint
 from clew.pipelines.executors import Invoker, RunContext
 from clew.pipelines.flatten import flatten
 from clew.pipelines.hooks import Cached, Hooks, as_return, outputs_of
 from clew.pipelines.liveness import Heartbeat, heartbeat_interval
 from clew.pipelines.materializers import Materializers
-from clew.pipelines.records import StepInput, StepOutput
+from clew.pipelines.records import CachedStep, StepInput, StepOutput
 from clew.pipelines.run_tags import (
     CACHE_KEY_TAG,
     CACHED_FROM_TAG,
@@ -385,34 +385,34 @@ class TrackingHooks(Hooks):
     ) -> Cached | None:
         """The outputs step run ``earlier`` of the run being resumed made, if it ran under the
         same key and they are still stored."""
-        found = self.client.get_run(earlier)
-        if found.data.tags.get(CACHE_KEY_TAG) != key:
+        assert self.experiment_id is not None
+        found = self.client.find_cached_step(self.experiment_id, key, run_id=earlier)
+        if found is None:  # not under this key
             return None
-        return self._adopt(task, run, run_id, found, key, kwargs, by_ref)
+        outputs = stored_outputs(self.materializers, task, found, self.client, by_ref)
+        if outputs is None:
+            return None
+        return self._adopt(task, run, run_id, found, outputs, key, kwargs)
 
     def _adopt(
         self,
         task: g.TaskSpec,
         run: StepRun,
         run_id: str,
-        earlier: Any,
+        earlier: CachedStep,
+        outputs: StoredOutputs,
         key: str,
         kwargs: Mapping[str, Any],
-        by_ref: bool,
-    ) -> Cached | None:
-        """The outputs of step run ``earlier`` (a ``Run``) as this step run's."""
-        tags = earlier.data.tags
-        source = tags.get(CACHED_FROM_TAG, earlier.info.run_id)  # a cached run's files are there
-        outputs = stored_outputs(self.client, self.materializers, task, source, tags, by_ref)
-        if outputs is None:
-            return None
+    ) -> Cached:
+        """The outputs of step run ``earlier``, checked to be stored, as this step run's."""
+        source = earlier.files_run_id  # a cached run's files are in the run it was cached from
         with self._lock:
             for name, tag in outputs.tags.items():
                 self.digests[(run.task, run.index, name)] = tag.split(":", 1)[1]
         attempt = attempts.current()  # settled here, as a step's function returning settles it
         if attempt is not None and not attempt.finish():
             raise Abandoned("the step was given up on while its outputs were checked")
-        late = self._late_params(task, run, kwargs, {}, earlier.data.params)
+        late = self._late_params(task, run, kwargs, {}, earlier.params)
         output_tags = {OUTPUT_TAG + name: tag for name, tag in outputs.tags.items()}
         reused = [
             StepOutput(name, tag.split(":", 1)[1], tag.split(":", 1)[0])
@@ -433,17 +433,22 @@ class TrackingHooks(Hooks):
     ) -> Cached | None:
         """An earlier step run's outputs under ``key``, if they still exist (not loaded)."""
         assert self.experiment_id is not None
-        found = candidates(self.client, self.experiment_id, key)
         expiry = task.options.caching.expiry_s
-        for earlier in found:
-            if earlier.info.run_id == run_id:
-                continue
-            if expiry is not None and earlier.info.start_time < (clock() - expiry) * 1000:
-                break  # the rest are older still
-            adopted = self._adopt(task, run, run_id, earlier, key, kwargs, by_ref)
-            if adopted is not None:
-                return adopted  # else its files are gone: not a hit (KFP does not check, #7939)
-        return None
+        hit = find_hit(
+            self.client,
+            self.materializers,
+            task,
+            self.experiment_id,
+            key,
+            run_id=run_id,
+            expiry_s=expiry,
+            now_s=clock(),
+            by_ref=by_ref,
+        )
+        if hit is None:
+            return None
+        found, outputs = hit
+        return self._adopt(task, run, run_id, found, outputs, key, kwargs)
 
     def resolve(self, value: Any) -> Any:
         """A by-reference or deferred output loaded here, for what the driver decides on."""
