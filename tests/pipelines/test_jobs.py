@@ -197,12 +197,12 @@ def test_cancel_a_queued_job_ends_it_and_a_running_one_stops(
 
     running = platform.jobs.submit(ALICE, "blocking")
     worker.poll()
-    assert job_steps.entered.wait(10)
+    assert job_steps.entered.wait(60)
     asked = platform.jobs.cancel(ALICE, running.id)
     assert asked.state == JobState.RUNNING and asked.cancel_requested
     _wait(lambda: worker._running[running.id].engine._cancel.is_set())  # at a lease renewal
     job_steps.release.set()
-    assert worker.wait_idle(10)
+    assert worker.wait_idle(60)
     ended = platform.jobs.get_job(ALICE, running.id)
     assert ended.state == JobState.CANCELED
     states = {s["step"]: s["state"] for s in platform.jobs.steps(ALICE, running.id)}

@@ -41,7 +41,7 @@ def _ok(response: Any, status: int = 200) -> Any:
     return response.json() if response.content else None
 
 
-def _ended(http: TestClient, job_id: str, timeout: float = 30) -> dict[str, Any]:
+def _ended(http: TestClient, job_id: str, timeout: float = 90) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         job = _ok(http.get(f"{API}/pipeline-jobs/{job_id}"))
@@ -79,7 +79,7 @@ def test_cancel_and_resume_through_the_api(http: TestClient) -> None:
     spec = serialize.to_dict(job_steps.blocking.spec)
     _ok(http.post(f"{API}/pipelines/versions", json={"spec": spec}), 201)
     job = _ok(http.post(f"{API}/pipeline-jobs", json={"pipeline": "blocking"}), 201)
-    assert job_steps.entered.wait(10)
+    assert job_steps.entered.wait(60)
     asked = _ok(http.post(f"{API}/pipeline-jobs/{job['id']}/cancel"))
     assert asked["cancel_requested"] is True
     time.sleep(0.5)  # more than a lease renewal: the engine has been told
