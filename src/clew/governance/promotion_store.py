@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, func, insert, select, update
 
 from clew.core import schema
+from clew.core.audit import canonical_json
 
 P, R, A = schema.model_policies, schema.promotion_requests, schema.promotion_approvals
-
-
-def dumps(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 class PromotionStore:
@@ -34,7 +30,7 @@ class PromotionStore:
         ).scalar()
         version = int(latest or 0) + 1
         self.conn.execute(insert(P).values(model_id=model_id, version=version, document=document,
-                                           parsed=dumps(parsed), created_by=actor,
+                                           parsed=canonical_json(parsed).decode(), created_by=actor,
                                            created_at=now))  # fmt: skip
         return version
 
@@ -49,12 +45,19 @@ class PromotionStore:
             q = q.with_for_update()
         return self.conn.execute(q).first()
 
-    def requests(self, model_id: int | None, state: str | None, limit: int) -> list[Any]:
-        q = select(R)
+    def requests(
+        self, model_id: int | None, state: str | None, limit: int, only: list[str] | None
+    ) -> list[Any]:
+        """Requests newest first, each with its model's name (``model``); ``only``: the
+        models the caller may read (None: all)."""
+        C = schema.contexts
+        q = select(R, C.c.name.label("model")).join(C, C.c.id == R.c.model_id)
         if model_id is not None:
             q = q.where(R.c.model_id == model_id)
         if state is not None:
             q = q.where(R.c.state == state)
+        if only is not None:
+            q = q.where(C.c.name.in_(only))
         return list(self.conn.execute(q.order_by(R.c.created_at.desc(), R.c.id).limit(limit)))
 
     def set_request(self, request_id: str, expect_state: str, **values: Any) -> bool:
@@ -66,9 +69,13 @@ class PromotionStore:
 
     # ---- approvals ----------------------------------------------------------------------------
 
-    def decisions(self, request_id: str) -> list[Any]:
-        q = select(A).where(A.c.request_id == request_id).order_by(A.c.at, A.c.approver)
-        return list(self.conn.execute(q))
+    def decisions(self, request_ids: list[str]) -> dict[str, list[Any]]:
+        """Each request's approvals and rejections, in the order they came, in one query."""
+        q = select(A).where(A.c.request_id.in_(request_ids)).order_by(A.c.at, A.c.approver)
+        found: dict[str, list[Any]] = {request_id: [] for request_id in request_ids}
+        for row in self.conn.execute(q):
+            found[row.request_id].append(row)
+        return found
 
     def add_decision(self, request_id: str, approver: str, decision: str, comment: str,
                      role: str, now: int) -> None:  # fmt: skip

@@ -26,14 +26,14 @@ from sqlalchemy import Connection, func, select
 
 from clew.core import audit, schema
 from clew.core.actor import Actor
-from clew.core.authz import Authorizer, Permission, Resource
+from clew.core.authz import Authorizer, Permission, Resource, readable_scope
 from clew.core.db import Database, retry_conflicts
 from clew.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from clew.core.ids import now_ms
 from clew.governance import policy as policies
 from clew.governance.checks import CheckResult, run_checks
 from clew.governance.model import Role
-from clew.governance.promotion_store import PromotionStore, dumps
+from clew.governance.promotion_store import PromotionStore
 from clew.registry import validation as v
 from clew.registry.promotion import Promotion
 from clew.registry.store import RegistryStore
@@ -86,18 +86,27 @@ class PromotionRequest:
         return dict(self.__dict__)
 
 
-def _record(store: PromotionStore, row: Any) -> PromotionRequest:
+def _record(
+    store: PromotionStore,
+    row: Any,
+    model: str | None = None,
+    decisions: list[Any] | None = None,
+) -> PromotionRequest:
+    """The request ``row``; a listing passes its model's name and decisions, read for all its
+    rows at once, and a single read leaves them to be looked up."""
     state = row.state
     if state in _OPEN and row.expires_at is not None and row.expires_at <= now_ms():
         state = EXPIRED
+    if decisions is None:
+        decisions = store.decisions([row.id])[row.id]
     return PromotionRequest(
-        id=row.id, model=store.model_name(row.model_id), version=row.version,
+        id=row.id, model=model or store.model_name(row.model_id), version=row.version,
         target_kind=row.target_kind, target=row.target, previous=row.previous,
         justification=row.justification, state=state, policy_version=row.policy_version,
         checks=orjson.loads(row.checks),
         applied_checks=None if row.applied_checks is None else orjson.loads(row.applied_checks),
         approvals=[{"approver": d.approver, "decision": d.decision, "comment": d.comment,
-                    "role": d.role, "at": d.at} for d in store.decisions(row.id)],
+                    "role": d.role, "at": d.at} for d in decisions],
         requested_by=row.requested_by, created_at=row.created_at, decided_at=row.decided_at,
         applied_at=row.applied_at, applied_by=row.applied_by, expires_at=row.expires_at,
     )  # fmt: skip
@@ -183,7 +192,7 @@ class PromotionService:
                 "id": request_id, "model_id": model_id, "version": number,
                 "target_kind": "alias" if alias else "stage", "target": alias or stage,
                 "previous": previous, "justification": justification[:4000], "state": PENDING,
-                "policy_version": policy_version, "checks": dumps([c.to_dict() for c in checks]),
+                "policy_version": policy_version, "checks": _frozen(checks),
                 "requested_by": actor.name, "created_at": now,
                 "expires_at": None if expires is None else now + int(expires * 86_400_000),
             })  # fmt: skip
@@ -204,20 +213,16 @@ class PromotionService:
     def list_requests(
         self, actor: Actor, model: str | None = None, state: str | None = None, limit: int = 100
     ) -> list[PromotionRequest]:
+        """Newest first, of the models the caller may read (filtered in the query)."""
+        readable = readable_scope(self.authz, actor, "registered_model")
+        only = None if readable is None else sorted(readable)
         with self.db.read() as conn:
             store = PromotionStore(conn)
             model_id = None if model is None else RegistryStore(conn).require_model(model)
-            rows = store.requests(model_id, state if state != EXPIRED else None, limit)
-            found = [_record(store, r) for r in rows]
-        readable = []
-        for request in found:
-            try:
-                self.authz.check(actor, Permission.READ, _model(request.model))
-            except PermissionDenied:
-                continue
-            if state is None or request.state == state:
-                readable.append(request)
-        return readable
+            rows = store.requests(model_id, state if state != EXPIRED else None, limit, only)
+            decisions = store.decisions([r.id for r in rows])
+            found = [_record(store, r, r.model, decisions[r.id]) for r in rows]
+        return [r for r in found if state is None or r.state == state]
 
     @retry_conflicts
     def decide(
@@ -362,7 +367,7 @@ class PolicyGuard:
         now = now_ms()
         if not store.set_request(request_id, APPROVED, state=APPLIED, applied_at=now,
                                  applied_by=actor.name,
-                                 applied_checks=dumps([c.to_dict() for c in checks])):  # fmt: skip
+                                 applied_checks=_frozen(checks)):  # fmt: skip
             raise Conflict("The request was applied or canceled meanwhile")
         audit.append(conn, actor, "promotion.apply", "promotion", request_id,
                      {"model": promotion.model, "version": promotion.version, "target": target,
@@ -380,6 +385,11 @@ def _current(conn: Connection, model_id: int, alias: str | None, stage: str | No
         select(func.max(mv.c.version)).where(mv.c.model_id == model_id, mv.c.stage == stage)
     ).scalar()
     return None if newest is None else int(newest)
+
+
+def _frozen(checks: list[CheckResult]) -> str:
+    """Checks as the request keeps them: canonical JSON, as the audit log hashes."""
+    return audit.canonical_json([c.to_dict() for c in checks]).decode()
 
 
 def _require(store: PromotionStore, request_id: str, *, lock: bool = False) -> Any:

@@ -38,7 +38,7 @@ from clew.pipelines.job_checks import (
     version_of,
 )
 from clew.pipelines.job_records import Job, JobState, PipelineVersion, Schedule
-from clew.pipelines.jobs_store import JobStore, dumps
+from clew.pipelines.jobs_store import JobStore
 from clew.pipelines.run_tags import PIPELINE_RUN_TAG, STATE_TAG, STEP_TAG
 from clew.pipelines.store import PIPELINE_RUN, PipelineStore
 from clew.tracking import validation as v
@@ -91,7 +91,7 @@ class JobService:
         )
         with self.db.write() as conn:
             store = JobStore(conn)
-            if not store.add_version(version, dumps(canonical)):
+            if not store.add_version(version, audit.canonical_json(canonical).decode()):
                 found = store.version(version.digest)
                 assert found is not None
                 return found

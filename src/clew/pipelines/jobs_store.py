@@ -15,15 +15,12 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from clew.core import schema
+from clew.core.audit import canonical_json
 from clew.pipelines.job_records import Job, JobState, PipelineVersion, Schedule
 
 V, J, S = schema.pipeline_versions, schema.pipeline_jobs, schema.pipeline_schedules
 
 _JSON_COLUMNS: Final = ("params", "options")
-
-
-def dumps(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _loads(row: Any) -> dict[str, Any]:
@@ -93,7 +90,7 @@ class JobStore:
         """True if inserted; False if a job for the same schedule and fire time exists."""
         values = {**job.to_dict()}
         for key in _JSON_COLUMNS:
-            values[key] = dumps(values[key])
+            values[key] = canonical_json(values[key]).decode()
         result = self.conn.execute(
             self._insert(J).values(**values).on_conflict_do_nothing().returning(J.c.id)
         )
@@ -166,7 +163,7 @@ class JobStore:
     def add_schedule(self, schedule: Schedule) -> None:
         values = schedule.to_dict()
         for key in _JSON_COLUMNS:
-            values[key] = dumps(values[key])
+            values[key] = canonical_json(values[key]).decode()
         self.conn.execute(insert(S).values(**values))
 
     def schedule(self, name: str) -> Schedule | None:

@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 from clew.artifacts.store import ArtifactFileStore
 from clew.core import audit
 from clew.core.actor import Actor
-from clew.core.authz import AllowAll, Authorizer, Permission, Resource, readable_scope
+from clew.core.authz import AllowAll, Authorizer, Permission, Resource
 from clew.core.db import Database, retry_conflicts
 from clew.core.errors import (
     AlreadyExists,
@@ -66,6 +66,7 @@ from clew.registry.logged_validation import (
 from clew.tracking import validation as v
 from clew.tracking.model import LifecycleStage, Page
 from clew.tracking.names import generated_run_name
+from clew.tracking.service_base import readable_experiments
 from clew.tracking.store import TrackingStore
 
 MAX_STATUS_MESSAGE = 8_000
@@ -352,11 +353,9 @@ class LoggedModelService(LoggedModelFiles, LoggedModelLinks):
         if isinstance(order_by, str | Mapping):
             raise InvalidInput("order_by takes a list of terms")
         if ids is None:  # across every experiment the caller may read, in the query
-            readable = readable_scope(self.authz, actor, "experiment")
-            if readable is not None:
-                ids = sorted(int(e) for e in readable if e.isdigit())
-                if not ids:
-                    return Page([], None)
+            ids = readable_experiments(self.authz, actor)
+            if ids == []:
+                return Page([], None)
         else:
             for scope in ids:
                 self.authz.check(actor, Permission.READ, Resource("experiment", str(scope)))

@@ -57,12 +57,12 @@ class Authenticator:
             scheme, _, value = header.partition(" ")
             found = await self._from_header(scheme.lower(), value.strip())
             if found is None:
-                raise _unauthenticated("The credentials were not accepted")
+                raise Unauthenticated("The credentials were not accepted")
             return found
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
             return await self._from_session(request, cookie)
-        raise _unauthenticated("Authentication required: a token, a password or a login")
+        raise Unauthenticated("Authentication required: a token, a password or a login")
 
     async def _from_header(self, scheme: str, value: str) -> Actor | None:
         if scheme == "bearer":
@@ -92,7 +92,7 @@ class Authenticator:
     async def _from_session(self, request: Request, secret: str) -> Actor:
         session = await run_in_threadpool(self.platform.users.session, secret)
         if session is None:
-            raise _unauthenticated("The session has ended: log in again")
+            raise Unauthenticated("The session has ended: log in again")
         if request.method in _STATE_CHANGING:
             sent = request.headers.get(CSRF_HEADER, "")
             if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
@@ -111,7 +111,3 @@ class Authenticator:
                 self._known.clear()
             self._known[key] = (found, now)
         return found
-
-
-def _unauthenticated(message: str) -> Unauthenticated:
-    return Unauthenticated(message)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from clew.core import audit
 from clew.core.actor import Actor
-from clew.core.authz import Permission, Resource, readable_scope
+from clew.core.authz import Permission, Resource
 from clew.core.db import retry_conflicts
 from clew.core.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from clew.core.ids import check_experiment_id, now_ms
@@ -24,7 +24,7 @@ from clew.tracking.model import (
     ViewType,
 )
 from clew.tracking.search.compile import compile_experiment_search
-from clew.tracking.service_base import UseCases, experiment_resource
+from clew.tracking.service_base import UseCases, experiment_resource, readable_experiments
 from clew.tracking.store import TrackingStore
 
 
@@ -179,8 +179,7 @@ class ExperimentUseCases(UseCases):
         view_type: ViewType = ViewType.ACTIVE_ONLY,
     ) -> Page[Experiment]:
         # The experiments the caller may read, as part of the query (all: None).
-        readable = readable_scope(self.authz, actor, "experiment")
-        only = None if readable is None else sorted(int(e) for e in readable if e.isdigit())
+        only = readable_experiments(self.authz, actor)
         if only == []:
             return Page([], None)
         plan = compile_experiment_search(

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from clew.core import audit
 from clew.core.actor import Actor
-from clew.core.authz import Permission, readable_scope
+from clew.core.authz import Permission
 from clew.core.db import retry_conflicts
 from clew.core.errors import AlreadyExists, InvalidInput, NotFound, ParamOverwrite
 from clew.core.ids import check_experiment_id, check_run_id, new_run_id, now_ms
@@ -36,6 +36,7 @@ from clew.tracking.service_base import (
     DEFAULT_EXPERIMENT_ID,
     UseCases,
     experiment_resource,
+    readable_experiments,
     run_artifact_uri,
     run_resource,
 )
@@ -430,11 +431,9 @@ class RunUseCases(UseCases):
         ids = None if experiment_ids is None else [check_experiment_id(e) for e in experiment_ids]
         if ids is None:
             # Across every experiment the caller may read: the filter is in the query.
-            readable = readable_scope(self.authz, actor, "experiment")
-            if readable is not None:
-                ids = sorted(int(e) for e in readable if e.isdigit())
-                if not ids:
-                    return Page([], None)
+            ids = readable_experiments(self.authz, actor)
+            if ids == []:
+                return Page([], None)
         else:
             for scope in ids:
                 self.authz.check(actor, Permission.READ, experiment_resource(scope))

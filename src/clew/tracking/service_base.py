@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from clew.core.authz import AllowAll, Authorizer, Resource
+from clew.core.actor import Actor
+from clew.core.authz import AllowAll, Authorizer, Resource, readable_scope
 from clew.core.db import Database
 from clew.core.errors import Conflict
 from clew.core.settings import Settings
@@ -28,6 +29,13 @@ def experiment_resource(experiment_id: str | int) -> Resource:
 
 def run_resource(run_id: str) -> Resource:
     return Resource("run", run_id)
+
+
+def readable_experiments(authz: Authorizer, actor: Actor) -> list[int] | None:
+    """The experiments a search across all of them may show ``actor``, for its query (None:
+    every one; empty: none), so a page is never short for a filter applied after it."""
+    readable = readable_scope(authz, actor, "experiment")
+    return None if readable is None else sorted(int(e) for e in readable if e.isdigit())
 
 
 class UseCases:
