@@ -95,7 +95,13 @@ def test_a_browser_session_needs_its_csrf_token_to_change_anything(http: TestCli
     cookie = login.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
     csrf = login.json()["csrf_token"]
-    assert http.get(f"{API}/auth/me").json()["name"] == ADMIN  # the cookie, kept by the client
+    me = http.get(f"{API}/auth/me").json()  # the cookie, kept by the client
+    assert me["name"] == ADMIN
+    assert me["csrf_token"] == csrf  # a reloaded page gets it back
+    config = http.get(f"{API}/auth/config").json()
+    assert config["auth"] and config["user"]["name"] == ADMIN
+    assert config["user"]["csrf_token"] == csrf
+    assert http.get(f"{API}/auth/me", auth=(ADMIN, PASSWORD)).json()["csrf_token"] is None
     body = {"name": "from-browser"}
     assert http.post(f"{API}/experiments", json=body).status_code == 403
     forged = http.post(f"{API}/experiments", json=body, headers={"x-csrf-token": "guess"})
@@ -108,6 +114,8 @@ def test_a_browser_session_needs_its_csrf_token_to_change_anything(http: TestCli
     assert http.post(f"{API}/auth/logout", headers={"x-csrf-token": csrf}).status_code == 204
     http.cookies.clear()
     assert http.get(f"{API}/auth/me").status_code == 401
+    signed_out = http.get(f"{API}/auth/config")  # never a 401: the login page asks it first
+    assert signed_out.status_code == 200 and signed_out.json()["user"] is None
 
 
 def test_an_admin_manages_teams_and_roles_over_http(http: TestClient) -> None:

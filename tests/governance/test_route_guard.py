@@ -24,6 +24,8 @@ PUBLIC = {
     ("GET", "/health"),
     ("GET", "/metrics"),
     ("POST", "/api/v1/auth/login"),
+    # How to sign in, and who is signed in already: the UI's first call, before any login.
+    ("GET", "/api/v1/auth/config"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/docs"),
     ("GET", "/version"),

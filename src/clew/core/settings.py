@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     allowed_hosts: str = ""
     port: int = 5000
     workers: int = 1
+    #: The built web UI to serve at ``/``; empty: the one inside the package (``make ui``).
+    ui_dir: Path | None = None
     #: Authentication is a later capability; until then non-loopback binds are refused.
     auth: bool = False
     #: PEM file of the Ed25519 key that signs the head of audit exports (``clew audit keygen``

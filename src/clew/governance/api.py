@@ -19,7 +19,7 @@ from starlette.responses import Response
 from clew.core.errors import Unauthenticated
 from clew.governance.credentials import SESSION_COOKIE
 from clew.governance.model import AccessToken, RoleBinding, Team, User
-from clew.server.deps import ActorDep, PlatformDep
+from clew.server.deps import ActorDep, PlatformDep, get_actor
 from clew.server.routing import FeatureRouter
 
 router = FeatureRouter(tags=["identity"])
@@ -44,6 +44,8 @@ class Me(BaseModel):
     name: str
     kind: str
     token_id: str | None
+    #: The browser session's CSRF token, so a reloaded page can make changes again.
+    csrf_token: str | None = None
 
 
 class CreateUser(BaseModel):
@@ -108,10 +110,36 @@ def logout(request: Request, platform: PlatformDep, actor: ActorDep) -> Response
     return response
 
 
+class AuthConfig(BaseModel):
+    auth: bool
+    password: bool
+    oidc: bool
+    #: Who the request's credentials name, if any: the UI's first call, which never answers
+    #: 401, so a signed-out page loads without an error.
+    user: Me | None
+
+
+@router.get("/auth/config", response_model=AuthConfig)
+async def auth_config(request: Request) -> Response:
+    """How to sign in here, and who is signed in already (public: the login page asks)."""
+    settings = request.app.state.settings
+    user = None
+    try:
+        actor = await get_actor(request)
+    except Unauthenticated:
+        pass
+    else:
+        user = {"name": actor.name, "kind": actor.kind, "token_id": actor.token_id,
+                "csrf_token": getattr(request.state, "csrf_token", None)}  # fmt: skip
+    return _json({"auth": settings.auth, "password": settings.auth, "oidc": False, "user": user})
+
+
 @router.get("/auth/me", response_model=Me)
-async def me(actor: ActorDep) -> Response:
-    """Who the request's credentials name."""
-    return _json({"name": actor.name, "kind": actor.kind, "token_id": actor.token_id})
+async def me(request: Request, actor: ActorDep) -> Response:
+    """Who the request's credentials name (and, for a browser session, its CSRF token)."""
+    csrf_token = getattr(request.state, "csrf_token", None)
+    return _json({"name": actor.name, "kind": actor.kind, "token_id": actor.token_id,
+                  "csrf_token": csrf_token})  # fmt: skip
 
 
 @router.post("/users", status_code=201, response_model=User)

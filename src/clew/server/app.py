@@ -48,6 +48,7 @@ from clew.server.middleware import (
     is_loopback,
 )
 from clew.server.mlflow_compat.mount import is_mlflow_upload, mount_mlflow
+from clew.server.ui import UI_DIST, UiFiles
 from clew.tracking import api as tracking_api
 
 API_PREFIX: Final = "/api/v1"
@@ -179,6 +180,7 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
 
     app.add_route("/metrics", metrics.endpoint, methods=["GET"], include_in_schema=False)
     app.add_middleware(ExactRouteDispatch, routes=exact_routes)
+    app.add_middleware(UiFiles, root=settings.ui_dir or UI_DIST)
     app.add_middleware(
         RequestGuard,
         max_body_bytes=settings.max_body_bytes,

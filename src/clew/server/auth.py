@@ -97,6 +97,7 @@ class Authenticator:
             sent = request.headers.get(CSRF_HEADER, "")
             if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
                 raise PermissionDenied("A change from a browser session needs its X-CSRF-Token")
+        request.state.csrf_token = session.csrf_token  # /auth/me hands it back to a reloaded UI
         return session.actor
 
     async def _remembered(self, key: bytes, look_up: Callable[[], Actor | None]) -> Actor | None:
