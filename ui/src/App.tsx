@@ -5,6 +5,7 @@ import { applyTheme, initialTheme, type Theme } from "./lib/theme";
 import { LoginPage } from "./pages/LoginPage";
 import { NotFound } from "./components/Status";
 import { trackingRoutes } from "./pages/tracking/routes";
+import { compareRoutes } from "./pages/compare/routes";
 import { registryRoutes } from "./pages/registry/routes";
 import { pipelineRoutes } from "./pages/pipelines/routes";
 import { adminRoutes } from "./pages/admin/routes";
@@ -76,6 +77,7 @@ export function App() {
           <Route path="/" element={<Navigate to="/experiments" replace />} />
           <Route path="/login" element={<LoginPage />} />
           {trackingRoutes}
+          {compareRoutes}
           {registryRoutes}
           {pipelineRoutes}
           {adminRoutes}
