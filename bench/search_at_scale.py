@@ -45,6 +45,7 @@ QUERIES = {
     "order by a metric only": ("", ["metrics.f1 DESC"]),
     "metric + param filter, default order": ("metrics.acc > 0.9 AND params.lr = '0.01'", []),
     "tag OR metric": ("tags.team = 'nlp' OR metrics.loss < 0.1", []),
+    "a rare param, default order": ("params.p9 = '7'", []),
     "no filter": ("", []),
 }
 

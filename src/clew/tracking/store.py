@@ -36,7 +36,7 @@ from clew.tracking.model import (
     RunInfo,
     latest_points,
 )
-from clew.tracking.search.hints import presorted
+from clew.tracking.search.hints import planner_has_statistics, presorted
 from clew.tracking.search.plan import SearchPlan
 from clew.tracking.statements import PG_WRITE_POINTS, lookups, run_page_reads, statements
 
@@ -449,12 +449,11 @@ class TrackingStore:
         """Rows of a compiled search: its statements in order, until the page (+1) is full."""
         rows: list[Any] = []
         wanted = plan.max_results + 1
-        for statement in plan.statements:
-            ordered: AbstractContextManager[None] = nullcontext()
-            if statement is plan.fast and self.conn.dialect.name == "postgresql":
-                if plan.fast_postgres is not None:
-                    statement = plan.fast_postgres()
-                ordered = presorted(self.conn)
+        analysed = plan.walk_postgres is None or planner_has_statistics(self.conn)
+        for statement, in_order in plan.statements_on(self.conn.dialect.name, analysed=analysed):
+            ordered: AbstractContextManager[None] = (
+                presorted(self.conn) if in_order else nullcontext()
+            )
             with ordered:
                 rows += self.conn.execute(statement.limit(wanted - len(rows))).all()
             if len(rows) >= wanted:

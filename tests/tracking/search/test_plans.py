@@ -24,7 +24,7 @@ from clew.core.db import Database
 from clew.core.prepared import plain
 from clew.tracking.model import ViewType
 from clew.tracking.search import compile_run_search
-from clew.tracking.search.hints import presorted
+from clew.tracking.search.hints import planner_has_statistics, presorted
 from clew.tracking.statements import run_page_reads
 from tests.conftest import PostgresDatabases, require
 
@@ -211,3 +211,86 @@ def _settings(conn: Connection) -> tuple[Any, ...]:
         "SELECT current_setting('enable_sort'), current_setting('plan_cache_mode')"
     ).one()
     return tuple(row)
+
+
+#: Either walks the runs newest first (with one experiment, they are the same runs).
+START_TIME_INDEXES = {"ix_executions_context_id_lifecycle_stage_start_time_id",
+                      "ix_executions_lifecycle_stage_start_time_id"}  # fmt: skip
+DEFAULT_ORDER_FILTERS = [FILTER, "params.seed = '17'", "metrics.loss < 0.1 or params.lr = '0.1'"]
+
+
+def _default_order_plan(filter_string: str, page_token: str | None = None) -> Any:
+    return compile_run_search(experiment_ids=[1], filter_string=filter_string, order_by=[],
+                              view_type=ViewType.ACTIVE_ONLY, max_results=100,
+                              page_token=page_token)  # fmt: skip
+
+
+@pytest.mark.postgres
+def test_postgres_walks_runs_newest_first_on_fresh_tables(postgres_db: Database) -> None:
+    """A filtered search in the default order, on tables never analysed: the runs read newest
+    first from a start-time index, each probed by primary key, stopping at the page's end.
+    The plain statement, planned from default estimates, probed the params' ``(key, value)``
+    index once per run instead (13 s at 10,000 runs)."""
+    _seed(postgres_db, analyze=False)
+    with postgres_db.read() as conn:
+        assert not planner_has_statistics(conn)
+        [(statement, in_order)] = _default_order_plan(FILTER).statements_on(
+            "postgresql", analysed=False
+        )
+        assert in_order
+        sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        with presorted(conn):
+            row = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + sql).scalar_one()
+    root = (json.loads(row) if isinstance(row, str) else row)[0]["Plan"]
+    nodes = list(_nodes(root))
+    text = json.dumps(root, indent=1)
+    assert not {n["Node Type"] for n in nodes} & {"Hash Join", "Seq Scan", "Materialize"}, text
+    scans = {n.get("Index Name"): n for n in nodes if "Index Name" in n}
+    [walked] = set(scans) & START_TIME_INDEXES
+    probes = set(scans) - {walked}
+    assert probes == {"pk_executions", "pk_execution_params", "pk_latest_metrics"}, text
+    walk = scans[walked]
+    assert walk["Scan Direction"] == "Backward" and walk["Actual Loops"] == 1, text
+    # 101 rows of a filter a sixth of the runs pass: ~600 runs walked, not all 3,000.
+    assert root["Actual Rows"] == 101 and walk["Actual Rows"] < 1000, text
+
+
+@pytest.mark.postgres
+def test_postgres_walk_and_plain_statement_agree_page_by_page(postgres_db: Database) -> None:
+    """The walk replaces the plain statement only where statistics are missing, so the two
+    must give the same rows in the same order, and read each other's page tokens."""
+    _seed(postgres_db, analyze=False)
+    with postgres_db.read() as conn:
+        for filter_string in DEFAULT_ORDER_FILTERS:
+            token: str | None = None
+            for _ in range(3):
+                plan = _default_order_plan(filter_string, token)
+                [(walked, _)] = plan.statements_on("postgresql", analysed=False)
+                [(plain_statement, _)] = plan.statements_on("postgresql", analysed=True)
+                with presorted(conn):
+                    walked_rows = conn.execute(walked).all()
+                plain_rows = conn.execute(plain_statement).all()
+                assert walked_rows == plain_rows, filter_string
+                _, token = plan.page(walked_rows)
+                if token is None:
+                    break
+
+
+@pytest.mark.postgres
+def test_statistics_are_known_once_the_tables_are_analysed(postgres_db: Database) -> None:
+    with postgres_db.read() as conn:
+        assert not planner_has_statistics(conn)
+    _seed(postgres_db, analyze=True)
+    fresh = Database(postgres_db.url)  # the answer is kept a minute per engine
+    try:
+        with fresh.read() as conn:
+            assert planner_has_statistics(conn)
+    finally:
+        fresh.dispose()
+
+
+def test_sqlite_runs_the_plain_statement() -> None:
+    """SQLite plans from its own rules, not estimates: nothing to walk around."""
+    plan = _default_order_plan(FILTER)
+    assert plan.walk_postgres is not None
+    assert plan.statements_on("sqlite") == ((plan.statement, False),)

@@ -32,11 +32,14 @@ telling, in their own way, that this is the plan:
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Connection
+from sqlalchemy import ColumnElement, Connection, Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -92,3 +95,36 @@ def presorted(conn: Connection) -> Iterator[None]:
 # (``core.db``), where a local setting would last only its own statement; the ``finally``
 # above restores it before the connection goes back to the pool.
 _SET = "SELECT set_config('enable_sort', '{sort}', false)"
+
+
+#: The tables a run filter probes; PostgreSQL keeps ``reltuples = -1`` until one is analysed.
+_SEARCHED: Final = ("executions", "execution_params", "execution_tags", "latest_metrics")
+_STATISTICS_TTL_S: Final = 60.0
+_statistics: weakref.WeakKeyDictionary[Engine, tuple[bool, float]] = weakref.WeakKeyDictionary()
+_statistics_lock = threading.Lock()
+
+
+def planner_has_statistics(conn: Connection) -> bool:
+    """Whether PostgreSQL has analysed the searched tables, so its estimates mean something.
+
+    A fresh database (or any where autovacuum is off) has none, and plans made from default
+    estimates can probe the wrong index once per run (``compile._start_time_walk``). Asked at
+    most once a minute per engine; always True elsewhere.
+    """
+    if conn.dialect.name != "postgresql":
+        return True
+    now = time.monotonic()
+    with _statistics_lock:
+        known = _statistics.get(conn.engine)
+    if known is not None and now - known[1] < _STATISTICS_TTL_S:
+        return known[0]
+    regclasses = ", ".join(f"to_regclass('{table}')" for table in _SEARCHED)
+    analysed = bool(
+        conn.exec_driver_sql(
+            f"SELECT coalesce(bool_and(reltuples >= 0), false) FROM pg_class "
+            f"WHERE oid IN ({regclasses})"
+        ).scalar()
+    )
+    with _statistics_lock:
+        _statistics[conn.engine] = (analysed, now)
+    return analysed

@@ -118,6 +118,11 @@ class SearchPlan:
     #: Builds PostgreSQL's ``fast``, a statement whose plan does not hang on the planner's
     #: estimates (``compile._metric_walk``); built only there, so SQLite does not pay for it.
     fast_postgres: Callable[[], Select[Any]] | None = None
+    #: Builds PostgreSQL's ``statement`` for a plan without that split, for tables never
+    #: analysed: the same rows, read by walking an index in sort order with a probe per run
+    #: (``compile._start_time_walk``). With statistics the plain statement is better: a
+    #: selective filter is read from its own index (5-9 ms against 150 ms for the walk).
+    walk_postgres: Callable[[], Select[Any]] | None = None
 
     @property
     def statements(self) -> tuple[Select[Any], ...]:
@@ -125,6 +130,20 @@ class SearchPlan:
         if self.fast is not None and self.remainder is not None:
             return (self.fast, self.remainder)
         return (self.statement,)
+
+    def statements_on(
+        self, dialect: str, *, analysed: bool = True
+    ) -> tuple[tuple[Select[Any], bool], ...]:
+        """:attr:`statements` as ``dialect`` runs them, each with whether it reads an index
+        already in sort order (PostgreSQL then prices sorting out: ``hints.presorted``).
+        ``analysed``: whether PostgreSQL's planner has statistics; without them the plain
+        statement gives way to ``walk_postgres``, whose plan does not hang on estimates."""
+        if dialect != "postgresql":
+            return tuple((statement, False) for statement in self.statements)
+        if self.walk_postgres is not None and self.fast is None and not analysed:
+            return ((self.walk_postgres(), True),)
+        walked = self.fast_postgres() if self.fast_postgres is not None else self.statement
+        return tuple((walked, True) if s is self.fast else (s, False) for s in self.statements)
 
     def page(self, rows: Sequence[Row[Any]]) -> tuple[list[Any], str | None]:
         """The ids of this page (at most ``max_results``) and the next page's token or None."""
