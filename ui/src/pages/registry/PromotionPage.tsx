@@ -16,7 +16,7 @@ import { formatTime } from "../../components/format";
 import { useSession } from "../../session";
 import { PassFail, StateBadge } from "./bits";
 import { approvalProgress, evidenceRows, requestActions, summarizeChecks } from "./lib";
-import { modelHref, versionHref } from "./links";
+import { modelHref, runHref, versionHref } from "./links";
 
 const VERBS: Record<RequestAction, string> = {
   approve: "Approve",
@@ -214,7 +214,9 @@ function ChecksSection({ title, checks }: { title: string; checks: Check[] }) {
                   {rows.map((row) => (
                     <tr key={row.label}>
                       <th scope="row">{row.label}</th>
-                      <td className={row.mono ? "mono digest" : undefined}>{row.value}</td>
+                      <td className={row.mono ? "mono digest" : undefined}>
+                        {row.run ? <Link to={runHref(row.run)}>{row.value}</Link> : row.value}
+                      </td>
                     </tr>
                   ))}
                 </tbody>

@@ -5,10 +5,10 @@ import { ErrorBox } from "../../components/Status";
 import { requestHref } from "./links";
 
 /** Ask to point a protected alias (or stage) at this version, with a justification. */
-export function RequestForm({ version, policy }: { version: ModelVersion; policy: PolicyAnswer | undefined }) {
+export function RequestForm({ version, policy }: { version: ModelVersion; policy: PolicyAnswer }) {
   const navigate = useNavigate();
-  const aliases = policy?.policy?.protect.aliases ?? [];
-  const stages = policy?.policy?.protect.stages ?? [];
+  const aliases = policy.policy?.protect.aliases ?? [];
+  const stages = policy.policy?.protect.stages ?? [];
   const [kind, setKind] = useState<"alias" | "stage">("alias");
   const [target, setTarget] = useState<string | null>(null);
   const [why, setWhy] = useState("");
@@ -37,7 +37,7 @@ export function RequestForm({ version, policy }: { version: ModelVersion; policy
   return (
     <form className="card request-form" onSubmit={(e) => void submit(e)} aria-labelledby="request-title">
       <h3 id="request-title">Request a promotion</h3>
-      {policy && !policy.policy && (
+      {!policy.policy && (
         <p className="muted">This model has no policy, so nothing is protected: aliases move directly.</p>
       )}
       <fieldset className="inline-choice">

@@ -47,7 +47,7 @@ export function VersionPage() {
         <h1>
           {v.name} <span className="version-number">v{v.version}</span>
         </h1>
-        <StageBadge stage={v.current_stage} />
+        {v.current_stage && v.current_stage !== "None" && <StageBadge stage={v.current_stage} />}
         <AliasList aliases={v.aliases} />
         {v.status !== "READY" && <span className="badge">{v.status}</span>}
       </header>
@@ -69,6 +69,12 @@ export function VersionPage() {
         <div>
           {v.description && <p className="description">{v.description}</p>}
           <dl className="kv facts">
+            <div>
+              <dt>Stage</dt>
+              <dd>
+                <StageBadge stage={v.current_stage} />
+              </dd>
+            </div>
             <div>
               <dt>Registered</dt>
               <dd>
@@ -131,7 +137,7 @@ export function VersionPage() {
           ) : (
             <RequestList requests={mine} withVersion={false} />
           )}
-          <RequestForm version={v} policy={policy.data} />
+          {policy.data ? <RequestForm version={v} policy={policy.data} /> : <ErrorBox error={policy.error} />}
         </aside>
       </div>
     </section>

@@ -279,6 +279,8 @@ export interface EvidenceRow {
   label: string;
   value: string;
   mono: boolean;
+  /** A run id evidence names, to link to. */
+  run?: string;
 }
 
 /** A check's frozen evidence as rows: metric values, tag values, data sets, file digests. */
@@ -286,7 +288,7 @@ export function evidenceRows(check: Check): EvidenceRow[] {
   const e = check.evidence ?? {};
   const rows: EvidenceRow[] = [];
   if (check.name === "metrics") {
-    if (typeof e.run_id === "string") rows.push({ label: "run", value: e.run_id, mono: true });
+    if (typeof e.run_id === "string") rows.push({ label: "run", value: e.run_id, mono: true, run: e.run_id });
     const values = (e.values ?? {}) as Record<string, number>;
     for (const [k, v] of Object.entries(values).sort()) rows.push({ label: k, value: String(v), mono: true });
     return rows;
