@@ -103,7 +103,9 @@ def test_the_demo_model_its_version_files_digests_and_report(page: Any, registry
 
     versions.get_by_role("link", name="v1").click()
     page.get_by_role("heading", name=f"{MODEL} v1").wait_for()
-    page.get_by_role("article", name="Model card").get_by_text(CARD["model_card.limitations"]).wait_for()
+    page.get_by_role("article", name="Model card").get_by_text(
+        CARD["model_card.limitations"]
+    ).wait_for()
     links = page.get_by_role("navigation", name="Version links")
     assert links.get_by_role("link", name="Lineage").get_attribute("href") == (
         f"/lineage?model={MODEL}&version=1"
@@ -195,7 +197,9 @@ def test_a_promotion_requested_by_one_person_is_approved_by_another_and_applied(
     page.get_by_text("Checked the evaluation report.").wait_for()
     page.get_by_role("button", name="Apply").click()
     page.locator(".badge.state-APPLIED").wait_for()
-    page.get_by_role("region", name="Checks when applied").get_by_text("all 3 checks pass").wait_for()
+    page.get_by_role("region", name="Checks when applied").get_by_text(
+        "all 3 checks pass"
+    ).wait_for()
     page.get_by_role("button", name="Show audit trail").click()
     trail = page.get_by_role("list", name="Audit events of this request")
     for action in ("promotion.request", "promotion.approve", "promotion.apply"):
