@@ -14,6 +14,7 @@ from .conftest import ADMIN, REVIEWER, REVIEWER_PASSWORD, XSS, Site, login, scre
 
 MODEL = "breast-cancer-forest"
 XSS_MODEL = "xss-model"
+SIGNED = "tumour-classifier"
 POLICY = """\
 protect: {aliases: [champion]}
 approvals: {required: 1, role: maintainer}
@@ -50,7 +51,48 @@ def registry(site: Site) -> Site:
         }).raise_for_status()  # fmt: skip
         api.put(f"/registered-models/{XSS_MODEL}/aliases/xss", json={"version": 1}
                 ).raise_for_status()  # fmt: skip
+        _register_with_signature(api)
     return site
+
+
+def _register_with_signature(api: Any) -> None:
+    """A version whose MLmodel declares a signature, inferred from the demo's own data and
+    written as Clew writes it, stored through the logged-model API."""
+    import numpy as np
+    import yaml
+    from sklearn.datasets import load_breast_cancer
+
+    from clew.models import infer_signature
+
+    frame = load_breast_cancer(as_frame=True).data.head(5)
+    signature = infer_signature(frame, np.array([0, 1, 1, 0, 1]))
+    document = yaml.safe_dump({"artifact_path": "model", "signature": signature.to_dict(),
+                               "flavors": {"python_function": {"loader_module": "clew.pyfunc"}}},
+                              default_flow_style=False, sort_keys=True)  # fmt: skip
+    made = api.post("/logged-models", json={"experiment_id": "0", "name": SIGNED})
+    model_id = made.raise_for_status().json()["model_id"]
+    api.put(f"/logged-models/{model_id}/artifacts/MLmodel", content=document.encode(),
+            headers={"content-type": "application/octet-stream"}).raise_for_status()  # fmt: skip
+    api.patch(f"/logged-models/{model_id}", json={"status": "READY"}).raise_for_status()
+    api.post("/registered-models", json={"name": SIGNED}).raise_for_status()
+    api.post(f"/registered-models/{SIGNED}/versions",
+             json={"source": f"models:/{model_id}", "logged_model_id": model_id}
+             ).raise_for_status()  # fmt: skip
+
+
+def test_a_version_shows_the_signature_its_mlmodel_declares(page: Any, registry: Site) -> None:
+    login(page, to=f"/models/{SIGNED}/versions/1")
+    inputs = page.get_by_role("table", name="Inputs")
+    inputs.get_by_role("cell", name="mean radius", exact=True).wait_for()
+    assert inputs.get_by_role("row").count() == 1 + 30  # the data set's 30 features
+    assert "double" in inputs.inner_text()
+    outputs = page.get_by_role("table", name="Outputs")
+    assert "tensor" in outputs.inner_text() and "int64 [-1]" in outputs.inner_text()
+    page.get_by_role("heading", name="Signature").scroll_into_view_if_needed()
+    screenshot(page, "registry-version-signature")
+    page.get_by_role("button", name="Toggle theme").click()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    screenshot(page, "registry-version-signature-dark")
 
 
 def _no_injection(page: Any) -> None:

@@ -9,12 +9,24 @@ export function RequestForm({ version, policy }: { version: ModelVersion; policy
   const navigate = useNavigate();
   const aliases = policy.policy?.protect.aliases ?? [];
   const stages = policy.policy?.protect.stages ?? [];
-  const [kind, setKind] = useState<"alias" | "stage">("alias");
+  const [kind, setKind] = useState<"alias" | "stage">(aliases.length || !stages.length ? "alias" : "stage");
   const [target, setTarget] = useState<string | null>(null);
   const [why, setWhy] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error>();
   const chosen = target ?? ((kind === "alias" ? aliases[0] : stages[0]) || "");
+
+  if (!policy.policy) {
+    return (
+      <div className="card request-form">
+        <h3>Request a promotion</h3>
+        <p className="muted">
+          This model has no policy, so nothing is protected: aliases and stages move directly, without
+          a request.
+        </p>
+      </div>
+    );
+  }
 
   const submit = async (event: React.FormEvent) => {
     event.preventDefault();
@@ -37,9 +49,10 @@ export function RequestForm({ version, policy }: { version: ModelVersion; policy
   return (
     <form className="card request-form" onSubmit={(e) => void submit(e)} aria-labelledby="request-title">
       <h3 id="request-title">Request a promotion</h3>
-      {!policy.policy && (
-        <p className="muted">This model has no policy, so nothing is protected: aliases move directly.</p>
-      )}
+      <p className="muted">
+        Protected here: {[...aliases.map((a) => `@${a}`), ...stages].join(", ") || "nothing"}. The policy's
+        checks run when you ask, and their evidence is frozen into the request.
+      </p>
       <fieldset className="inline-choice">
         <legend>Target</legend>
         <label className="inline">

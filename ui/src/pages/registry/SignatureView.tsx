@@ -30,11 +30,11 @@ export function SignatureView({ version }: { version: ModelVersion }) {
 function SchemaTable({ title, fields }: { title: string; fields: SchemaField[] | null }) {
   return (
     <div>
-      <h3>{title}</h3>
+      <h3 id={`schema-${title}`}>{title}</h3>
       {!fields || fields.length === 0 ? (
         <p className="muted">not declared</p>
       ) : (
-        <table className="grid compact">
+        <table className="grid compact" aria-labelledby={`schema-${title}`}>
           <thead>
             <tr>
               <th scope="col">Name</th>

@@ -48,7 +48,7 @@ export function VersionPage() {
           {v.name} <span className="version-number">v{v.version}</span>
         </h1>
         {v.current_stage && v.current_stage !== "None" && <StageBadge stage={v.current_stage} />}
-        <AliasList aliases={v.aliases} />
+        {v.aliases.length > 0 && <AliasList aliases={v.aliases} />}
         {v.status !== "READY" && <span className="badge">{v.status}</span>}
       </header>
       <nav className="actions" aria-label="Version links">
