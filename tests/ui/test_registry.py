@@ -15,6 +15,7 @@ from .conftest import ADMIN, REVIEWER, REVIEWER_PASSWORD, XSS, Site, login, scre
 MODEL = "breast-cancer-forest"
 XSS_MODEL = "xss-model"
 SIGNED = "tumour-classifier"
+VIEWER, VIEWER_PASSWORD = "viewer", "only looking, thank you"
 POLICY = """\
 protect: {aliases: [champion]}
 approvals: {required: 1, role: maintainer}
@@ -108,6 +109,7 @@ def second_page(browser: Any, site: Site) -> Iterator[Any]:
     errors: list[str] = []
     opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     opened.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    opened.errors = errors
     yield opened
     context.close()
     assert errors == [], f"console errors: {errors}"
@@ -190,14 +192,27 @@ def test_markup_in_a_model_shows_as_text(page: Any, registry: Site) -> None:
     _no_injection(page)
 
 
-def test_a_promotion_requested_by_one_person_is_approved_by_another_and_applied(
-    page: Any, second_page: Any, registry: Site
-) -> None:
+@pytest.fixture(scope="module")
+def governed(registry: Site) -> Site:
+    """The demo's model under a policy that protects ``champion``; REVIEWER a maintainer of it
+    (the policy's approver role), VIEWER only a viewer."""
     with registry.api() as api:
         api.put(f"/registered-models/{MODEL}/policy", json={"document": POLICY}).raise_for_status()
         api.put("/role-bindings", json={"principal": REVIEWER, "role": "maintainer",
                                         "scope_type": "registered_model", "scope_id": MODEL}
                 ).raise_for_status()  # fmt: skip
+        api.post("/users", json={"name": VIEWER, "password": VIEWER_PASSWORD}).raise_for_status()
+        api.put("/role-bindings", json={"principal": VIEWER, "role": "viewer",
+                                        "scope_type": "registered_model", "scope_id": MODEL}
+                ).raise_for_status()  # fmt: skip
+    return registry
+
+
+def test_a_promotion_requested_by_one_person_is_approved_by_another_and_applied(
+    page: Any, second_page: Any, governed: Site
+) -> None:
+    registry = governed
+    with registry.api() as api:
         refused = api.put(f"/registered-models/{MODEL}/aliases/champion", json={"version": 1})
         assert refused.status_code == 403  # protected: not even an admin moves it directly
 
@@ -281,3 +296,41 @@ def test_a_promotion_requested_by_one_person_is_approved_by_another_and_applied(
     page.get_by_role("heading").first.wait_for()
     if page.get_by_role("table").count():
         page.get_by_text("promotion.apply").first.wait_for()
+
+
+def test_a_request_is_rejected_canceled_and_a_refusal_shows_its_code(
+    page: Any, second_page: Any, governed: Site
+) -> None:
+    with governed.api() as api:
+        made = [api.post("/promotion-requests", json={
+            "model": MODEL, "version": 1, "alias": "champion", "justification": f"try {i}",
+        }).raise_for_status().json()["id"] for i in (1, 2)]  # fmt: skip
+
+    # a viewer sees Approve (they are not the requester) but the server refuses them
+    login(second_page, VIEWER, VIEWER_PASSWORD, to=f"/promotions/{made[0]}")
+    second_page.get_by_role("button", name="Approve").click()
+    second_page.get_by_role("alert").filter(has_text="PERMISSION_DENIED").wait_for()
+    second_page.errors.clear()  # the browser logs the 403 it was given on purpose
+    second_page.locator(".badge.state-PENDING").wait_for()
+
+    # the reviewer rejects it, with a reason
+    second_page.get_by_role("button", name="Sign out").click()
+    login(second_page, REVIEWER, REVIEWER_PASSWORD, to=f"/promotions/{made[0]}")
+    second_page.get_by_label("Comment").fill("Wait for the second holdout.")
+    second_page.get_by_role("button", name="Reject").click()
+    second_page.locator(".badge.state-REJECTED").wait_for()
+    decision = second_page.locator("ol.decisions li.reject")
+    assert (
+        REVIEWER in decision.inner_text()
+        and "Wait for the second holdout." in decision.inner_text()
+    )
+    second_page.get_by_text("Nothing to do: the request is REJECTED.").wait_for()
+
+    # the requester withdraws the other
+    login(page, to=f"/promotions/{made[1]}")
+    page.get_by_role("button", name="Cancel request").click()
+    page.locator(".badge.state-CANCELED").wait_for()
+    with governed.api() as api:
+        states = {r["id"]: r["state"] for r in api.get("/promotion-requests",
+                                                       params={"model": MODEL}).json()["requests"]}  # fmt: skip
+    assert states[made[0]] == "REJECTED" and states[made[1]] == "CANCELED"

@@ -181,8 +181,9 @@ export const versionFiles = (name: string, version: number | string, signal?: Ab
 export const verifyVersion = (name: string, version: number | string) =>
   post<Verification>(`${versionPath(name, version)}/verify`);
 
-export const aliasHistory = (name: string, signal?: AbortSignal) =>
-  get<AliasHistory>(`${modelPath(name)}/history`, undefined, signal);
+/** The model's alias and stage moves; with ``at`` (UTC ms) also what every alias held then. */
+export const aliasHistory = (name: string, signal?: AbortSignal, at?: number) =>
+  get<AliasHistory>(`${modelPath(name)}/history`, { at }, signal);
 
 export const aliasProvenance = (name: string, alias: string, at?: number, signal?: AbortSignal) =>
   get<Provenance>(`${modelPath(name)}/aliases/${seg(alias)}/provenance`, { at }, signal);

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { Link } from "react-router-dom";
-import { aliasProvenance, type AliasMove } from "../../api/registry";
+import { aliasHistory, aliasProvenance, type AliasMove } from "../../api/registry";
 import { useApi } from "../../api/useApi";
 import { ErrorBox, Loading } from "../../components/Status";
 import { formatTime } from "../../components/format";
@@ -16,18 +16,24 @@ export function AliasHistory({ model, moves }: { model: string; moves: AliasMove
   const tracks = aliasTracks(moves);
   const stages = stageChanges(moves);
   const [now] = useState(() => Date.now());
+  const [asOf, setAsOf] = useState<number | null>(null);
   if (tracks.length === 0 && stages.length === 0) {
     return <p className="muted">No alias has been set on this model yet.</p>;
   }
   const axis = timelineSegments(tracks, now);
+  const marker = asOf === null || asOf < axis.start ? null : ((asOf - axis.start) / (axis.end - axis.start)) * 100;
   return (
     <div className="alias-history">
+      <AsOf model={model} at={asOf} onChange={setAsOf} />
       {tracks.length > 0 && (
         <figure className="timeline" aria-label="Which version each alias pointed at over time">
           {axis.rows.map((row) => (
             <div className="timeline-row" key={row.alias}>
               <span className="timeline-label">@{row.alias}</span>
               <div className="timeline-track">
+                {marker !== null && marker <= 100 && (
+                  <span className="timeline-marker" style={{ left: `${marker}%` }} aria-hidden="true" />
+                )}
                 {row.segments.map((s) => (
                   <Link
                     key={`${s.from}-${s.version}`}
@@ -138,5 +144,49 @@ function MoveProvenance({ model, alias, at }: { model: string; alias: string; at
       {approvers.length > 0 && <>, approved by {approvers.join(", ")}</>}
       {p.applied_by && <>, applied by {p.applied_by}</>}
     </span>
+  );
+}
+
+/** "2026-12-04T14:00" in the browser's zone ↔ UTC ms. */
+function toLocalInput(ms: number): string {
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+  return d.toISOString().slice(0, 16);
+}
+
+/** Which version every alias held at a moment, answered by the server from the audit log. */
+function AsOf({ model, at, onChange }: { model: string; at: number | null; onChange: (at: number | null) => void }) {
+  const { data, error } = useApi(
+    (signal) => (at === null ? Promise.resolve(undefined) : aliasHistory(model, signal, at)),
+    [model, at],
+  );
+  const held = Object.entries(data?.aliases_at ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return (
+    <div className="as-of toolbar">
+      <label className="inline">
+        Aliases as of
+        <input
+          type="datetime-local"
+          value={at === null ? "" : toLocalInput(at)}
+          onChange={(e) => onChange(e.target.value ? new Date(e.target.value).getTime() : null)}
+        />
+      </label>
+      {at !== null && (
+        <button type="button" className="ghost" onClick={() => onChange(null)}>
+          Clear
+        </button>
+      )}
+      <span role="status" aria-live="polite">
+        {at === null ? null : error ? null : !data ? "…" : held.length === 0 ? (
+          <span className="muted">no alias was set then</span>
+        ) : (
+          held.map(([alias, version]) => (
+            <Link key={alias} className="chip alias" to={versionHref(model, version)}>
+              @{alias} <span className="muted">v{version}</span>
+            </Link>
+          ))
+        )}
+      </span>
+      <ErrorBox error={error} />
+    </div>
   );
 }
