@@ -32,6 +32,12 @@ CARD = {
     "model_card.training_data.source": "sklearn.datasets.load_breast_cancer",
 }
 
+#: The browser's local time ``ms`` from now as a datetime-local input wants it.
+LOCAL_MINUTE = """ms => {
+  const d = new Date(Date.now() + ms);
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+}"""
+
 
 @pytest.fixture(scope="module")
 def registry(site: Site) -> Site:
@@ -280,6 +286,15 @@ def test_a_promotion_requested_by_one_person_is_approved_by_another_and_applied(
     champion.get_by_role("button", name="Provenance of @champion").click()
     champion.get_by_text(f"approved by {REVIEWER}").first.wait_for()
     page.get_by_text("Protects @champion").wait_for()
+    as_of = page.get_by_label("Aliases as of")
+    as_of.fill(page.evaluate(LOCAL_MINUTE, 120_000))  # in two minutes: both aliases held
+    held = page.get_by_role("status").filter(has=page.get_by_role("link", name="@champion v1"))
+    held.get_by_role("link", name="@challenger v1").wait_for()
+    as_of.fill("2020-01-01T00:00")
+    page.get_by_text("no alias was set then").wait_for()
+    as_of.fill("")
+    as_of.blur()
+    screenshot(page, "registry-model-governed")
 
     # the list filters by state and model
     page.goto("/promotions")
@@ -289,7 +304,6 @@ def test_a_promotion_requested_by_one_person_is_approved_by_another_and_applied(
     page.get_by_role("link", name=request_id[:8]).wait_for()
     page.get_by_role("combobox", name="State").select_option("PENDING")
     page.get_by_text("No promotion requests match.").wait_for()
-    screenshot(page, "registry-promotions")
 
     # and the audit page, where it is built, lists the request's events
     page.goto("/audit")
@@ -334,3 +348,7 @@ def test_a_request_is_rejected_canceled_and_a_refusal_shows_its_code(
         states = {r["id"]: r["state"] for r in api.get("/promotion-requests",
                                                        params={"model": MODEL}).json()["requests"]}  # fmt: skip
     assert states[made[0]] == "REJECTED" and states[made[1]] == "CANCELED"
+    page.goto("/promotions")
+    for state in ("APPLIED", "REJECTED", "CANCELED"):
+        page.locator(f".badge.state-{state}").first.wait_for()
+    screenshot(page, "registry-promotions")

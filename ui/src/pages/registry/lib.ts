@@ -383,7 +383,7 @@ export interface Segment {
  * percent, so the timelines of several aliases line up. A span shorter than ``minWidth``
  * percent is widened to it, so a quick move stays visible and clickable.
  */
-export function timelineSegments(tracks: readonly AliasTrack[], now: number, minWidth = 1.5): {
+export function timelineSegments(tracks: readonly AliasTrack[], now: number, minWidth = 3): {
   start: number;
   end: number;
   rows: { alias: string; segments: Segment[] }[];
