@@ -85,7 +85,7 @@ def test_the_run_table_filters_sorts_chooses_columns_and_keeps_the_view(
     page.get_by_role("button", name=re.compile(r"^Columns")).click()
     chooser = page.get_by_role("dialog", name="Choose columns")
     chooser.get_by_role("searchbox", name="Find a column").fill("max_d")
-    chooser.get_by_role("checkbox", name="max_depth").check()
+    chooser.get_by_role("checkbox", name="max_depth", exact=True).check()
     chooser.get_by_role("button", name="Done").click()
     page.locator("th", has_text="max_depth").wait_for()
     assert "params.max_depth" in _query(page)["col"]
