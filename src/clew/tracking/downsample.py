@@ -21,8 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-#: Fewer than this and there is no room for first, last and one bucket's min and max.
-MIN_POINTS = 4
+#: Fewer than this and there is no room for first, last and one bucket's min, max and NaN.
+MIN_POINTS = 5
+#: The most points a series may be asked to keep (what a chart can use at 4K width and more).
+MAX_POINTS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,7 @@ def keep(values: Sequence[float] | npt.NDArray[np.float64], max_points: int) -> 
     nan = np.isnan(y)
     has_nan = bool(nan[1:-1].any())
     per_bucket = 3 if has_nan else 2
-    buckets = max(1, (max_points - 2) // per_bucket)
+    buckets = (max_points - 2) // per_bucket
     interior = n - 2
     # Bucket b covers interior points [starts[b], starts[b + 1]); none is empty (n > buckets).
     starts = 1 + (np.arange(buckets, dtype=np.intp) * interior) // buckets
