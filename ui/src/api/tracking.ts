@@ -123,7 +123,20 @@ export interface ExperimentKeys {
   metrics: string[];
   params: string[];
   tags: string[];
+  /** Dataset names. */
+  datasets?: string[];
   truncated: boolean;
+}
+
+/** The keys of the runs of several experiments at once; null when the route is missing. */
+export async function runKeys(experimentIds: string[], signal?: AbortSignal): Promise<ExperimentKeys | null> {
+  if (!(await hasRoute("POST", "/runs/keys"))) return null;
+  try {
+    return await post<ExperimentKeys>("/runs/keys", { experiment_ids: experimentIds }, signal);
+  } catch (error) {
+    if (missingRoute(error)) return null;
+    throw error;
+  }
 }
 
 /** The metric, param and tag names used in an experiment; null when the route is missing. */
@@ -144,8 +157,9 @@ export interface MetricHistory {
   values: (number | string)[];
 }
 
-export const getMetricHistory = (runId: string, key: string, signal?: AbortSignal) =>
-  get<MetricHistory>(`/runs/${encodeURIComponent(runId)}/metrics/history`, { key }, signal);
+/** A metric's history; a long one is downsampled by the server to about `maxPoints` (min/max kept). */
+export const getMetricHistory = (runId: string, key: string, maxPoints = 2000, signal?: AbortSignal) =>
+  get<MetricHistory>(`/runs/${encodeURIComponent(runId)}/metrics/history`, { key, max_points: maxPoints }, signal);
 
 // ---- artifacts -------------------------------------------------------------------------------
 
@@ -163,13 +177,17 @@ export const listArtifacts = (runId: string, path: string, signal?: AbortSignal)
   );
 
 export interface TablePreview {
+  format?: string;
   columns: string[];
   rows: unknown[][];
   total_rows: number | null;
   truncated: boolean;
 }
 
-/** The first rows of a CSV/TSV/Parquet artifact, parsed by the server; null without the route. */
+/**
+ * The first rows of a CSV/TSV/Parquet/JSON table artifact, parsed by the server; null without
+ * the route or when the server cannot read the file as a table (PREVIEW_UNSUPPORTED).
+ */
 export async function artifactTablePreview(
   runId: string,
   path: string,
@@ -181,7 +199,7 @@ export async function artifactTablePreview(
   try {
     return await get<TablePreview>(`/runs/${encodeURIComponent(runId)}/artifacts-preview/${encoded}`, { rows }, signal);
   } catch (error) {
-    if (missingRoute(error)) return null;
+    if (missingRoute(error) || (error instanceof ApiError && error.code === "PREVIEW_UNSUPPORTED")) return null;
     throw error;
   }
 }

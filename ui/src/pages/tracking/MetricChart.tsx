@@ -13,10 +13,12 @@ function cssVar(name: string): string {
 }
 
 /** A small line chart of one metric against its step, in the theme's colours. */
-export function MetricChart({ history, width = 640, height = 220 }: { history: MetricHistory; width?: number; height?: number }) {
+export function MetricChart({ history, height = 220 }: { history: MetricHistory; height?: number }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    if (!box.current) return;
+    const el = box.current;
+    if (!el) return;
+    const width = Math.max(240, el.clientWidth);
     const order = history.steps.map((_, i) => i).sort((a, b) => history.steps[a] - history.steps[b] || history.timestamps[a] - history.timestamps[b]);
     const xs = order.map((i) => history.steps[i]);
     const ys = order.map((i) => numeric(history.values[i]));
@@ -36,9 +38,15 @@ export function MetricChart({ history, width = 640, height = 220 }: { history: M
         legend: { show: true },
       },
       [xs, ys as (number | null)[]],
-      box.current,
+      el,
     );
-    return () => plot.destroy();
-  }, [history, width, height]);
+    // The chart follows its box's width (the page's column), never overflowing it.
+    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(240, el.clientWidth), height }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [history, height]);
   return <div ref={box} className="metric-chart" role="img" aria-label={`History of ${history.key}: ${history.steps.length} points`} />;
 }

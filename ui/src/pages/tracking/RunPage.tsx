@@ -95,7 +95,7 @@ function Datasets({ inputs }: { inputs: DatasetInput[] }) {
 }
 
 function MetricHistoryChart({ runId, metric }: { runId: string; metric: string }) {
-  const history = useApi((signal) => getMetricHistory(runId, metric, signal), [runId, metric]);
+  const history = useApi((signal) => getMetricHistory(runId, metric, 2000, signal), [runId, metric]);
   return (
     <figure className="metric-figure" aria-label={`History of ${metric}`}>
       <figcaption>

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { ApiError } from "../../api/client";
-import { experimentKeys, getExperiment, type Experiment, type Run } from "../../api/tracking";
+import { experimentKeys, getExperiment, runKeys, type Experiment, type Run } from "../../api/tracking";
 import { useApi } from "../../api/useApi";
 import { ErrorBox } from "../../components/Status";
 import { formatDuration, formatTime, formatValue } from "../../components/format";
@@ -180,7 +180,12 @@ export function RunsPage() {
     [experiments.data],
   );
   const serverKeys = useApi(
-    (signal) => Promise.all(view.experimentIds.map((id) => experimentKeys(id, signal))),
+    (signal) =>
+      view.experimentIds.length === 1
+        ? experimentKeys(view.experimentIds[0], signal)
+        : view.experimentIds.length
+          ? runKeys(view.experimentIds, signal)
+          : Promise.resolve(null),
     [view.experimentIds.join(",")],
   );
 
@@ -201,8 +206,12 @@ export function RunsPage() {
   // Keys from the loaded runs are recomputed only while the first pages arrive.
   const scanned = Math.min(runs.length, 5000);
   const loadedKeys = useMemo(() => keysOfRuns(runs), [scanned]); // eslint-disable-line react-hooks/exhaustive-deps
-  const keys = useMemo(() => mergeKeys(...(serverKeys.data ?? []), loadedKeys), [serverKeys.data, loadedKeys]);
-  const values = useCallback((entity: string, key: string) => valuesOf(runs, entity, key), [scanned]); // eslint-disable-line react-hooks/exhaustive-deps
+  const keys = useMemo(() => mergeKeys(serverKeys.data, loadedKeys), [serverKeys.data, loadedKeys]);
+  const datasets = serverKeys.data?.datasets;
+  const values = useCallback(
+    (entity: string, key: string) => (entity === "datasets" && key === "name" ? datasets ?? [] : valuesOf(runs, entity, key)),
+    [scanned, datasets], // eslint-disable-line react-hooks/exhaustive-deps
+  );
 
   const columns = effectiveColumns(view, keys.metrics);
   useEffect(() => setCollapsed(new Set()), [view.groupBy]);
@@ -332,6 +341,13 @@ export function RunsPage() {
       </div>
       <p className="run-status" role="status" aria-live="polite">
         {summary(runs.length, count, done, pages.loading, !!filterError)}
+        {!done && pages.wanted > runs.length + 1000 && (
+          <span className="hint">
+            {" "}
+            Fetching in order up to row {(pages.wanted + 1).toLocaleString()} (pages follow the server's cursor; reversing the
+            order reaches the far end at once).
+          </span>
+        )}
         {view.groupBy && (
           <span className="hint">
             {" "}

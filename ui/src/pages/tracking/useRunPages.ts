@@ -8,6 +8,8 @@ export interface RunPages {
   done: boolean;
   loading: boolean;
   error: Error | undefined;
+  /** The row the pages are being fetched up to. */
+  wanted: number;
   /** Fetch pages until row `index` is loaded (or the search ends). */
   ensure: (index: number) => void;
 }
@@ -29,6 +31,7 @@ export function useRunPages(body: RunSearchBody | null): RunPages {
   const [done, setDone] = useState(false);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<Error>();
+  const [wanted, setWanted] = useState(0);
   const live = useRef({ key, token: null as string | null, loaded: 0, busy: false, done: false, want: 0 });
   const controller = useRef<AbortController | null>(null);
 
@@ -72,6 +75,7 @@ export function useRunPages(body: RunSearchBody | null): RunPages {
     setDone(false);
     setError(undefined);
     setCount(null);
+    setWanted(0);
     if (!body) return () => c.abort();
     fetchMore();
     countRuns({ ...body, max_results: undefined, order_by: undefined }, c.signal)
@@ -86,11 +90,14 @@ export function useRunPages(body: RunSearchBody | null): RunPages {
   const ensure = useCallback(
     (index: number) => {
       const s = live.current;
-      if (index > s.want) s.want = index;
+      if (index > s.want) {
+        s.want = index;
+        setWanted(index);
+      }
       fetchMore();
     },
     [fetchMore],
   );
 
-  return { runs, count, done, loading, error, ensure };
+  return { runs, count, done, loading, error, wanted, ensure };
 }
