@@ -5,6 +5,8 @@ metric history, artifact previews) and stored payloads shown as text."""
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -39,6 +41,46 @@ def demo(site: Site) -> dict[str, Any]:
     children = _runs(site, eid, f"tags.`mlflow.parentRunId` = '{root['info']['run_id']}'")
     train = next(r for r in children if r["info"]["run_name"] == "train[0]")
     return {"experiment_id": eid, "root": root, "train": train, "children": children}
+
+
+def _png(width: int, height: int) -> bytes:
+    """A real PNG of a blue gradient, made here so the test needs no image file."""
+    line = bytes(c for x in range(width) for c in (x * 255 // width, 90, 200))
+    rows = b"".join(b"\0" + line for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture(scope="module")
+def files_run(site: Site) -> str:
+    """A run whose artifacts are a nested CSV table, an image and a text file."""
+    with site.api() as api:
+        made = api.post("/experiments", json={"name": "ui-artifact-previews"})
+        made.raise_for_status()
+        run = api.post("/runs", json={"experiment_id": made.json()["experiment_id"],
+                                      "run_name": "with-files"})  # fmt: skip
+        run.raise_for_status()
+        run_id = str(run.json()["info"]["run_id"])
+        csv = "fold,accuracy,note\n" + "".join(f'{i},0.9{i},"row, {i}"\n' for i in range(300))
+        for path, data in (
+            ("eval/folds.csv", csv.encode()),
+            ("plots/gradient.png", _png(64, 24)),
+            ("notes/readme.txt", b"Plain text, shown as it is.\n"),
+        ):
+            put = api.put(f"/runs/{run_id}/artifacts/{path}", content=data,
+                          headers={"content-type": "application/octet-stream"})  # fmt: skip
+            put.raise_for_status()
+    return run_id
 
 
 def _query(page: Any) -> dict[str, list[str]]:
@@ -77,6 +119,7 @@ def test_the_run_table_filters_sorts_chooses_columns_and_keeps_the_view(
     page.wait_for_url(re.compile(r"order=metrics\.cv_accuracy.*dir=desc"))
     sorted_header = page.locator("th[aria-sort=descending]")
     sorted_header.wait_for()
+    _wait_for_runs(page, matching)
     column = _column_index(page, "cv_accuracy")
     values = _column_values(page, column)
     assert values == sorted(values, reverse=True) and len(values) == matching
@@ -182,6 +225,32 @@ def test_a_run_page_links_parent_children_pipeline_and_lineage(
     screenshot(page, "tracking-run")
 
 
+def test_artifact_previews_of_a_table_and_an_image(page: Any, files_run: str) -> None:
+    login(page, to=f"/runs/{files_run}")
+    tree = page.get_by_role("navigation", name="Artifact files")
+    tree.get_by_role("button", name="eval/").click()
+    tree.get_by_role("button", name="folds.csv").click()
+    preview = page.get_by_role("region", name="Preview of eval/folds.csv")
+    preview.locator("table").wait_for()
+    assert preview.locator("thead th").all_inner_texts() == ["fold", "accuracy", "note"]
+    assert preview.locator("tbody tr").count() == 100
+    assert preview.locator("tbody tr").first.locator("td").all_inner_texts() == [
+        "0",
+        "0.90",
+        "row, 0",
+    ]
+    assert "100 rows of 300" in preview.inner_text()
+
+    tree.get_by_role("button", name="plots/").click()
+    tree.get_by_role("button", name="gradient.png").click()
+    image = page.get_by_role("img", name="plots/gradient.png")
+    image.wait_for()
+    page.wait_for_function("document.querySelector('img.preview-image')?.naturalWidth === 64")
+    assert (image.get_attribute("src") or "").startswith("blob:")
+    page.get_by_role("button", name="Toggle theme").click()
+    screenshot(page, "tracking-artifact-image-dark")
+
+
 def test_payloads_show_as_text_on_the_run_table_and_run_page(page: Any, site: Site) -> None:
     eid = _experiment_id(site, XSS)
     (run,) = _runs(site, eid)
@@ -199,6 +268,13 @@ def test_payloads_show_as_text_on_the_run_table_and_run_page(page: Any, site: Si
     preview.locator("pre").filter(has_text=XSS).wait_for()
     assert page.evaluate("window.__xss") is None
     assert page.locator("img[src=x]").count() == 0
+
+
+def _wait_for_runs(page: Any, n: int) -> None:
+    """Until the table shows `n` run rows (a new order refetches them)."""
+    page.wait_for_function(
+        f"document.querySelectorAll('table.runs-grid tbody tr[aria-selected]').length === {n}"
+    )
 
 
 def _column_index(page: Any, name: str) -> int:

@@ -41,7 +41,7 @@ const ATTRIBUTE_LABELS: Record<string, string> = {
 
 function columnWidth(c: ColumnId): number {
   if (c.entity === "attributes") {
-    return { run_name: 240, status: 110, start_time: 165, duration: 90, user_id: 110, run_id: 270, end_time: 165 }[c.key] ?? 160;
+    return { run_name: 240, status: 110, start_time: 180, duration: 90, user_id: 110, run_id: 270, end_time: 180 }[c.key] ?? 160;
   }
   return 140;
 }
@@ -171,12 +171,21 @@ export function RunsPage() {
     [setSearch, experimentId],
   );
 
+  // One missing experiment must not hide the names of the others.
   const experiments = useApi(
-    (signal) => Promise.all(view.experimentIds.map((id) => getExperiment(id, signal))),
+    async (signal) => {
+      const settled = await Promise.allSettled(view.experimentIds.map((id) => getExperiment(id, signal)));
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+      if (failed && settled.length === 1) throw failed.reason;
+      return {
+        found: settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : [])),
+        error: failed ? (failed.reason as Error) : undefined,
+      };
+    },
     [view.experimentIds.join(",")],
   );
   const experimentMap = useMemo(
-    () => new Map((experiments.data ?? []).map((e) => [e.experiment_id, e])),
+    () => new Map((experiments.data?.found ?? []).map((e) => [e.experiment_id, e])),
     [experiments.data],
   );
   const serverKeys = useApi(
@@ -264,7 +273,7 @@ export function RunsPage() {
   const selectedIds = [...selected];
   const title =
     view.experimentIds.length === 1
-      ? experiments.data?.[0]?.name ?? ""
+      ? experiments.data?.found[0]?.name ?? ""
       : `Runs of ${view.experimentIds.length} experiments`;
   const width = 40 + columns.reduce((sum, c) => sum + columnWidth(c), 0);
   const span = columns.length + 1;
@@ -288,7 +297,7 @@ export function RunsPage() {
       <nav aria-label="Breadcrumb" className="crumbs">
         <Link to="/experiments">Experiments</Link>
         {view.experimentIds.length > 1 &&
-          (experiments.data ?? []).map((e) => (
+          (experiments.data?.found ?? []).map((e) => (
             <span key={e.experiment_id}>
               {" / "}
               <Link to={`/experiments/${e.experiment_id}`}>{e.name}</Link>
@@ -299,7 +308,7 @@ export function RunsPage() {
         {title || "\u00a0"}
         {view.experimentIds.length === 1 && <span className="h-id mono"> #{view.experimentIds[0]}</span>}
       </h1>
-      <ErrorBox error={experiments.error} />
+      <ErrorBox error={experiments.error ?? experiments.data?.error} />
       <FilterBox
         value={view.filter}
         keys={keys}

@@ -32,7 +32,9 @@ export function useRunPages(body: RunSearchBody | null): RunPages {
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<Error>();
   const [wanted, setWanted] = useState(0);
-  const live = useRef({ key, token: null as string | null, loaded: 0, busy: false, done: false, want: 0 });
+  // `gen` numbers each reset, so an answer to an older search (even one with the same body,
+  // as React's strict mode re-runs effects) is never applied to this one.
+  const live = useRef({ gen: 0, token: null as string | null, loaded: 0, busy: false, done: false, want: 0 });
   const controller = useRef<AbortController | null>(null);
 
   const fetchMore = useCallback(() => {
@@ -41,11 +43,11 @@ export function useRunPages(body: RunSearchBody | null): RunPages {
     s.busy = true;
     setLoading(true);
     const size = s.loaded === 0 ? FIRST_PAGE : Math.min(MAX_PAGE, Math.max(FIRST_PAGE, s.want - s.loaded + AHEAD));
-    const requestKey = s.key;
+    const gen = s.gen;
     const signal = controller.current?.signal;
     searchRuns({ ...body, max_results: size, page_token: s.token }, signal)
       .then((page) => {
-        if (live.current.key !== requestKey) return;
+        if (live.current.gen !== gen) return;
         s.token = page.next_page_token;
         s.loaded += page.runs.length;
         s.done = !page.next_page_token || page.runs.length === 0;
@@ -57,7 +59,7 @@ export function useRunPages(body: RunSearchBody | null): RunPages {
         if (!s.done && s.want >= s.loaded) fetchMore();
       })
       .catch((reason: unknown) => {
-        if (live.current.key !== requestKey) return;
+        if (live.current.gen !== gen || signal?.aborted) return;
         s.busy = false;
         s.done = true; // an error stops the scroll-driven fetching until the search changes
         setLoading(false);
@@ -70,7 +72,7 @@ export function useRunPages(body: RunSearchBody | null): RunPages {
     controller.current?.abort();
     const c = new AbortController();
     controller.current = c;
-    live.current = { key, token: null, loaded: 0, busy: false, done: false, want: 0 };
+    live.current = { gen: live.current.gen + 1, token: null, loaded: 0, busy: false, done: false, want: 0 };
     setRuns([]);
     setDone(false);
     setError(undefined);
