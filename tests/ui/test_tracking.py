@@ -150,14 +150,29 @@ def test_the_run_table_filters_sorts_chooses_columns_and_keeps_the_view(
     )
     assert page.locator("th", has_text="max_depth").count() == 1
 
-    # Two runs selected: Compare links to them.
+    # Runs selected (a shift-click takes the range): Compare links to them.
     page.get_by_label("Group by").select_option("")
+    _wait_for_runs(page, matching)
     boxes = page.get_by_role("checkbox", name=re.compile(r"^Select run "))
     boxes.nth(0).check()
-    boxes.nth(1).check()
-    compare = page.get_by_role("link", name="Compare 2 runs")
+    boxes.nth(2).click(modifiers=["Shift"])
+    compare = page.get_by_role("link", name="Compare 3 runs")
     href = compare.get_attribute("href") or ""
-    assert href.startswith("/compare?runs=") and len(href.split("=")[1].split(",")) == 2
+    assert href.startswith("/compare?runs=") and len(href.split("=")[1].split(",")) == 3
+
+
+def test_experiments_picked_on_the_list_share_one_run_table(page: Any, site: Site) -> None:
+    demo_id, xss_id = _experiment_id(site, DEMO), _experiment_id(site, XSS)
+    login(page, to="/experiments")
+    page.get_by_role("checkbox", name=f"Select experiment {DEMO}").check()
+    page.get_by_role("checkbox", name=f"Select experiment {XSS}").check()
+    page.get_by_role("link", name="Runs of 2 selected").click()
+    page.get_by_role("heading", name="Runs of 2 experiments").wait_for()
+    assert set(_query(page)["experiments"][0].split(",")) == {demo_id, xss_id}
+    table = page.locator("table.runs-grid")
+    table.get_by_role("link", name=XSS).first.wait_for()  # the run, and its experiment's column
+    assert table.get_by_role("link", name=DEMO).count() > 0
+    assert page.evaluate("window.__xss") is None
 
 
 def test_a_bad_filter_shows_the_servers_message_inline(page: Any, demo: dict[str, Any]) -> None:

@@ -40,6 +40,10 @@ export function FilterBox({ value, keys, values, onSubmit, error }: Props) {
     }
   });
 
+  useEffect(() => {
+    if (active >= 0) document.getElementById(`${listId}-${active}`)?.scrollIntoView({ block: "nearest" });
+  }, [active, listId]);
+
   const sync = (el: HTMLInputElement) => setCursor(el.selectionStart ?? el.value.length);
 
   const choose = (index: number) => {
@@ -132,26 +136,31 @@ export function FilterBox({ value, keys, values, onSubmit, error }: Props) {
             onFocus={() => setOpen(true)}
             onBlur={() => setOpen(false)}
           />
-          <ul id={listId} role="listbox" aria-label="Suggestions" className="suggestions" hidden={!shown}>
-            {shown &&
-              items.map((item, i) => (
-                <li
-                  key={item.label + i}
-                  id={`${listId}-${i}`}
-                  role="option"
-                  aria-selected={i === active}
-                  className={i === active ? "active" : undefined}
-                  onMouseDown={(e) => {
-                    e.preventDefault(); // keep the focus in the input
-                    choose(i);
-                  }}
-                  onMouseEnter={() => setActive(i)}
-                >
-                  <span className="mono">{item.label}</span>
-                  {item.detail && <span className="suggestion-kind">{item.detail}</span>}
-                </li>
-              ))}
-          </ul>
+          <div className="suggest-panel" hidden={!shown}>
+            <ul id={listId} role="listbox" aria-label="Suggestions" className="suggestions">
+              {shown &&
+                items.map((item, i) => (
+                  <li
+                    key={item.label + i}
+                    id={`${listId}-${i}`}
+                    role="option"
+                    aria-selected={i === active}
+                    className={i === active ? "active" : undefined}
+                    onMouseDown={(e) => {
+                      e.preventDefault(); // keep the focus in the input
+                      choose(i);
+                    }}
+                    onMouseEnter={() => setActive(i)}
+                  >
+                    <span className="mono">{item.label}</span>
+                    {item.detail && <span className="suggestion-kind">{item.detail}</span>}
+                  </li>
+                ))}
+            </ul>
+            <p className="combo-keys hint" aria-hidden="true">
+              Tab completes · ↑ ↓ choose · Enter searches · Esc closes
+            </p>
+          </div>
         </div>
         <button type="submit">Search</button>
         {value && (

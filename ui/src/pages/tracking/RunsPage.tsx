@@ -254,13 +254,34 @@ export function RunsPage() {
   }, [body]);
 
   const onSort = (c: ColumnId) => setView({ ...view, order: nextOrder(view.order, c) });
-  const toggle = (id: string) =>
+  // Shift-click selects the range from the last run clicked, in the table's row order.
+  const lastClicked = useRef<number | null>(null);
+  const toggle = (rowIndex: number, id: string, range: boolean) => {
+    const from = lastClicked.current;
+    lastClicked.current = rowIndex;
     setSelected((s) => {
       const next = new Set(s);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
+      const on = !next.has(id);
+      const [a, b] = range && from !== null ? [Math.min(from, rowIndex), Math.max(from, rowIndex)] : [rowIndex, rowIndex];
+      for (let i = a; i <= b; i++) {
+        const row = rows[i];
+        if (row?.type !== "run") continue;
+        if (on) next.add(row.item.info.run_id);
+        else next.delete(row.item.info.run_id);
+      }
       return next;
     });
+  };
+  const [copied, setCopied] = useState(false);
+  const copyLink = () => {
+    navigator.clipboard
+      ?.writeText(window.location.href)
+      .then(() => {
+        setCopied(true);
+        window.setTimeout(() => setCopied(false), 2000);
+      })
+      .catch(() => setCopied(false));
+  };
   const toggleGroup = (value: string | null) =>
     setCollapsed((s) => {
       const next = new Set(s);
@@ -333,6 +354,14 @@ export function RunsPage() {
           </select>
         </label>
         <span className="toolbar-gap" />
+        <button
+          type="button"
+          className="ghost"
+          onClick={copyLink}
+          title="The address holds the filter, order, columns and grouping: share it to share this view"
+        >
+          {copied ? "Link copied" : "Copy link to this view"}
+        </button>
         {selected.size > 0 && (
           <button type="button" className="ghost" onClick={() => setSelected(new Set())}>
             Clear selection
@@ -368,7 +397,7 @@ export function RunsPage() {
       {pages.error && !(pages.error instanceof ApiError && pages.error.status === 400) && (
         <ErrorBox error={pages.error} />
       )}
-      <div className="run-scroller" ref={scroller} tabIndex={0} aria-label="Runs">
+      <div className="run-scroller" ref={scroller} tabIndex={0} role="region" aria-label="Runs">
         <table className="grid runs-grid" style={{ width }} aria-rowcount={total + 1}>
           <colgroup>
             <col style={{ width: 40 }} />
@@ -424,7 +453,8 @@ export function RunsPage() {
                     <input
                       type="checkbox"
                       checked={selected.has(id)}
-                      onChange={() => toggle(id)}
+                      onClick={(e) => toggle(v.index, id, e.shiftKey)}
+                      onChange={() => undefined}
                       aria-label={`Select run ${run.info.run_name || id}`}
                     />
                   </td>
