@@ -11,6 +11,25 @@ interface Props {
   error?: Error;
 }
 
+/** `text` with the first occurrence of `part` (any case) in bold: what matched the typing. */
+function Highlight({ text, part }: { text: string; part: string }) {
+  const needle = part.replace(/^['"`]/, "").toLowerCase();
+  const hay = text.toLowerCase();
+  // In "metrics.acc" the typed word is most likely the key's, after the entity's dot.
+  const dot = hay.indexOf(".");
+  const afterDot = dot >= 0 && !needle.includes(".") ? hay.indexOf(needle, dot + 1) : -1;
+  const at = !needle ? -1 : afterDot >= 0 ? afterDot : hay.indexOf(needle);
+  if (at < 0) return <>{text}</>;
+  const length = needle.length;
+  return (
+    <>
+      {text.slice(0, at)}
+      <b>{text.slice(at, at + length)}</b>
+      {text.slice(at + length)}
+    </>
+  );
+}
+
 /**
  * The filter box: Clew's search grammar with completion of keys, operators and values.
  *
@@ -152,7 +171,9 @@ export function FilterBox({ value, keys, values, onSubmit, error }: Props) {
                     }}
                     onMouseEnter={() => setActive(i)}
                   >
-                    <span className="mono">{item.label}</span>
+                    <span className="mono">
+                      <Highlight text={item.label} part={completion.prefix} />
+                    </span>
                     {item.detail && <span className="suggestion-kind">{item.detail}</span>}
                   </li>
                 ))}
