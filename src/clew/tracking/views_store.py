@@ -29,6 +29,7 @@ from sqlalchemy import (
 
 from clew.core import schema
 from clew.core.prepared import PreparedIn, plain
+from clew.tracking.search.hints import hashed
 
 E, EP, ET, LM = (
     schema.executions,
@@ -86,7 +87,8 @@ class RunViewStore:
     def count(self, candidates: Select[Any]) -> int:
         """How many rows a search's candidate query (``compile.run_candidates``) yields."""
         statement = select(func.count()).select_from(candidates.subquery())
-        return int(self.conn.execute(statement).scalar_one())
+        with hashed(self.conn):
+            return int(self.conn.execute(statement).scalar_one())
 
     def metric_points(
         self, run_ids: Sequence[str], keys: Sequence[str], *, by_time: bool
