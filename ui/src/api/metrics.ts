@@ -1,0 +1,174 @@
+/**
+ * Metric histories for charts, thinned to what a chart can show.
+ *
+ * The server's `POST /metrics/history-bulk` returns many (run, key) series in one call, each
+ * downsampled on the server (min/max per bucket), so 10 runs of 10,000 steps travel as 10,000
+ * points, not 100,000. A server without that route (an older Clew answers 404) gets one
+ * `GET /runs/{id}/metrics/history` per series and the browser thins each with the same
+ * algorithm (pages/compare/downsample.ts); the page cannot tell the two apart.
+ *
+ * x is returned in chart units: the step; seconds since the run started ("time"); or Unix
+ * seconds ("wall", which uPlot's time axis reads).
+ */
+import { ApiError, get, post } from "./client";
+import { downsample } from "../pages/compare/downsample";
+
+export type XMode = "step" | "time" | "wall";
+
+export interface Series {
+  runId: string;
+  key: string;
+  xs: number[];
+  ys: number[]; // NaN and ±Infinity as numbers
+  totalPoints: number;
+  downsampled: boolean;
+}
+
+/** The wire shape of GET /runs/{id}/metrics/history. */
+interface HistoryOut {
+  key: string;
+  steps: number[];
+  timestamps: number[];
+  values: (number | string)[];
+}
+
+/** The wire shape of POST /metrics/history-bulk. */
+interface BulkOut {
+  series: {
+    run_id: string;
+    key: string;
+    points: [number, number | string][];
+    total_points: number;
+    downsampled: boolean;
+  }[];
+}
+
+export const MAX_BULK_RUNS = 100;
+export const MAX_BULK_KEYS = 20;
+export const DEFAULT_MAX_POINTS = 1000;
+
+/** "NaN", "Infinity", "-Infinity" (JSON has none of them) back to numbers. */
+export function toNumber(value: number | string): number {
+  return typeof value === "number" ? value : Number(value);
+}
+
+let bulkMissing = false; // remembered per page load: a 404 once means no bulk route here
+
+/**
+ * Every (run, key) series for `runs` × `keys`, at most `maxPoints` points each. `startTimes`
+ * gives each run's start (ms) for x = "time". Series that do not exist are left out.
+ */
+export async function loadSeries(
+  runs: { runId: string; startTime: number }[],
+  keys: string[],
+  x: XMode,
+  maxPoints = DEFAULT_MAX_POINTS,
+  signal?: AbortSignal,
+): Promise<{ series: Series[]; via: "bulk" | "history" }> {
+  if (runs.length === 0 || keys.length === 0) return { series: [], via: bulkMissing ? "history" : "bulk" };
+  if (!bulkMissing) {
+    try {
+      return { series: await loadBulk(runs, keys, x, maxPoints, signal), via: "bulk" };
+    } catch (error) {
+      if (!(error instanceof ApiError && (error.status === 404 || error.status === 405))) throw error;
+      bulkMissing = true;
+    }
+  }
+  return { series: await loadEach(runs, keys, x, maxPoints, signal), via: "history" };
+}
+
+async function loadBulk(
+  runs: { runId: string; startTime: number }[],
+  keys: string[],
+  x: XMode,
+  maxPoints: number,
+  signal?: AbortSignal,
+): Promise<Series[]> {
+  const starts = new Map(runs.map((r) => [r.runId, r.startTime]));
+  const calls: Promise<BulkOut>[] = [];
+  for (let r = 0; r < runs.length; r += MAX_BULK_RUNS) {
+    for (let k = 0; k < keys.length; k += MAX_BULK_KEYS) {
+      calls.push(
+        post<BulkOut>(
+          "/metrics/history-bulk",
+          {
+            run_ids: runs.slice(r, r + MAX_BULK_RUNS).map((run) => run.runId),
+            keys: keys.slice(k, k + MAX_BULK_KEYS),
+            max_points: maxPoints,
+            x,
+          },
+          signal,
+        ),
+      );
+    }
+  }
+  const answers = await Promise.all(calls);
+  return answers.flatMap((answer) =>
+    answer.series
+      .filter((s) => s.points.length > 0)
+      .map((s) => {
+        const shift = bulkX(x, starts.get(s.run_id) ?? 0);
+        return {
+          runId: s.run_id,
+          key: s.key,
+          xs: s.points.map((p) => shift(p[0])),
+          ys: s.points.map((p) => toNumber(p[1])),
+          totalPoints: s.total_points,
+          downsampled: s.downsampled,
+        };
+      }),
+  );
+}
+
+/** The bulk route's x in chart units (see bulkXUnits in the docs of that route). */
+function bulkX(x: XMode, _startTime: number): (v: number) => number {
+  if (x === "step") return (v) => v;
+  return (v) => v / 1000; // ms (since the run's start, or since the epoch) -> s
+}
+
+async function loadEach(
+  runs: { runId: string; startTime: number }[],
+  keys: string[],
+  x: XMode,
+  maxPoints: number,
+  signal?: AbortSignal,
+): Promise<Series[]> {
+  const jobs = runs.flatMap((run) => keys.map((key) => ({ run, key })));
+  const out: (Series | null)[] = new Array(jobs.length).fill(null);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      const { run, key } = jobs[i];
+      let history: HistoryOut;
+      try {
+        history = await get<HistoryOut>(
+          `/runs/${encodeURIComponent(run.runId)}/metrics/history`,
+          { key },
+          signal,
+        );
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404) continue;
+        throw error;
+      }
+      if (history.steps.length === 0) continue;
+      const xs =
+        x === "step"
+          ? history.steps
+          : x === "time"
+            ? history.timestamps.map((t) => (t - run.startTime) / 1000)
+            : history.timestamps.map((t) => t / 1000);
+      const thin = downsample(xs, history.values.map(toNumber), maxPoints);
+      out[i] = {
+        runId: run.runId,
+        key,
+        xs: thin.xs,
+        ys: thin.ys,
+        totalPoints: history.steps.length,
+        downsampled: thin.downsampled,
+      };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(6, jobs.length) }, worker));
+  return out.filter((s): s is Series => s !== null);
+}
