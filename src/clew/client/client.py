@@ -23,6 +23,7 @@ from clew.client.pipeline_methods import PipelineMethods
 from clew.client.promotion_methods import PromotionMethods
 from clew.client.registry_methods import RegistryMethods
 from clew.client.resolve import is_local, transport_for
+from clew.client.run_view_methods import RunViewMethods
 from clew.core.errors import NotFound
 from clew.core.ids import now_ms
 from clew.tracking.model import (
@@ -59,6 +60,7 @@ class Client(
     IdentityMethods,
     PromotionMethods,
     LineageMethods,
+    RunViewMethods,
 ):
     """Talk to a Clew tracking store, locally or over HTTP.
 
@@ -328,9 +330,15 @@ class Client(
         self.transport.log_inputs(run_id, list(datasets))
 
     def get_metric_history(
-        self, run_id: str, key: str, start_step: int | None = None, end_step: int | None = None
+        self,
+        run_id: str,
+        key: str,
+        start_step: int | None = None,
+        end_step: int | None = None,
+        max_points: int | None = None,
     ) -> MetricHistory:
-        """Every point of a metric, ordered by step then time, as columns.
+        """Every point of a metric, ordered by step then time, as columns; ``max_points``
+        (5..10,000) downsamples it on the server as :meth:`get_metric_series` does.
 
         Example:
             >>> run = client.create_run()
@@ -339,7 +347,7 @@ class Client(
             >>> client.get_metric_history(run.run_id, "loss", start_step=1).steps
             [1, 2]
         """
-        return self.transport.get_metric_history(run_id, key, start_step, end_step)
+        return self.transport.get_metric_history(run_id, key, start_step, end_step, max_points)
 
     # ---- search --------------------------------------------------------------------------------
 

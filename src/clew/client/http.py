@@ -36,6 +36,7 @@ from clew.client.logged_models_http import HttpLoggedModels, owner_path
 from clew.client.pipelines_transport import HttpPipelines
 from clew.client.promotion_transport import HttpPromotions
 from clew.client.registry_http import HttpRegistry
+from clew.client.run_views_transport import HttpRunViews
 from clew.client.wire import Reply, WireClient, file_span
 from clew.core.audit_model import AuditEvent, Verification
 from clew.core.errors import (
@@ -89,6 +90,7 @@ class HttpTransport(
     HttpIdentity,
     HttpPromotions,
     HttpLineage,
+    HttpRunViews,
 ):
     """Implements :class:`~clew.client.transport.Transport` against a Clew server.
 
@@ -352,9 +354,19 @@ class HttpTransport(
         self.request("POST", f"/runs/{check_run_id(run_id)}/inputs", body=body)
 
     def get_metric_history(
-        self, run_id: str, key: str, start_step: int | None = None, end_step: int | None = None
+        self,
+        run_id: str,
+        key: str,
+        start_step: int | None = None,
+        end_step: int | None = None,
+        max_points: int | None = None,
     ) -> MetricHistory:
-        params = {"key": key, "start_step": start_step, "end_step": end_step}
+        params = {
+            "key": key,
+            "start_step": start_step,
+            "end_step": end_step,
+            "max_points": max_points,
+        }
         path = f"/runs/{check_run_id(run_id)}/metrics/history"
         return MetricHistory.from_dict(self._json("GET", path, params=params, idempotent=True))
 

@@ -20,6 +20,7 @@ from clew.client.logged_models_local import LocalLoggedModels
 from clew.client.pipelines_transport import LocalPipelines
 from clew.client.promotion_transport import LocalPromotions
 from clew.client.registry_local import LocalRegistry
+from clew.client.run_views_transport import LocalRunViews
 from clew.core.actor import Actor
 from clew.core.audit import AuditEvent, Verification
 from clew.core.settings import Settings
@@ -44,6 +45,7 @@ class LocalTransport(
     LocalIdentity,
     LocalPromotions,
     LocalLineage,
+    LocalRunViews,
 ):
     """Implements :class:`~clew.client.transport.Transport` by calling the services directly.
 
@@ -165,10 +167,15 @@ class LocalTransport(
         self.platform.tracking.log_inputs(self.actor, run_id, datasets)
 
     def get_metric_history(
-        self, run_id: str, key: str, start_step: int | None = None, end_step: int | None = None
+        self,
+        run_id: str,
+        key: str,
+        start_step: int | None = None,
+        end_step: int | None = None,
+        max_points: int | None = None,
     ) -> MetricHistory:
         return self.platform.tracking.get_metric_history(
-            self.actor, run_id, key, start_step=start_step, end_step=end_step
+            self.actor, run_id, key, start_step, end_step, max_points
         )
 
     def search_runs(

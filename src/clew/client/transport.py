@@ -41,6 +41,7 @@ from clew.tracking.model import (
     RunInfo,
     ViewType,
 )
+from clew.tracking.view_model import MetricSeries, RunKeys, XAxis
 
 
 class Transport(Protocol):
@@ -97,7 +98,12 @@ class Transport(Protocol):
     def delete_tag(self, run_id: str, key: str) -> None: ...
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None: ...
     def get_metric_history(
-        self, run_id: str, key: str, start_step: int | None = None, end_step: int | None = None
+        self,
+        run_id: str,
+        key: str,
+        start_step: int | None = None,
+        end_step: int | None = None,
+        max_points: int | None = None,
     ) -> MetricHistory: ...
     def search_runs(
         self,
@@ -108,6 +114,22 @@ class Transport(Protocol):
         order_by: Sequence[str] = (),
         page_token: str | None = None,
     ) -> Page[Run]: ...
+
+    # the UI's run views: keys, counts, downsampled series
+    def run_keys(
+        self,
+        experiment_ids: Sequence[str] | None = None,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+    ) -> RunKeys: ...
+    def count_runs(
+        self,
+        experiment_ids: Sequence[str] | None = None,
+        filter_string: str = "",
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+    ) -> int: ...
+    def metric_series(
+        self, run_ids: Sequence[str], keys: Sequence[str], max_points: int, x: XAxis
+    ) -> list[MetricSeries]: ...
 
     # artifacts: the owner (``run_id``) is a run id, or a logged model id (``m-…``)
     def log_artifact_stream(self, run_id: str, path: str, stream: BinaryIO) -> FileInfo: ...

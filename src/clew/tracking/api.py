@@ -220,9 +220,56 @@ def get_metric_history(
     actor: ActorDep,
     start_step: Annotated[int | None, Query(ge=-(2**63), lt=2**63)] = None,
     end_step: Annotated[int | None, Query(ge=-(2**63), lt=2**63)] = None,
+    max_points: Annotated[int | None, Query(ge=5, le=10_000)] = None,
 ) -> Response:
-    history = platform.tracking.get_metric_history(actor, run_id, key, start_step, end_step)
+    """Every point, or at most ``max_points`` of them downsampled (ends, extremes, NaN kept)."""
+    history = platform.tracking.get_metric_history(
+        actor, run_id, key, start_step, end_step, max_points
+    )
     return _json(history.to_dict())
+
+
+# ---- the UI's run views: keys for completion and columns, counts, chart series ------------------
+
+
+@router.get("/experiments/{experiment_id}/keys", response_model=s.RunKeysOut)
+def experiment_keys(
+    experiment_id: ExperimentId,
+    platform: PlatformDep,
+    actor: ActorDep,
+    view_type: s.ViewTypeName = "ACTIVE_ONLY",
+) -> Response:
+    """The distinct metric, param and tag keys and dataset names of the experiment's runs."""
+    keys = platform.tracking.run_keys(actor, [experiment_id], ViewType(view_type))
+    return _json(keys.to_dict())
+
+
+@router.post("/runs/keys", response_model=s.RunKeysOut)
+def run_keys(body: s.RunKeysQuery, platform: PlatformDep, actor: ActorDep) -> Response:
+    """The same over several experiments (every readable one when ``experiment_ids`` is null)."""
+    keys = platform.tracking.run_keys(actor, body.experiment_ids, ViewType(body.view_type))
+    return _json(keys.to_dict())
+
+
+@router.post("/runs/count", response_model=s.RunCountOut)
+def count_runs(body: s.CountRuns, platform: PlatformDep, actor: ActorDep) -> Response:
+    """How many runs ``runs/search`` with this body pages through (same filter compiler)."""
+    count = platform.tracking.count_runs(
+        actor, body.experiment_ids, body.filter, ViewType(body.view_type)
+    )
+    return _json({"count": count})
+
+
+@router.post("/metrics/history-bulk", response_model=s.MetricSeriesPage)
+def metric_history_bulk(
+    body: s.MetricSeriesQuery, platform: PlatformDep, actor: ActorDep
+) -> Response:
+    """Each run's history of each key, downsampled on the server to ``max_points`` a series
+    (min and max per bucket: ends, extremes and NaN kept); one series per (run, key)."""
+    series = platform.tracking.metric_series(
+        actor, body.run_ids, body.keys, body.max_points, body.x
+    )
+    return _json({"series": [one.to_dict() for one in series]})
 
 
 @router.post("/runs/{run_id}/params", status_code=204, response_class=Response)

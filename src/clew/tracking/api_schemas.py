@@ -233,3 +233,56 @@ class MetricHistoryOut(BaseModel):
     steps: list[int]
     timestamps: list[int]
     values: list[float | NonFinite]
+
+
+# ---- the UI's run views ------------------------------------------------------------------------
+
+
+class RunKeysQuery(_Request):
+    experiment_ids: list[StrictStr] | None = Field(None, max_length=MAX_EXPERIMENT_IDS)
+    view_type: ViewTypeName = "ACTIVE_ONLY"
+
+
+class CountRuns(_Request):
+    """``runs/search``'s scope and filter; ordering and paging do not change a count."""
+
+    experiment_ids: list[StrictStr] | None = Field(None, max_length=MAX_EXPERIMENT_IDS)
+    filter: StrictStr = Field("", max_length=MAX_FILTER)
+    view_type: ViewTypeName = "ACTIVE_ONLY"
+
+
+class MetricSeriesQuery(_Request):
+    #: Bounds mirror ``tracking.view_service``: 100 runs, 20 keys, 5..10,000 points.
+    run_ids: list[StrictStr] = Field(min_length=1, max_length=100)
+    keys: list[Key] = Field(min_length=1, max_length=20)
+    max_points: StrictInt = Field(1000, ge=5, le=10_000)
+    x: Literal["step", "time", "wall"] = "step"
+
+
+class RunKeysOut(BaseModel):
+    """Distinct names, each list sorted and at most 2,000 long; ``truncated``: one was cut."""
+
+    metrics: list[str]
+    params: list[str]
+    tags: list[str]
+    datasets: list[str]
+    truncated: bool
+
+
+class RunCountOut(BaseModel):
+    count: int
+
+
+class MetricSeriesOut(BaseModel):
+    """``points``: ``[x, value]`` pairs in x order; x is the step, milliseconds since the
+    series' first point (``time``) or the timestamp (``wall``)."""
+
+    run_id: str
+    key: str
+    points: list[tuple[int, float | NonFinite]]
+    total_points: int
+    downsampled: bool
+
+
+class MetricSeriesPage(BaseModel):
+    series: list[MetricSeriesOut]

@@ -17,6 +17,7 @@ from clew.core.db import retry_conflicts
 from clew.core.errors import AlreadyExists, InvalidInput, NotFound, ParamOverwrite
 from clew.core.ids import check_experiment_id, check_run_id, new_run_id, now_ms
 from clew.tracking import validation as v
+from clew.tracking.downsample import MAX_POINTS, MIN_POINTS, keep
 from clew.tracking.model import (
     DatasetInput,
     LifecycleStage,
@@ -36,7 +37,6 @@ from clew.tracking.service_base import (
     DEFAULT_EXPERIMENT_ID,
     UseCases,
     experiment_resource,
-    readable_experiments,
     run_artifact_uri,
     run_resource,
 )
@@ -409,13 +409,29 @@ class RunUseCases(UseCases):
         key: str,
         start_step: int | None = None,
         end_step: int | None = None,
+        max_points: int | None = None,
     ) -> MetricHistory:
+        """Every point in (step, timestamp) order; ``max_points`` shrinks it for a chart as
+        ``metric_series`` does (``tracking.downsample``: ends, extremes and NaN kept)."""
         check_run_id(run_id)
         self.authz.check(actor, Permission.READ, run_resource(run_id))
+        if max_points is not None and not MIN_POINTS <= max_points <= MAX_POINTS:
+            raise InvalidInput(
+                f"max_points must be between {MIN_POINTS} and {MAX_POINTS}, not {max_points!r}"
+            )
         with self.db.read() as conn:
             store = TrackingStore(conn)
             store.get_run_info(run_id)
-            return store.metric_history(run_id, key, start_step=start_step, end_step=end_step)
+            history = store.metric_history(run_id, key, start_step=start_step, end_step=end_step)
+        if max_points is None or len(history) <= max_points:
+            return history
+        kept = keep(history.values, max_points).indexes.tolist()
+        return MetricHistory(
+            key=key,
+            steps=[history.steps[i] for i in kept],
+            timestamps=[history.timestamps[i] for i in kept],
+            values=[history.values[i] for i in kept],
+        )
 
     def search_runs(
         self,
@@ -428,15 +444,9 @@ class RunUseCases(UseCases):
         page_token: str | None = None,
     ) -> Page[Run]:
         """Runs matching MLflow's filter grammar (plus OR and parentheses); all experiments if none."""
-        ids = None if experiment_ids is None else [check_experiment_id(e) for e in experiment_ids]
-        if ids is None:
-            # Across every experiment the caller may read: the filter is in the query.
-            ids = readable_experiments(self.authz, actor)
-            if ids == []:
-                return Page([], None)
-        else:
-            for scope in ids:
-                self.authz.check(actor, Permission.READ, experiment_resource(scope))
+        ids = self.read_scope(actor, experiment_ids)
+        if ids == []:
+            return Page([], None)
         plan = compile_run_search(
             experiment_ids=ids,
             filter_string=filter_string,

@@ -11,9 +11,10 @@ from __future__ import annotations
 from clew.tracking.experiment_service import ExperimentUseCases
 from clew.tracking.run_service import RunUseCases
 from clew.tracking.service_base import DEFAULT_EXPERIMENT_ID, run_artifact_uri
+from clew.tracking.view_service import RunViewUseCases
 
 __all__ = ["DEFAULT_EXPERIMENT_ID", "TrackingService", "run_artifact_uri"]
 
 
-class TrackingService(ExperimentUseCases, RunUseCases):
-    """Every tracking use case: experiments, runs, logging, search."""
+class TrackingService(ExperimentUseCases, RunUseCases, RunViewUseCases):
+    """Every tracking use case: experiments, runs, logging, search, the UI's run views."""

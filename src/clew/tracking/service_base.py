@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from clew.core.actor import Actor
-from clew.core.authz import AllowAll, Authorizer, Resource, readable_scope
+from clew.core.authz import AllowAll, Authorizer, Permission, Resource, readable_scope
 from clew.core.db import Database
 from clew.core.errors import Conflict
+from clew.core.ids import check_experiment_id
 from clew.core.settings import Settings
 from clew.tracking import validation as v
 from clew.tracking.model import (
@@ -47,6 +48,17 @@ class UseCases:
         self.db = db
         self.settings = settings or db.settings
         self.authz = authz or AllowAll()
+
+    def read_scope(self, actor: Actor, experiment_ids: Sequence[str] | None) -> list[int] | None:
+        """The experiments a read across runs covers: the ones named, each checked for READ,
+        or (``None``) every one the caller may read, for the query to filter by (``None``
+        again: all of them; ``[]``: none), so a page is never short for a filter after it."""
+        if experiment_ids is None:
+            return readable_experiments(self.authz, actor)
+        ids = [check_experiment_id(e) for e in experiment_ids]
+        for eid in ids:
+            self.authz.check(actor, Permission.READ, experiment_resource(eid))
+        return ids
 
     @staticmethod
     def _active_run(store: TrackingStore, run_id: str) -> RunInfo:

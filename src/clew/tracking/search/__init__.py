@@ -7,7 +7,11 @@ rows back to :meth:`SearchPlan.page` for the page's ids and the next page token.
 
 from __future__ import annotations
 
-from clew.tracking.search.compile import compile_experiment_search, compile_run_search
+from clew.tracking.search.compile import (
+    compile_experiment_search,
+    compile_run_count,
+    compile_run_search,
+)
 from clew.tracking.search.grammar import (
     And,
     Comparison,
@@ -27,6 +31,7 @@ __all__ = [
     "OrderTerm",
     "SearchPlan",
     "compile_experiment_search",
+    "compile_run_count",
     "compile_run_search",
     "parse_experiment_filter",
     "parse_experiment_order_by",

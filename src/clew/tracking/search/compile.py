@@ -57,7 +57,7 @@ from clew.tracking.search.hints import unindexed_number, unindexed_text
 from clew.tracking.search.plan import SearchPlan, SortKey, ValueType, after, plan, read_cursor
 from clew.tracking.search.semijoin import having
 
-__all__ = ["SearchPlan", "compile_experiment_search", "compile_run_search"]
+__all__ = ["SearchPlan", "compile_experiment_search", "compile_run_count", "compile_run_search"]
 
 MAX_RESULTS_LIMIT = 50_000
 MAX_ORDER_BY = 10
@@ -152,6 +152,21 @@ def compile_run_search(
 
     fast = _metric_first(full, base, lm, terms, tail, cursor)
     return replace(fast, fast_postgres=walk)
+
+
+def compile_run_count(
+    *, experiment_ids: Sequence[int] | None, filter_string: str, view_type: ViewType
+) -> Any:
+    """The ids of every run a search with these scope, filter and view finds, unordered and
+    unpaged: :func:`compile_run_search`'s candidates, so a count and the search it sizes
+    always agree. ``experiment_ids=None`` is every experiment.
+
+    Raises:
+        InvalidFilter: the filter does not parse or type-check.
+    """
+    node = parse_filter(filter_string or "")
+    scope = None if experiment_ids is None else _experiment_scope(experiment_ids)
+    return _run_candidates(_view(view_type), scope, node, indexed=True)
 
 
 _RANGE_OPS = frozenset({"=", "<", "<=", ">", ">="})
