@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { diffRows, visibleRows } from "../src/pages/compare/diff";
-import { readState, sharedKeys, writeState } from "../src/pages/compare/viewState";
+import { formatState, readState, sharedKeys, writeState } from "../src/pages/compare/viewState";
 
 describe("diffRows", () => {
   const rows = diffRows("Params", [
@@ -57,5 +57,15 @@ describe("view state in the URL", () => {
   it("defaults to the keys every run shares", () => {
     expect(sharedKeys([["loss", "acc", "lr"], ["acc", "loss"], ["loss", "acc", "f1"]])).toEqual(["acc", "loss"]);
     expect(sharedKeys([])).toEqual([]);
+  });
+});
+
+describe("formatState", () => {
+  it("keeps the runs list comma-separated and metric keys intact", () => {
+    const a = "a".repeat(32);
+    const b = "b".repeat(32);
+    const text = formatState({ runs: [a, b], metrics: ["x,y", "a&b"], x: "step", smoothing: 0, log: false, pcMetric: null, onlyDifferences: true });
+    expect(text).toBe(`runs=${a},${b}&metric=x,y&metric=a%26b`);
+    expect(readState(new URLSearchParams(text)).metrics).toEqual(["x,y", "a&b"]);
   });
 });

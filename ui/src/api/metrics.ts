@@ -7,8 +7,8 @@
  * `GET /runs/{id}/metrics/history` per series and the browser thins each with the same
  * algorithm (pages/compare/downsample.ts); the page cannot tell the two apart.
  *
- * x is returned in chart units: the step; seconds since the run started ("time"); or Unix
- * seconds ("wall", which uPlot's time axis reads).
+ * x is returned in chart units: the step; seconds since the series' first point ("time", as
+ * the server defines it); or Unix seconds ("wall", which uPlot's time axis reads).
  */
 import { ApiError, get, post } from "./client";
 import { downsample } from "../pages/compare/downsample";
@@ -54,45 +54,50 @@ export function toNumber(value: number | string): number {
 
 let bulkMissing = false; // remembered per page load: a 404 once means no bulk route here
 
+/** A server that has no bulk route: 404 ENDPOINT_NOT_FOUND (not a missing run), or 405. */
+function noBulkRoute(error: unknown): boolean {
+  if (!(error instanceof ApiError)) return false;
+  return error.status === 405 || (error.status === 404 && error.code !== "RESOURCE_DOES_NOT_EXIST");
+}
+
 /**
- * Every (run, key) series for `runs` × `keys`, at most `maxPoints` points each. `startTimes`
- * gives each run's start (ms) for x = "time". Series that do not exist are left out.
+ * Every (run, key) series for `runs` × `keys`, at most `maxPoints` points each. Series a run
+ * never logged are left out.
  */
 export async function loadSeries(
-  runs: { runId: string; startTime: number }[],
+  runIds: string[],
   keys: string[],
   x: XMode,
   maxPoints = DEFAULT_MAX_POINTS,
   signal?: AbortSignal,
 ): Promise<{ series: Series[]; via: "bulk" | "history" }> {
-  if (runs.length === 0 || keys.length === 0) return { series: [], via: bulkMissing ? "history" : "bulk" };
+  if (runIds.length === 0 || keys.length === 0) return { series: [], via: bulkMissing ? "history" : "bulk" };
   if (!bulkMissing) {
     try {
-      return { series: await loadBulk(runs, keys, x, maxPoints, signal), via: "bulk" };
+      return { series: await loadBulk(runIds, keys, x, maxPoints, signal), via: "bulk" };
     } catch (error) {
-      if (!(error instanceof ApiError && (error.status === 404 || error.status === 405))) throw error;
+      if (!noBulkRoute(error)) throw error;
       bulkMissing = true;
     }
   }
-  return { series: await loadEach(runs, keys, x, maxPoints, signal), via: "history" };
+  return { series: await loadEach(runIds, keys, x, maxPoints, signal), via: "history" };
 }
 
 async function loadBulk(
-  runs: { runId: string; startTime: number }[],
+  runIds: string[],
   keys: string[],
   x: XMode,
   maxPoints: number,
   signal?: AbortSignal,
 ): Promise<Series[]> {
-  const starts = new Map(runs.map((r) => [r.runId, r.startTime]));
   const calls: Promise<BulkOut>[] = [];
-  for (let r = 0; r < runs.length; r += MAX_BULK_RUNS) {
+  for (let r = 0; r < runIds.length; r += MAX_BULK_RUNS) {
     for (let k = 0; k < keys.length; k += MAX_BULK_KEYS) {
       calls.push(
         post<BulkOut>(
           "/metrics/history-bulk",
           {
-            run_ids: runs.slice(r, r + MAX_BULK_RUNS).map((run) => run.runId),
+            run_ids: runIds.slice(r, r + MAX_BULK_RUNS),
             keys: keys.slice(k, k + MAX_BULK_KEYS),
             max_points: maxPoints,
             x,
@@ -106,44 +111,36 @@ async function loadBulk(
   return answers.flatMap((answer) =>
     answer.series
       .filter((s) => s.points.length > 0)
-      .map((s) => {
-        const shift = bulkX(x, starts.get(s.run_id) ?? 0);
-        return {
-          runId: s.run_id,
-          key: s.key,
-          xs: s.points.map((p) => shift(p[0])),
-          ys: s.points.map((p) => toNumber(p[1])),
-          totalPoints: s.total_points,
-          downsampled: s.downsampled,
-        };
-      }),
+      .map((s) => ({
+        runId: s.run_id,
+        key: s.key,
+        // The route gives steps, or milliseconds (since the first point, or since the epoch).
+        xs: x === "step" ? s.points.map((p) => p[0]) : s.points.map((p) => p[0] / 1000),
+        ys: s.points.map((p) => toNumber(p[1])),
+        totalPoints: s.total_points,
+        downsampled: s.downsampled,
+      })),
   );
 }
 
-/** The bulk route's x in chart units (see bulkXUnits in the docs of that route). */
-function bulkX(x: XMode, _startTime: number): (v: number) => number {
-  if (x === "step") return (v) => v;
-  return (v) => v / 1000; // ms (since the run's start, or since the epoch) -> s
-}
-
 async function loadEach(
-  runs: { runId: string; startTime: number }[],
+  runIds: string[],
   keys: string[],
   x: XMode,
   maxPoints: number,
   signal?: AbortSignal,
 ): Promise<Series[]> {
-  const jobs = runs.flatMap((run) => keys.map((key) => ({ run, key })));
+  const jobs = runIds.flatMap((runId) => keys.map((key) => ({ runId, key })));
   const out: (Series | null)[] = new Array(jobs.length).fill(null);
   let next = 0;
   const worker = async () => {
     while (next < jobs.length) {
       const i = next++;
-      const { run, key } = jobs[i];
+      const { runId, key } = jobs[i];
       let history: HistoryOut;
       try {
         history = await get<HistoryOut>(
-          `/runs/${encodeURIComponent(run.runId)}/metrics/history`,
+          `/runs/${encodeURIComponent(runId)}/metrics/history`,
           { key },
           signal,
         );
@@ -152,15 +149,16 @@ async function loadEach(
         throw error;
       }
       if (history.steps.length === 0) continue;
+      const first = history.timestamps.reduce((a, b) => (b < a ? b : a), Infinity);
       const xs =
         x === "step"
           ? history.steps
           : x === "time"
-            ? history.timestamps.map((t) => (t - run.startTime) / 1000)
+            ? history.timestamps.map((t) => (t - first) / 1000)
             : history.timestamps.map((t) => t / 1000);
       const thin = downsample(xs, history.values.map(toNumber), maxPoints);
       out[i] = {
-        runId: run.runId,
+        runId,
         key,
         xs: thin.xs,
         ys: thin.ys,

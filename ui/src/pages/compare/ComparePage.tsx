@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { useSearchParams } from "react-router-dom";
+import { useLocation, useNavigate } from "react-router-dom";
 import { ApiError } from "../../api/client";
 import { loadSeries, toNumber, type Series } from "../../api/metrics";
 import { getRun, type Run } from "../../api/tracking";
@@ -9,7 +9,7 @@ import { runColor, runDash } from "./colors";
 import { DiffTable } from "./DiffTable";
 import { MetricChart, type ChartLine } from "./MetricChart";
 import { ParallelCoordinates, type PcRun } from "./ParallelCoordinates";
-import { readState, sharedKeys, writeState, type ViewState, type XAxis } from "./viewState";
+import { formatState, readState, sharedKeys, type ViewState, type XAxis } from "./viewState";
 import "./compare.css";
 
 /** The mark the page sets once every chart has drawn its series (benchmarks wait for it). */
@@ -35,12 +35,28 @@ async function loadRuns(ids: string[], signal: AbortSignal) {
 
 /** Runs side by side: metric charts, params against a metric, and a diff of everything. */
 export function ComparePage() {
-  const [params, setParams] = useSearchParams();
-  const state = useMemo(() => readState(params), [params]);
-  const update = useCallback(
-    (change: Partial<ViewState>) => setParams(writeState({ ...state, ...change }), { replace: true }),
-    [state, setParams],
-  );
+  // The view lives in React state and is written to the URL a moment after it settles: a
+  // slider being dragged would otherwise replace the history entry per pixel, which browsers
+  // throttle. A URL changed from outside (back, a pasted link) is read back.
+  const location = useLocation();
+  const navigate = useNavigate();
+  const [state, setState] = useState(() => readState(new URLSearchParams(location.search)));
+  const written = useRef(location.search);
+  useEffect(() => {
+    if (location.search === written.current) return;
+    written.current = location.search;
+    setState(readState(new URLSearchParams(location.search)));
+  }, [location.search]);
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      const search = `?${formatState(state)}`;
+      if (search === written.current) return;
+      written.current = search;
+      navigate({ search }, { replace: true });
+    }, 150);
+    return () => clearTimeout(timer);
+  }, [state, navigate]);
+  const update = useCallback((change: Partial<ViewState>) => setState((s) => ({ ...s, ...change })), []);
 
   const runsKey = state.runs.join(",");
   const loaded = useApi((signal) => loadRuns(state.runs, signal), [runsKey]);
@@ -150,7 +166,7 @@ function Charts({ runs, labels, colors, state, update }: SectionProps & { colors
 
   const series = useApi(
     (signal) =>
-      loadSeries(runs.map((r) => ({ runId: r.info.run_id, startTime: r.info.start_time })), chosen, state.x, undefined, signal),
+      loadSeries(runs.map((r) => r.info.run_id), chosen, state.x, undefined, signal),
     [runKey, chosenKey, state.x],
   );
 

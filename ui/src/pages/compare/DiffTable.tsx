@@ -38,13 +38,15 @@ export function DiffTable({ runs, labels, colors, onlyDifferences, onOnlyDiffere
   }, [runs]);
 
   const counts = sections.map((rows) => rows.filter((r) => r.differs).length);
+  const only = onlyDifferences && runs.length > 1; // one run differs from nothing: show it all
   return (
     <div>
       <div className="toolbar">
         <label className="inline">
           <input
             type="checkbox"
-            checked={onlyDifferences}
+            checked={only}
+            disabled={runs.length < 2}
             onChange={(e) => onOnlyDifferences(e.target.checked)}
           />{" "}
           Only differences
@@ -67,7 +69,7 @@ export function DiffTable({ runs, labels, colors, onlyDifferences, onOnlyDiffere
             </tr>
           </thead>
           {sections.map((rows, s) => (
-            <Section key={s} rows={visibleRows(rows, onlyDifferences)} total={rows.length} title={rows[0]?.section ?? ["Run", "Params", "Metrics (latest)", "Tags"][s]} columns={runs.length} />
+            <Section key={s} rows={visibleRows(rows, only)} total={rows.length} title={rows[0]?.section ?? ["Run", "Params", "Metrics (latest)", "Tags"][s]} columns={runs.length} />
           ))}
         </table>
       </div>

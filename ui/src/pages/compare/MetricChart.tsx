@@ -28,7 +28,7 @@ interface Props {
 
 const X_LABEL: Record<XMode, string> = {
   step: "step",
-  time: "time since the run started (s)",
+  time: "seconds since the first point",
   wall: "wall time",
 };
 
@@ -85,7 +85,8 @@ export function MetricChart({ metric, lines, x, smoothing, log, onDrawn }: Props
       legend: { show: false },
       cursor: { sync: { key: "clew-compare" }, points: { show: false } },
       scales: {
-        x: { time: x === "wall" },
+        // One x value (a metric logged once) gets a small range around it, not 0..100.
+        x: { time: x === "wall", range: (_u, min, max) => (min === max ? [min - 1, max + 1] : [min, max]) },
         y: log ? { distr: 3, log: 10 } : {},
       },
       axes: [
@@ -132,6 +133,7 @@ export function MetricChart({ metric, lines, x, smoothing, log, onDrawn }: Props
     <figure className="metric-chart" aria-label={`Chart of ${metric}`}>
       <figcaption>
         <h3 className="mono">{metric}</h3>
+        <span className="soft visually-hidden">against {X_LABEL[x]}</span>
         {truncated.length > 0 && (
           <span className="soft" title="Downsampled on the server: each bucket's minimum and maximum are kept">
             {truncated.length === lines.length ? "downsampled" : `${truncated.length} downsampled`} ·{" "}

@@ -102,7 +102,7 @@ export function ParallelCoordinates({ runs, params, metric }: Props) {
     <div className="parcoords" ref={wrap}>
       <p className="soft" role="status" aria-live="polite">
         {Object.keys(brushes).length === 0
-          ? `${runs.length} runs. Drag along an axis, or focus it and press the arrow keys, to filter.`
+          ? `${runs.length} ${runs.length === 1 ? "run" : "runs"}. Drag along an axis, or focus it and press the arrow keys, to filter.`
           : `${kept.length} of ${runs.length} runs in the filtered ranges.`}{" "}
         {Object.keys(brushes).length > 0 && (
           <button type="button" className="ghost" onClick={() => setBrushes({})}>

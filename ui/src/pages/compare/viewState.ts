@@ -54,6 +54,15 @@ export function writeState(state: ViewState): URLSearchParams {
   return params;
 }
 
+/**
+ * The query string (without "?") for `state`. Commas stay as they are, so the run list reads
+ * `runs=<id>,<id>` like the run table's links; a comma inside a metric key is safe too, since
+ * only `runs` is split on commas.
+ */
+export function formatState(state: ViewState): string {
+  return writeState(state).toString().replace(/%2C/gi, ",");
+}
+
 /** The keys every run has (the default charts), in a natural order. */
 export function sharedKeys(keysPerRun: string[][]): string[] {
   if (keysPerRun.length === 0) return [];
