@@ -140,3 +140,27 @@ def test_the_page_without_runs_asks_for_them(page: Any) -> None:
     login(page, to="/compare")
     page.get_by_role("heading", name="Compare runs").wait_for()
     assert page.get_by_role("button", name="Compare").is_disabled()
+
+
+def test_a_server_without_the_bulk_route_gets_the_same_charts(page: Any, site: Site) -> None:
+    """An older Clew answers the bulk route 404: the page reads each history and thins it
+    in the browser. The route is refused here as such a server would refuse it."""
+    refused: list[str] = []
+
+    def older_server(route: Any) -> None:
+        refused.append(route.request.url)
+        route.fulfill(
+            status=404,
+            content_type="application/json",
+            body='{"error": {"code": "ENDPOINT_NOT_FOUND", "message": "No such endpoint"}}',
+        )
+
+    page.route("**/api/v1/metrics/history-bulk", older_server)
+    runs = _train_runs(site)
+    login(page, to=f"/compare?runs={','.join(r['info']['run_id'] for r in runs)}")
+    _wait_drawn(page)
+    assert refused
+    legend = page.get_by_role("list", name="Legend of fold_accuracy")
+    assert legend.get_by_role("listitem").count() == 2
+    assert "\u2013" not in legend.inner_text()  # every run has its values (no dash)
+    page.errors[:] = [e for e in page.errors if "404" not in e]  # the refusal, on purpose

@@ -41,6 +41,17 @@ function tickLabel(v: number): string {
   return a !== 0 && (a >= 1e6 || a < 1e-4) ? v.toExponential(1) : String(Number(v.toPrecision(4)));
 }
 
+/** The theme on <html data-theme>, followed live: canvas colours are read when a chart is built. */
+function useTheme(): string {
+  const [theme, setTheme] = useState(() => document.documentElement.dataset.theme ?? "");
+  useEffect(() => {
+    const observer = new MutationObserver(() => setTheme(document.documentElement.dataset.theme ?? ""));
+    observer.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+    return () => observer.disconnect();
+  }, []);
+  return theme;
+}
+
 function cssVar(name: string, fallback: string): string {
   const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   return v || fallback;
@@ -58,11 +69,12 @@ export function MetricChart({ metric, lines, x, smoothing, log, onDrawn }: Props
   const drawnRef = useRef(onDrawn);
   drawnRef.current = onDrawn;
   const [cursorX, setCursorX] = useState<number | null>(null);
+  const theme = useTheme();
 
   const sorted = useMemo(() => lines.map(sortedByX), [lines]);
   const columns = useMemo(() => chartColumns(sorted, smoothing, log), [sorted, smoothing, log]);
   const raw = smoothing > 0;
-  const structure = `${lines.map((l) => l.runId + l.color).join("|")}#${x}#${log}#${raw}`;
+  const structure = `${lines.map((l) => l.runId + l.color).join("|")}#${x}#${log}#${raw}#${theme}`;
 
   useEffect(() => {
     const el = host.current;
