@@ -31,6 +31,14 @@ ACTIONS: dict[str, tuple[str, Call]] = {
                             headers=h)),
     "download an artifact": ("viewer", lambda c, h, r: c.get(
         f"/api/v1/runs/{r['run']}/artifacts/seed.txt", headers=h)),
+    "preview a table artifact": ("viewer", lambda c, h, r: c.get(
+        f"/api/v1/runs/{r['run']}/artifacts-preview/seed.csv", headers=h)),
+    "read a run's metric series": ("viewer", lambda c, h, r: c.post(
+        "/api/v1/metrics/history-bulk", json={"run_ids": [r["run"]], "keys": ["m"]}, headers=h)),
+    "list run keys": ("viewer", lambda c, h, r: c.post("/api/v1/runs/keys", json={
+        "experiment_ids": [r["experiment"]]}, headers=h)),
+    "count runs": ("viewer", lambda c, h, r: c.post("/api/v1/runs/count", json={
+        "experiment_ids": [r["experiment"]]}, headers=h)),
     "log a metric (MLflow)": ("editor", lambda c, h, r: c.post(f"{ML}/runs/log-metric", json={
         "run_id": r["run"], "key": "m", "value": 1, "timestamp": 1, "step": 0}, headers=h)),
     "upload an artifact": ("editor", lambda c, h, r: c.put(
@@ -78,11 +86,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
                 platform.access.grant(root, name, role)
             run = platform.tracking.create_run(root, eid).info.run_id
             platform.artifacts.log_stream(root, run, "seed.txt", iter([b"seed"]))
+            platform.artifacts.log_stream(root, run, "seed.csv", iter([b"a\n1\n"]))
             model = f"model-{role}"
             platform.registry.create_registered_model(root, model)
             platform.registry.create_model_version(root, model, "s3://b/seed")
             token = platform.users.create_token(root, name, "matrix").secret
-            made[role] = {"role": role, "run": run, "model": model,
+            made[role] = {"role": role, "run": run, "model": model, "experiment": eid,
                           "headers": {"authorization": f"Bearer {token}"}}  # fmt: skip
         yield client, made
 

@@ -21,7 +21,7 @@ import io
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from functools import partial
-from typing import Annotated, Any, Final, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar
 from urllib.parse import quote
 
 import anyio
@@ -215,6 +215,31 @@ def file_response(info: FileInfo, chunks: Iterator[bytes]) -> StreamingResponse:
         headers["etag"] = f'"{info.digest}"'
         headers["x-clew-digest"] = f"sha256:{info.digest}"
     return StreamingResponse(chunks, media_type="application/octet-stream", headers=headers)
+
+
+class TablePreviewOut(BaseModel):
+    """The first rows of a table artifact. ``rows`` hold JSON values (CSV cells are strings;
+    NaN and infinities the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``);
+    ``total_rows`` is null when counting would read past the preview's bound."""
+
+    format: Literal["csv", "tsv", "parquet", "json", "jsonl"]
+    columns: list[str]
+    rows: list[list[Any]]
+    total_rows: int | None
+    truncated: bool
+
+
+@router.get("/runs/{run_id}/artifacts-preview/{path:path}", response_model=TablePreviewOut)
+def preview_artifact(
+    run_id: RunId,
+    path: str,
+    platform: PlatformDep,
+    actor: ActorDep,
+    rows: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    """A CSV, TSV, Parquet or JSON (lines) artifact's first rows as a table, read within
+    bounds (never the whole of a large file); other files are 400 ``PREVIEW_UNSUPPORTED``."""
+    return _json(platform.artifacts.preview(actor, run_id, path, rows).to_dict())
 
 
 @router.delete("/runs/{run_id}/artifacts/{path:path}", status_code=204, response_class=Response)

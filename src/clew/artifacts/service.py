@@ -31,6 +31,8 @@ from clew.artifacts.blobstore import BlobStore, Source
 from clew.artifacts.local_tree import walk_local_tree
 from clew.artifacts.model import FileInfo
 from clew.artifacts.paths import join_artifact_path, local_target, validate_artifact_path
+from clew.artifacts.preview import MAX_ROWS as MAX_PREVIEW_ROWS
+from clew.artifacts.preview import TablePreview, preview_format, preview_table
 from clew.artifacts.store import ArtifactFileStore
 from clew.core import audit
 from clew.core.actor import Actor
@@ -209,6 +211,18 @@ class ArtifactService:
             raise InvalidInput("The artifact is a directory")
         chunk = self.db.settings.stream_chunk_bytes
         return info, self.blobs.iter_chunks(info.digest, chunk_size=chunk)
+
+    def preview(self, actor: Actor, owner_id: str, path: str, rows: int = 100) -> TablePreview:
+        """The first ``rows`` rows of a CSV, TSV, Parquet or JSON (lines) file, read within
+        ``artifacts.preview``'s bounds; ``PreviewUnsupported`` for anything else."""
+        if isinstance(rows, bool) or not 1 <= rows <= MAX_PREVIEW_ROWS:
+            raise InvalidInput(f"rows must be between 1 and {MAX_PREVIEW_ROWS}, not {rows!r}")
+        info = self.stat(actor, owner_id, path)
+        if info.is_dir or info.digest is None:
+            raise InvalidInput("The artifact is a directory")
+        preview_format(info.path)
+        with contextlib.closing(self.blobs.open(info.digest)) as handle:
+            return preview_table(handle, info.path, rows)
 
     def download(
         self, actor: Actor, owner_id: str, path: str, dest_dir: str | os.PathLike[str]

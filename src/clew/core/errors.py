@@ -91,6 +91,13 @@ class LimitExceeded(InvalidInput):
     code = "LIMIT_EXCEEDED"
 
 
+class PreviewUnsupported(InvalidInput):
+    """An artifact the table preview cannot show: not CSV, TSV, Parquet or JSON (lines), not
+    a table, or larger than the preview reads; the file itself is still downloadable."""
+
+    code = "PREVIEW_UNSUPPORTED"
+
+
 class PayloadTooLarge(ClewError):
     status = 413
     code = "PAYLOAD_TOO_LARGE"

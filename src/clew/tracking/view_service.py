@@ -8,10 +8,11 @@ for READ; no experiments means every experiment the caller may read, filtered in
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Iterator, Sequence
+from itertools import groupby
 
 import numpy as np
+import numpy.typing as npt
 
 from clew.core.actor import Actor
 from clew.core.authz import Permission
@@ -152,32 +153,34 @@ def _check_series_request(
 
 
 def _series(
-    rows: Iterator[tuple[str, str, int, int, float, bool]], max_points: int, x: XAxis
+    runs: Iterator[tuple[str, list[tuple[str, int, int, float, bool]]]], max_points: int, x: XAxis
 ) -> Iterator[MetricSeries]:
-    """Group the ordered point rows into series, downsampling each as it ends; only one
-    series' columns (compact arrays, 16 bytes a point) are held at a time."""
-    current: tuple[str, str] | None = None
-    xs, ys = array("q"), array("d")
-    for run_id, key, step, timestamp, value, is_nan in rows:
-        if (run_id, key) != current:
-            if current is not None:
-                yield _finish(current, xs, ys, max_points, x)
-            current, xs, ys = (run_id, key), array("q"), array("d")
-        xs.append(step if x == "step" else timestamp)
-        ys.append(float("nan") if is_nan else value)
-    if current is not None:
-        yield _finish(current, xs, ys, max_points, x)
+    """Split each run's ordered point rows into its series (rows sorted by key) and downsample
+    each; only one run's points are held at a time, as columns."""
+    for run_id, rows in runs:
+        if not rows:
+            continue
+        names, steps, stamps, values, nans = zip(*rows, strict=True)
+        xs = np.array(steps if x == "step" else stamps, dtype=np.int64)
+        ys = np.array(values, dtype=np.float64)
+        ys[np.array(nans, dtype=bool)] = np.nan
+        start = 0
+        for key, group in groupby(names):
+            end = start + sum(1 for _ in group)
+            yield _finish(run_id, key, xs[start:end], ys[start:end], max_points, x)
+            start = end
 
 
 def _finish(
-    owner: tuple[str, str], xs: array[int], ys: array[float], max_points: int, x: XAxis
+    run_id: str,
+    key: str,
+    xs: npt.NDArray[np.int64],
+    ys: npt.NDArray[np.float64],
+    max_points: int,
+    x: XAxis,
 ) -> MetricSeries:
-    x_values = np.frombuffer(xs, dtype=np.int64)
-    y_values = np.frombuffer(ys, dtype=np.float64)
     if x == "time":
-        x_values = x_values - x_values[0]  # time order: the first point is the earliest
-    kept = keep(y_values, max_points)
-    points = tuple(
-        zip(x_values[kept.indexes].tolist(), y_values[kept.indexes].tolist(), strict=True)
-    )
-    return MetricSeries(owner[0], owner[1], points, len(ys), kept.downsampled)
+        xs = xs - xs[0]  # time order: the first point is the earliest
+    kept = keep(ys, max_points)
+    points = tuple(zip(xs[kept.indexes].tolist(), ys[kept.indexes].tolist(), strict=True))
+    return MetricSeries(run_id, key, points, len(ys), kept.downsampled)

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 
 from clew.core import schema
+from clew.core.prepared import PreparedIn, plain
 
 E, EP, ET, LM = (
     schema.executions,
@@ -39,8 +40,6 @@ M, A, EV = schema.metrics, schema.artifacts, schema.events
 
 KeyKind = Literal["metrics", "params", "tags", "datasets"]
 _CHILD: dict[str, Table] = {"metrics": LM, "params": EP, "tags": ET}
-#: Rows fetched from the driver at a time while reading metric points.
-_POINTS_BATCH = 20_000
 
 
 def _in_scope(
@@ -91,28 +90,23 @@ class RunViewStore:
 
     def metric_points(
         self, run_ids: Sequence[str], keys: Sequence[str], *, by_time: bool
-    ) -> Iterator[tuple[str, str, int, int, float, bool]]:
-        """``(run_id, key, step, timestamp, value, is_nan)`` of every point of the series, one
-        series after another, each in step order (``by_time``: timestamp order).
+    ) -> Iterator[tuple[str, list[tuple[str, int, int, float, bool]]]]:
+        """Per run, ``(key, step, timestamp, value, is_nan)`` of every point of its series,
+        one series after another, each in step order (``by_time``: timestamp order).
 
         One query per run: in step order its primary key ``(execution_id, key, step, …)``
-        hands the rows over already sorted, and only one run's points are in flight at a
-        time (PostgreSQL's client reads a whole result before the first row, and a read
-        transaction here may not hold a server-side cursor)."""
+        hands the rows over already sorted, and only one run's points are in memory at a
+        time. The rows come as the driver's tuples (``core.prepared``): SQLAlchemy's row
+        processing cost twice the read itself at 100,000 points."""
         order = (M.c.timestamp, M.c.step) if by_time else (M.c.step, M.c.timestamp)
-        query = (
-            select(M.c.execution_id, M.c.key, M.c.step, M.c.timestamp, M.c.value, M.c.is_nan)
-            .where(M.c.execution_id == bindparam("run_id"), M.c.key.in_(list(keys)))
-            .order_by(M.c.key, *order)
-        )
         for run_id in run_ids:
-            result = self.conn.execute(query, {"run_id": run_id})
-            try:
-                while batch := result.fetchmany(_POINTS_BATCH):
-                    for row in batch:
-                        yield row[0], row[1], row[2], row[3], row[4], row[5]
-            finally:
-                result.close()
+            query = (
+                select(M.c.key, M.c.step, M.c.timestamp, M.c.value, M.c.is_nan)
+                .where(M.c.execution_id == run_id, M.c.key.in_(bindparam("keys", expanding=True)))
+                .order_by(M.c.key, *order)
+            )
+            rows = PreparedIn(query, self.conn.dialect, name="keys")(self.conn, list(keys))
+            yield run_id, list(plain(rows))
 
 
 def _name_column(kind: KeyKind) -> str:
