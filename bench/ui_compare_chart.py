@@ -118,8 +118,9 @@ def fill_mlflow(python: Path, url: str, runs: int, steps: int, metrics: int) -> 
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def time_clew(browser: Any, url: str, expect_charts: int) -> float:
-    """Milliseconds from navigation start to the page's rendered mark, in a fresh context."""
+def time_clew(browser: Any, url: str, expect_charts: int) -> tuple[float, float, float]:
+    """Milliseconds from navigation start to the page's rendered mark, in a fresh context; and
+    when the series request started and when its answer had arrived (where the time goes)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
@@ -132,9 +133,13 @@ def time_clew(browser: Any, url: str, expect_charts: int) -> float:
         drawn = page.locator(".metric-chart canvas").count()
         if drawn != expect_charts or errors:
             raise RuntimeError(f"{drawn} charts drawn, {expect_charts} expected; errors: {errors}")
-        return float(
-            page.evaluate(f"() => performance.getEntriesByName({RENDERED!r})[0].startTime")
-        )
+        mark, start, end = page.evaluate(f"""() => {{
+            const bulk = performance.getEntriesByType('resource')
+                .filter(e => e.name.includes('/metrics/history-bulk'));
+            return [performance.getEntriesByName({RENDERED!r})[0].startTime,
+                    Math.min(...bulk.map(e => e.startTime)), Math.max(...bulk.map(e => e.responseEnd))];
+        }}""")
+        return float(mark), float(start), float(end)
     finally:
         context.close()
 
@@ -230,10 +235,15 @@ def main() -> int:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 clew_url = f"{clew.url}/compare?runs={','.join(ids)}"
                 time_clew(browser, clew_url, args.metrics)  # warm the server's caches once
-                clew_ms = [time_clew(browser, clew_url, args.metrics) for _ in range(args.repeat)]
+                timed = [time_clew(browser, clew_url, args.metrics) for _ in range(args.repeat)]
+                clew_ms = [mark for mark, _, _ in timed]
                 clew_median = median_of(clew_ms)
                 print(f"Clew   /compare: median {clew_median:7.0f} ms  "
                       f"(runs: {', '.join(f'{t:.0f}' for t in clew_ms)})")  # fmt: skip
+                print("  of which: series request sent at "
+                      f"{median_of([start for _, start, _ in timed]):.0f} ms, answered in "
+                      f"{median_of([end - start for _, start, end in timed]):.0f} ms, drawn "
+                      f"{median_of([mark - end for mark, _, end in timed]):.0f} ms later (medians)")  # fmt: skip
                 if mlflow is not None:
                     mlflow_url = (f"{mlflow.url}/#/experiments/{filled['experiment']}"
                                   "/runs?compareRunsMode=CHART")  # fmt: skip

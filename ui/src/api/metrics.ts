@@ -54,6 +54,25 @@ export function toNumber(value: number | string): number {
 
 let bulkMissing = false; // remembered per page load: a 404 once means no bulk route here
 
+/** Requests started before the charts mounted (see prefetchSeries), by what they ask. */
+const early = new Map<string, Promise<{ series: Series[]; via: "bulk" | "history" }>>();
+const earlyKey = (runIds: string[], keys: string[], x: XMode, maxPoints: number) =>
+  JSON.stringify([runIds, keys, x, maxPoints]);
+
+/**
+ * Start loading series as soon as the runs are known, before the page has rendered the
+ * charts that will ask for them; the chart's own `loadSeries` call then takes this request
+ * over instead of sending another (a render of a long diff table is time the network can use).
+ */
+export function prefetchSeries(runIds: string[], keys: string[], x: XMode, maxPoints = DEFAULT_MAX_POINTS): void {
+  if (runIds.length === 0 || keys.length === 0) return;
+  const key = earlyKey(runIds, keys, x, maxPoints);
+  early.clear(); // only the newest view's request is kept
+  const started = loadSeries(runIds, keys, x, maxPoints);
+  started.catch(() => undefined); // the taker sees the error; an untaken one is dropped
+  early.set(key, started);
+}
+
 /** A server that has no bulk route: 404 ENDPOINT_NOT_FOUND (not a missing run), or 405. */
 function noBulkRoute(error: unknown): boolean {
   if (!(error instanceof ApiError)) return false;
@@ -72,6 +91,11 @@ export async function loadSeries(
   signal?: AbortSignal,
 ): Promise<{ series: Series[]; via: "bulk" | "history" }> {
   if (runIds.length === 0 || keys.length === 0) return { series: [], via: bulkMissing ? "history" : "bulk" };
+  const started = early.get(earlyKey(runIds, keys, x, maxPoints));
+  if (started) {
+    early.delete(earlyKey(runIds, keys, x, maxPoints));
+    return started;
+  }
   if (!bulkMissing) {
     try {
       return { series: await loadBulk(runIds, keys, x, maxPoints, signal), via: "bulk" };

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useLocation, useNavigate } from "react-router-dom";
 import { ApiError } from "../../api/client";
-import { loadSeries, toNumber, type Series } from "../../api/metrics";
+import { loadSeries, prefetchSeries, toNumber, type Series } from "../../api/metrics";
 import { getRun, type Run } from "../../api/tracking";
 import { useApi } from "../../api/useApi";
 import { Empty, ErrorBox, Loading } from "../../components/Status";
@@ -15,7 +15,13 @@ import "./compare.css";
 /** The mark the page sets once every chart has drawn its series (benchmarks wait for it). */
 export const RENDERED_MARK = "clew:chart-rendered";
 
-async function loadRuns(ids: string[], signal: AbortSignal) {
+/** The chart keys a view shows: those in the URL, or the keys every run logged. */
+function chartKeys(runs: Run[], metrics: string[] | null): string[] {
+  const all = new Set(runs.flatMap((r) => r.data.metrics.map((m) => m.key)));
+  return (metrics ?? sharedKeys(runs.map((r) => r.data.metrics.map((m) => m.key)))).filter((k) => all.has(k));
+}
+
+async function loadRuns(ids: string[], signal: AbortSignal, view?: Pick<ViewState, "metrics" | "x">) {
   const answers = await Promise.all(
     ids.map((id) =>
       getRun(id, signal).then(
@@ -27,8 +33,10 @@ async function loadRuns(ids: string[], signal: AbortSignal) {
       ),
     ),
   );
+  const runs = answers.filter((a) => a.run).map((a) => a.run as Run);
+  if (view && !signal.aborted) prefetchSeries(runs.map((r) => r.info.run_id), chartKeys(runs, view.metrics), view.x);
   return {
-    runs: answers.filter((a) => a.run).map((a) => a.run as Run),
+    runs,
     missing: answers.filter((a) => !a.run).map((a) => a.id),
   };
 }
@@ -59,7 +67,7 @@ export function ComparePage() {
   const update = useCallback((change: Partial<ViewState>) => setState((s) => ({ ...s, ...change })), []);
 
   const runsKey = state.runs.join(",");
-  const loaded = useApi((signal) => loadRuns(state.runs, signal), [runsKey]);
+  const loaded = useApi((signal) => loadRuns(state.runs, signal, state), [runsKey]);
   const runs = useMemo(() => loaded.data?.runs ?? [], [loaded.data]);
   const labels = runs.map((r) => r.info.run_name || r.info.run_id.slice(0, 8));
   const colors = runs.map((r) => runColor(state.runs.indexOf(r.info.run_id)));
@@ -160,7 +168,7 @@ function Charts({ runs, labels, colors, state, update }: SectionProps & { colors
     return [...keys].sort(new Intl.Collator(undefined, { numeric: true }).compare);
   }, [runs]);
   const defaultKeys = useMemo(() => sharedKeys(runs.map((r) => r.data.metrics.map((m) => m.key))), [runs]);
-  const chosen = (state.metrics ?? defaultKeys).filter((k) => allKeys.includes(k));
+  const chosen = chartKeys(runs, state.metrics);
   const chosenKey = chosen.join("\u0000");
   const runKey = runs.map((r) => r.info.run_id).join(",");
 
