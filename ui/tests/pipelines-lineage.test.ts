@@ -1,0 +1,158 @@
+import { describe, expect, it } from "vitest";
+import { datasetStart, startOf, type LineageGraph, type LineageNode } from "../src/api/lineage";
+import {
+  adjacency,
+  fromWalk,
+  mergeWalk,
+  nodeHref,
+  searchNodes,
+} from "../src/pages/pipelines/lineageGraph";
+import { layoutLineage, layoutOffThread } from "../src/pages/pipelines/lineageLayout";
+import { layoutRequest } from "../src/pages/pipelines/useLineageLayout";
+import {
+  centreOn,
+  cullWindow,
+  detailAt,
+  fitView,
+  overlaps,
+  visibleRect,
+  zoomAt,
+} from "../src/pages/pipelines/viewport";
+
+const run = (id: string, name: string): LineageNode => ({ kind: "run", id, type: "run", name, digest: "", uri: "", status: "FINISHED" });
+const art = (id: string, name: string, type = "pipeline_output", extra: Partial<LineageNode> = {}): LineageNode => ({
+  kind: "artifact",
+  id,
+  type,
+  name,
+  digest: `${id}`.padEnd(16, "0"),
+  uri: `runs:/${"c".repeat(32)}/outputs/${name}`,
+  status: "",
+  ...extra,
+});
+
+// dataset(1) → load(r1) → frame(2) → train(r2) → model(3)
+const FIRST: LineageGraph = {
+  start: "run:r2",
+  nodes: [run("r2", "train"), art("2", "frame"), art("3", "model", "model")],
+  edges: [
+    { run: "r2", artifact: "2", type: "INPUT", name: "frame" },
+    { run: "r2", artifact: "3", type: "OUTPUT", name: "model" },
+  ],
+  truncated: false,
+};
+const FROM_FRAME: LineageGraph = {
+  start: "artifact:2",
+  nodes: [art("2", "frame"), run("r1", "load"), run("r2", "train")],
+  edges: [
+    { run: "r1", artifact: "2", type: "OUTPUT", name: "output" },
+    { run: "r2", artifact: "2", type: "INPUT", name: "frame" },
+  ],
+  truncated: true,
+};
+
+describe("merging walks on expand", () => {
+  it("points every edge downstream and expands the start", () => {
+    const g = fromWalk(FIRST);
+    expect(g.start).toBe("run:r2");
+    expect([...g.expanded]).toEqual(["run:r2"]);
+    expect([...g.edges.values()].map((e) => `${e.from}>${e.to}`)).toEqual(["artifact:2>run:r2", "run:r2>artifact:3"]);
+  });
+
+  it("adds what is new, keeps what was there, and marks the node expanded", () => {
+    const g = fromWalk(FIRST);
+    const merged = mergeWalk(g, FROM_FRAME, "artifact:2");
+    expect(merged.added).toEqual(["run:r1"]);
+    expect(merged.nodes.size).toBe(4);
+    expect(merged.edges.size).toBe(3); // the INPUT edge both walks saw counts once
+    expect(merged.expanded.has("artifact:2")).toBe(true);
+    expect(merged.start).toBe("run:r2");
+    expect(merged.truncated).toBe(true);
+    // the old graph is left as it was
+    expect(g.nodes.size).toBe(3);
+    expect(g.expanded.has("artifact:2")).toBe(false);
+  });
+
+  it("drops edges to nodes the walk did not return", () => {
+    const walk: LineageGraph = { ...FROM_FRAME, nodes: [art("2", "frame")], truncated: false };
+    expect(mergeWalk(fromWalk(FIRST), walk, "artifact:2").edges.size).toBe(2);
+  });
+
+  it("knows each node's neighbours both ways", () => {
+    const links = adjacency(mergeWalk(fromWalk(FIRST), FROM_FRAME, "artifact:2"));
+    expect(links.get("artifact:2")).toEqual({ up: ["run:r1"], down: ["run:r2"] });
+  });
+});
+
+describe("finding and opening nodes", () => {
+  const g = mergeWalk(fromWalk(FIRST), FROM_FRAME, "artifact:2");
+  it("ranks an exact name first, then prefixes, then the rest", () => {
+    expect(searchNodes(g, "model")).toEqual(["artifact:3"]);
+    expect(searchNodes(g, "TRA")).toEqual(["run:r2"]);
+    expect(searchNodes(g, "a")).toEqual(["artifact:2", "run:r1", "run:r2"]); // frame, load, train
+    expect(searchNodes(g, "  ")).toEqual([]);
+  });
+  it("links runs, model versions and step outputs to their pages", () => {
+    expect(nodeHref(run("ab", "x"))).toBe("/runs/ab");
+    expect(nodeHref(art("9", "breast-cancer-forest/3", "model", { uri: "models:/m-1" }))).toBe("/models/breast-cancer-forest/versions/3");
+    expect(nodeHref(art("9", "out"))).toBe(`/runs/${"c".repeat(32)}`);
+    expect(nodeHref(art("9", "iris", "dataset", { uri: '{"uri": "s3://b/iris"}' }))).toBeUndefined();
+  });
+  it("walks on from a node by run id, URI or digest", () => {
+    expect(startOf(run("ab", "x"))).toEqual({ run_id: "ab" });
+    expect(startOf(art("9", "out"))).toEqual({ artifact: `runs:/${"c".repeat(32)}/outputs/out` });
+    expect(startOf(art("9", "d", "dataset", { uri: "", digest: "abcdef0123456789" }))).toEqual({ artifact: "sha256:abcdef0123456789" });
+    expect(datasetStart("a2c37ad5e0b5e7ad")).toEqual({ artifact: "sha256:a2c37ad5e0b5e7ad" });
+    expect(datasetStart("sha256:a2c37ad5e0b5e7ad")).toEqual({ artifact: "sha256:a2c37ad5e0b5e7ad" });
+    expect(datasetStart("s3://bucket/iris.csv")).toEqual({ artifact: "s3://bucket/iris.csv" });
+  });
+});
+
+describe("level of detail and pan/zoom", () => {
+  it("hides labels when zoomed out", () => {
+    expect([detailAt(1), detailAt(0.75), detailAt(0.5), detailAt(0.39), detailAt(0.05)]).toEqual(["full", "full", "label", "shape", "shape"]);
+  });
+  it("zooms about the pointer", () => {
+    const v = zoomAt({ scale: 1, x: 0, y: 0 }, 2, 100, 50);
+    expect(v).toEqual({ scale: 2, x: -100, y: -50 });
+    // the graph point under the pointer stays there
+    expect((100 - v.x) / v.scale).toBe(100);
+    expect(zoomAt({ scale: 3, x: 0, y: 0 }, 10, 0, 0).scale).toBe(3);
+  });
+  it("fits a graph in the viewport, never magnified past 1", () => {
+    expect(fitView(2000, 500, { width: 1000, height: 500 }, 0)).toEqual({ scale: 0.5, x: 0, y: 125 });
+    expect(fitView(100, 100, { width: 1000, height: 500 }, 0).scale).toBe(1);
+  });
+  it("culls against a window that only moves in half-viewport steps", () => {
+    const viewport = { width: 1000, height: 500 };
+    const a = cullWindow({ scale: 1, x: 0, y: 0 }, viewport);
+    const b = cullWindow({ scale: 1, x: -100, y: -40 }, viewport);
+    expect(b).toEqual(a);
+    const seen = visibleRect({ scale: 1, x: -100, y: -40 }, viewport);
+    expect(a.x).toBeLessThanOrEqual(seen.x);
+    expect(a.x + a.width).toBeGreaterThanOrEqual(seen.x + seen.width);
+    expect(overlaps(50, 50, 10, 10, a)).toBe(true);
+    expect(overlaps(5000, 50, 10, 10, a)).toBe(false);
+    const c = centreOn({ scale: 2, x: 0, y: 0 }, 10, 10, viewport);
+    expect(c).toEqual({ scale: 2, x: 480, y: 230 });
+  });
+});
+
+describe("the lineage layout", () => {
+  it("puts upstream on the left and routes every edge", () => {
+    const g = mergeWalk(fromWalk(FIRST), FROM_FRAME, "artifact:2");
+    const result = layoutLineage(layoutRequest(g, 7));
+    expect(result.id).toBe(7);
+    const x = (k: string) => result.positions[k][0];
+    expect(x("run:r1")).toBeLessThan(x("artifact:2"));
+    expect(x("artifact:2")).toBeLessThan(x("run:r2"));
+    expect(x("run:r2")).toBeLessThan(x("artifact:3"));
+    expect(Object.keys(result.routes)).toHaveLength(g.edges.size);
+  });
+  it("goes to a worker when the last layout says this one would take over 100 ms", () => {
+    expect(layoutOffThread(100, undefined)).toBe(false);
+    expect(layoutOffThread(5000, undefined)).toBe(true);
+    expect(layoutOffThread(300, { elements: 1000, ms: 200 })).toBe(false);
+    expect(layoutOffThread(600, { elements: 1000, ms: 200 })).toBe(true);
+  });
+});
