@@ -192,6 +192,7 @@ export function LineagePage() {
     walk
       .then((found) => {
         if (controller.signal.aborted) return;
+        performance.mark("clew:lineage-walked");
         setGraph(fromWalk(found));
         setSelected(found.start);
       })

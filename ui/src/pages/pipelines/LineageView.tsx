@@ -1,9 +1,9 @@
-import { memo, useEffect, useImperativeHandle, useMemo, useRef, type Ref } from "react";
+import { memo, useCallback, useEffect, useImperativeHandle, useMemo, useRef, type Ref } from "react";
 import type { LineageNode } from "../../api/lineage";
 import { nodeLabel, nodeType, type ExplorerGraph } from "./lineageGraph";
 import { LINEAGE_NODE_HEIGHT, lineageNodeWidth, type PlacedLineage } from "./useLineageLayout";
 import { usePanZoom, ZoomControls } from "./usePanZoom";
-import { centreOn, cullWindow, detailAt, fitView, overlaps, type Detail, type View } from "./viewport";
+import { centreOn, cullWindow, detailAt, fitView, hitTest, overlaps, type Detail, type View } from "./viewport";
 
 export interface LineageViewHandle {
   /** Put a node in the middle, zoomed in enough to read it. */
@@ -119,7 +119,7 @@ export function LineageView({
   handle: Ref<LineageViewHandle>;
 }) {
   const content = useMemo(() => ({ width: placed.width, height: placed.height }), [placed.width, placed.height]);
-  const { ref, view, setView, handlers, fit, zoomBy, size } = usePanZoom(content);
+  const { ref, view, setView, handlers, fit, zoomBy, size, dragged } = usePanZoom(content);
 
   useImperativeHandle(
     handle,
@@ -155,17 +155,50 @@ export function LineageView({
   const cullKey = `${cull.x},${cull.y},${cull.width},${cull.height}`;
   const focusKey = selected && graph.nodes.has(selected) ? selected : graph.start;
 
+  const overview = detail === "overview";
+  const sizeOf = useCallback(
+    (key: string) => {
+      const node = graph.nodes.get(key);
+      return { width: node ? lineageNodeWidth(nodeLabel(node)) : 0, height: LINEAGE_NODE_HEIGHT };
+    },
+    [graph],
+  );
+  /** At overview scale: one path per kind of node and one for all edges. */
+  const bulk = useMemo(() => {
+    if (!overview) return undefined;
+    const byType = new Map<string, string[]>();
+    for (const [key, [x, y]] of Object.entries(placed.positions)) {
+      const node = graph.nodes.get(key);
+      if (!node) continue;
+      const type = nodeType(node);
+      const cls = node.kind === "run" ? `lin-run lin-status-${node.status}` : `lin-${type}`;
+      const { width, height } = sizeOf(key);
+      const list = byType.get(cls) ?? [];
+      list.push(`M${x - width / 2},${y - height / 2}h${width}v${height}h${-width}Z`);
+      byType.set(cls, list);
+    }
+    const edgePath: string[] = [];
+    for (const route of Object.values(placed.routes)) {
+      edgePath.push(`M${route[0]},${route[1]}`);
+      for (let i = 2; i < route.length; i += 2) edgePath.push(`L${route[i]},${route[i + 1]}`);
+    }
+    return { nodes: [...byType].map(([cls, parts]) => [cls, parts.join("")] as const), edges: edgePath.join("") };
+  }, [overview, placed, graph, sizeOf]);
+
   const nodes = useMemo(() => {
     const shown: [string, number, number][] = [];
     for (const [key, [x, y]] of Object.entries(placed.positions)) {
+      // at overview scale only the chosen node is an element of its own (it keeps the focus)
+      if (overview && key !== selected && key !== graph.start) continue;
       if (overlaps(x, y, 240, LINEAGE_NODE_HEIGHT, cull)) shown.push([key, x, y]);
     }
     return shown;
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [placed, cullKey]);
+  }, [placed, cullKey, overview, selected, graph.start]);
   const shownKeys = useMemo(() => new Set(nodes.map((n) => n[0])), [nodes]);
   const edges = useMemo(() => {
     const shown: [string, string][] = [];
+    if (overview) return shown;
     for (const edge of placed.graph.edges.values()) {
       if (!shownKeys.has(edge.from) && !shownKeys.has(edge.to)) continue;
       const route = placed.routes[edge.key];
@@ -175,18 +208,36 @@ export function LineageView({
       shown.push([edge.key, d]);
     }
     return shown;
-  }, [placed, shownKeys]);
+  }, [placed, shownKeys, overview]);
+
+  const onOverviewClick = (event: React.MouseEvent<SVGSVGElement>) => {
+    if (dragged.current) return;
+    if (!overview || event.target !== event.currentTarget && !(event.target as Element).classList.contains("lin-bulk")) return;
+    const box = event.currentTarget.getBoundingClientRect();
+    const gx = (event.clientX - box.left - view.x) / view.scale;
+    const gy = (event.clientY - box.top - view.y) / view.scale;
+    const hit = hitTest(placed.positions, sizeOf, gx, gy, 6 / view.scale);
+    if (hit) onSelect(hit);
+  };
 
   return (
     <div className="graph-frame lineage-frame" data-layout-ms={placed.ms.toFixed(1)} data-layout-where={placed.where} data-nodes={placed.graph.nodes.size}>
       <ZoomControls zoomBy={zoomBy} fit={fit} />
-      <svg ref={ref} className="graph-svg" role="group" aria-label="Lineage graph (drag to pan, wheel or + and - to zoom, 0 to fit; on a node, arrow keys move along edges, Enter shows it, E expands it)" tabIndex={0} {...handlers}>
+      <svg ref={ref} className="graph-svg" role="group" aria-label="Lineage graph (drag to pan, wheel or + and - to zoom, 0 to fit; on a node, arrow keys move along edges, Enter shows it, E expands it)" tabIndex={0} {...handlers} onClick={onOverviewClick}>
         <defs>
           <marker id="lin-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
             <path d="M0,0 L10,5 L0,10 z" className="dag-arrowhead" />
           </marker>
         </defs>
         <g transform={`translate(${view.x},${view.y}) scale(${view.scale})`}>
+          {bulk && (
+            <g aria-hidden="true">
+              <path className="lin-edges-bulk" d={bulk.edges} />
+              {bulk.nodes.map(([cls, d]) => (
+                <path key={cls} className={`lin-bulk ${cls}`} d={d} />
+              ))}
+            </g>
+          )}
           <g className={`lin-edges${detail === "shape" ? " thin" : ""}`}>
             {edges.map(([key, d]) => (
               <path key={key} d={d} markerEnd={detail === "shape" ? undefined : "url(#lin-arrow)"} />

@@ -11,6 +11,7 @@ export function lineageNodeWidth(label: string): number {
 export function layoutRequest(graph: ExplorerGraph, id: number): LayoutRequest {
   return {
     id,
+    keep: graph.start,
     nodes: [...graph.nodes].map(([key, node]) => ({
       key,
       width: lineageNodeWidth(nodeLabel(node)),
@@ -40,6 +41,18 @@ export function useLineageLayout(graph: ExplorerGraph | undefined) {
 
   useEffect(() => () => worker.current?.terminate(), []);
 
+  // Started before the first walk returns, so loading the worker overlaps the request.
+  const startWorker = () => {
+    if (!worker.current && typeof Worker !== "undefined") {
+      worker.current = new Worker(new URL("./lineage.worker.ts", import.meta.url), { type: "module" });
+    }
+    return worker.current;
+  };
+  useEffect(() => {
+    if (!graph) startWorker();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
   useEffect(() => {
     if (!graph || graph.nodes.size === 0) return;
     const id = ++seq.current;
@@ -48,15 +61,13 @@ export function useLineageLayout(graph: ExplorerGraph | undefined) {
     const done = (result: LayoutResult, where: "page" | "worker") => {
       measured.current = { elements, ms: result.ms };
       if (result.id !== seq.current) return;
+      performance.mark("clew:lineage-layout-done");
       setPlaced({ ...result, where, graph });
       setBusy(false);
     };
     setBusy(true);
-    if (layoutOffThread(elements, measured.current) && typeof Worker !== "undefined") {
-      if (!worker.current) {
-        worker.current = new Worker(new URL("./lineage.worker.ts", import.meta.url), { type: "module" });
-      }
-      const w = worker.current;
+    const w = layoutOffThread(elements, measured.current) ? startWorker() : null;
+    if (w) {
       const onMessage = (event: MessageEvent<LayoutResult>) => {
         if (event.data.id !== id) return;
         w.removeEventListener("message", onMessage);

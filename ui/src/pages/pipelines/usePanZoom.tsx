@@ -12,6 +12,8 @@ export function usePanZoom(content: { width: number; height: number } | undefine
   const pending = useRef<View | null>(null);
   const frame = useRef(0);
   const drag = useRef<{ x: number; y: number; moved: boolean } | null>(null);
+  /** Whether the last pointer press was a drag (so its click is not a click on what is under it). */
+  const dragged = useRef(false);
   const viewRef = useRef(view);
   viewRef.current = view;
 
@@ -61,6 +63,7 @@ export function usePanZoom(content: { width: number; height: number } | undefine
     onPointerDown: (event: React.PointerEvent<SVGSVGElement>) => {
       if (event.button !== 0) return;
       drag.current = { x: event.clientX, y: event.clientY, moved: false };
+      dragged.current = false;
     },
     onPointerMove: (event: React.PointerEvent<SVGSVGElement>) => {
       const from = drag.current;
@@ -74,7 +77,10 @@ export function usePanZoom(content: { width: number; height: number } | undefine
       schedule({ ...v, x: v.x + dx, y: v.y + dy });
     },
     onPointerUp: (event: React.PointerEvent<SVGSVGElement>) => {
-      if (drag.current?.moved) event.currentTarget.releasePointerCapture(event.pointerId);
+      if (drag.current?.moved) {
+        event.currentTarget.releasePointerCapture(event.pointerId);
+        dragged.current = true;
+      }
       drag.current = null;
     },
     onKeyDown: (event: React.KeyboardEvent<SVGSVGElement>) => {
@@ -96,7 +102,7 @@ export function usePanZoom(content: { width: number; height: number } | undefine
     },
   };
 
-  return { ref, view, setView: schedule, size, fit, zoomBy, handlers };
+  return { ref, view, setView: schedule, size, fit, zoomBy, handlers, dragged };
 }
 
 /** Zoom and fit buttons for a graph view. */

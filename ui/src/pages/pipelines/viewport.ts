@@ -66,15 +66,39 @@ export function visibleRect(view: View, viewport: { width: number; height: numbe
 
 /**
  * How much of each node to draw at a scale: "full" (label, type, status), "label" (the label
- * only) or "shape" (a coloured box: labels would be under 5 px and unreadable, and thousands of
- * text elements are what makes a big graph slow).
+ * only), "shape" (a coloured box: labels would be under 5 px and unreadable, and thousands of
+ * text elements are what makes a big graph slow) or "overview" (boxes a few pixels wide: all
+ * nodes of a kind drawn as one path, all edges as another, so a whole big graph is a handful of
+ * elements; a click finds the node under the pointer).
  */
-export type Detail = "full" | "label" | "shape";
+export type Detail = "full" | "label" | "shape" | "overview";
 
 export function detailAt(scale: number): Detail {
   if (scale >= 0.75) return "full";
   if (scale >= 0.4) return "label";
-  return "shape";
+  if (scale >= 0.15) return "shape";
+  return "overview";
+}
+
+/** The key of the box (centre x, y; `size(key)` wide and high) under graph point (gx, gy). */
+export function hitTest(
+  positions: Record<string, [number, number]>,
+  size: (key: string) => { width: number; height: number },
+  gx: number,
+  gy: number,
+  slack = 0,
+): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const [key, [x, y]] of Object.entries(positions)) {
+    const { width, height } = size(key);
+    const dx = Math.abs(gx - x) - width / 2;
+    const dy = Math.abs(gy - y) - height / 2;
+    if (dx > slack || dy > slack) continue;
+    const distance = Math.hypot(gx - x, gy - y);
+    if (distance < bestDistance) [best, bestDistance] = [key, distance];
+  }
+  return best;
 }
 
 /**
