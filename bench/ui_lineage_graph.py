@@ -182,7 +182,9 @@ def main() -> None:
             print(f"filled the home with a {args.fan}-wide fan-out in {took:.0f} s")
         proc, url = start_server(home)
         try:
-            big = f"/lineage?run={find_run(url, 'total')}&direction=upstream&depth=10&max_nodes=5000"
+            big = (
+                f"/lineage?run={find_run(url, 'total')}&direction=upstream&depth=10&max_nodes=5000"
+            )
             small = f"/lineage?run={find_run(url, 'source')}&direction=upstream&depth=1"
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -64,7 +64,7 @@ function StartForm() {
     >
       <label>
         Start from
-        <select value={kind} onChange={(e) => setKind(e.target.value)}>
+        <select aria-label="Start from" value={kind} onChange={(e) => setKind(e.target.value)}>
           <option value="run">a run id</option>
           <option value="model">a model version</option>
           <option value="dataset">a data set (digest or URI)</option>
@@ -295,7 +295,7 @@ export function LineagePage() {
         <div className="toolbar lineage-toolbar">
           <label className="inline">
             Direction{" "}
-            <select value={direction} onChange={(e) => setParam("direction", e.target.value)}>
+            <select aria-label="Direction" value={direction} onChange={(e) => setParam("direction", e.target.value)}>
               <option value="both">both</option>
               <option value="upstream">upstream</option>
               <option value="downstream">downstream</option>

@@ -62,7 +62,7 @@ function CreateSchedule({ pipelines, onCreated }: { pipelines: string[]; onCreat
       <label>
         Pipeline
         {pipelines.length ? (
-          <select value={pipeline} onChange={(e) => setPipeline(e.target.value)}>
+          <select aria-label="Pipeline" value={pipeline} onChange={(e) => setPipeline(e.target.value)}>
             {pipelines.map((p) => (
               <option key={p}>{p}</option>
             ))}
@@ -73,7 +73,7 @@ function CreateSchedule({ pipelines, onCreated }: { pipelines: string[]; onCreat
       </label>
       <label>
         Fires
-        <select value={kind} onChange={(e) => { const k = e.target.value as "cron" | "every"; setKind(k); setWhen(k === "cron" ? "0 3 * * *" : "15m"); }}>
+        <select aria-label="Fires" value={kind} onChange={(e) => { const k = e.target.value as "cron" | "every"; setKind(k); setWhen(k === "cron" ? "0 3 * * *" : "15m"); }}>
           <option value="cron">on a cron expression (UTC)</option>
           <option value="every">every</option>
         </select>
