@@ -7,13 +7,21 @@ import {
   nodeHref,
   searchNodes,
 } from "../src/pages/pipelines/lineageGraph";
-import { layoutLineage, layoutOffThread } from "../src/pages/pipelines/lineageLayout";
+import {
+  barycentreOrder,
+  BIG_GRAPH,
+  layoutLineage,
+  layoutOffThread,
+  passThrough,
+  type LayoutRequest,
+} from "../src/pages/pipelines/lineageLayout";
 import { layoutRequest } from "../src/pages/pipelines/useLineageLayout";
 import {
   centreOn,
   cullWindow,
   detailAt,
   fitView,
+  hitTest,
   overlaps,
   visibleRect,
   zoomAt,
@@ -110,7 +118,7 @@ describe("finding and opening nodes", () => {
 
 describe("level of detail and pan/zoom", () => {
   it("hides labels when zoomed out", () => {
-    expect([detailAt(1), detailAt(0.75), detailAt(0.5), detailAt(0.39), detailAt(0.05)]).toEqual(["full", "full", "label", "shape", "shape"]);
+    expect([detailAt(1), detailAt(0.75), detailAt(0.5), detailAt(0.39), detailAt(0.15), detailAt(0.05)]).toEqual(["full", "full", "label", "shape", "shape", "overview"]);
   });
   it("zooms about the pointer", () => {
     const v = zoomAt({ scale: 1, x: 0, y: 0 }, 2, 100, 50);
@@ -154,5 +162,66 @@ describe("the lineage layout", () => {
     expect(layoutOffThread(5000, undefined)).toBe(true);
     expect(layoutOffThread(300, { elements: 1000, ms: 200 })).toBe(false);
     expect(layoutOffThread(600, { elements: 1000, ms: 200 })).toBe(true);
+  });
+});
+
+/** source → out0 → [n runs each reading it, writing an output read by sink] → sink. */
+function fan(n: number): LayoutRequest {
+  const nodes = [{ key: "run:src", width: 120, height: 38 }, { key: "artifact:o", width: 120, height: 38 }, { key: "run:sink", width: 120, height: 38 }];
+  const edges = [{ key: "src>o", from: "run:src", to: "artifact:o" }];
+  for (let i = 0; i < n; i++) {
+    nodes.push({ key: `run:r${i}`, width: 120, height: 38 }, { key: `artifact:a${i}`, width: 140, height: 38 });
+    edges.push(
+      { key: `o>r${i}`, from: "artifact:o", to: `run:r${i}` },
+      { key: `r${i}>a${i}`, from: `run:r${i}`, to: `artifact:a${i}` },
+      { key: `a${i}>sink`, from: `artifact:a${i}`, to: "run:sink" },
+    );
+  }
+  return { id: 1, nodes, edges, keep: "run:sink" };
+}
+
+describe("big graphs", () => {
+  it("finds the artifacts that only pass a value from one run to the next", () => {
+    const found = passThrough(fan(3), undefined);
+    expect([...found.keys()].sort()).toEqual(["artifact:a0", "artifact:a1", "artifact:a2"]);
+    expect(found.get("artifact:a1")).toEqual({ in: { key: "r1>a1", from: "run:r1", to: "artifact:a1" }, out: { key: "a1>sink", from: "artifact:a1", to: "run:sink" } });
+    expect(passThrough(fan(3), "artifact:a1").has("artifact:a1")).toBe(false); // the start stays a node
+  });
+
+  it("lays every node and edge out, pass-through artifacts between their runs, none overlapping", () => {
+    const request = fan(200);
+    expect(request.nodes.length + request.edges.length).toBeGreaterThan(BIG_GRAPH);
+    const result = layoutLineage(request);
+    expect(Object.keys(result.positions)).toHaveLength(request.nodes.length);
+    expect(Object.keys(result.routes)).toHaveLength(request.edges.length);
+    for (let i = 0; i < 200; i += 37) {
+      const [rx] = result.positions[`run:r${i}`];
+      const [ax] = result.positions[`artifact:a${i}`];
+      expect(rx).toBeLessThan(ax);
+      expect(ax).toBeLessThan(result.positions["run:sink"][0]);
+    }
+    const column = Object.entries(result.positions)
+      .filter(([k]) => k.startsWith("artifact:a"))
+      .map(([, [, y]]) => y)
+      .sort((a, b) => a - b);
+    for (let i = 1; i < column.length; i++) expect(column[i] - column[i - 1]).toBeGreaterThanOrEqual(38);
+  });
+
+  it("orders each rank by its neighbours' places", () => {
+    // a → x, b → y, laid in the rank below as y, x: the sweep swaps them back.
+    const ranks: Record<string, { rank: number; order?: number }> = { a: { rank: 0 }, b: { rank: 0 }, y: { rank: 1 }, x: { rank: 1 } };
+    const preds: Record<string, string[]> = { x: ["a"], y: ["b"] };
+    const succs: Record<string, string[]> = { a: ["x"], b: ["y"] };
+    barycentreOrder({ nodes: () => ["a", "b", "y", "x"], node: (v) => ranks[v], predecessors: (v) => preds[v] ?? [], successors: (v) => succs[v] ?? [] });
+    expect([ranks.a.order, ranks.b.order, ranks.x.order, ranks.y.order]).toEqual([0, 1, 0, 1]);
+  });
+
+  it("finds the node under a click at overview scale", () => {
+    const positions: Record<string, [number, number]> = { a: [0, 0], b: [300, 0] };
+    const size = () => ({ width: 100, height: 40 });
+    expect(hitTest(positions, size, 30, 10)).toBe("a");
+    expect(hitTest(positions, size, 320, -15)).toBe("b");
+    expect(hitTest(positions, size, 150, 0)).toBeUndefined();
+    expect(hitTest(positions, size, 150, 0, 110)).toBe("a");
   });
 });
