@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { datasetStart, startOf, type LineageGraph, type LineageNode } from "../src/api/lineage";
 import {
   adjacency,
+  completeNodes,
   fromWalk,
   mergeWalk,
   nodeHref,
@@ -89,6 +90,36 @@ describe("merging walks on expand", () => {
   it("knows each node's neighbours both ways", () => {
     const links = adjacency(mergeWalk(fromWalk(FIRST), FROM_FRAME, "artifact:2"));
     expect(links.get("artifact:2")).toEqual({ up: ["run:r1"], down: ["run:r2"] });
+  });
+});
+
+describe("which nodes still have something to expand", () => {
+  // model(3) ← train(r2) ← frame(2) ← load(r1) ← data(1), walked upstream from the model
+  const chain: LineageGraph = {
+    start: "artifact:3",
+    nodes: [art("3", "model", "model"), run("r2", "train"), art("2", "frame"), run("r1", "load"), art("1", "data", "dataset")],
+    edges: [
+      { run: "r2", artifact: "3", type: "OUTPUT", name: "model" },
+      { run: "r2", artifact: "2", type: "INPUT", name: "frame" },
+      { run: "r1", artifact: "2", type: "OUTPUT", name: "output" },
+      { run: "r1", artifact: "1", type: "INPUT", name: "data" },
+    ],
+    truncated: false,
+  };
+  it("knows a one-way walk saw all of the nodes its depth went past", () => {
+    // from an artifact, depth 1 reaches its writer (r2) but not what r2 read
+    expect([...completeNodes(chain, { direction: "upstream", depth: 1 })]).toEqual(["artifact:3"]);
+    expect([...completeNodes(chain, { direction: "upstream", depth: 2 })].sort()).toEqual(["artifact:2", "artifact:3", "run:r2"]);
+    const fromRun = { ...chain, start: "run:r2" };
+    expect([...completeNodes(fromRun, { direction: "upstream", depth: 1 })].sort()).toEqual(["artifact:2", "run:r2"]);
+  });
+  it("is sure of nothing but the start after a cut or a two-way walk", () => {
+    expect([...completeNodes({ ...chain, truncated: true }, { direction: "upstream", depth: 5 })]).toEqual(["artifact:3"]);
+    expect([...completeNodes(chain, { direction: "both", depth: 5 })]).toEqual(["artifact:3"]);
+  });
+  it("marks them expanded when the walk is merged", () => {
+    const g = fromWalk(chain, { direction: "upstream", depth: 2 });
+    expect([...g.expanded].sort()).toEqual(["artifact:2", "artifact:3", "run:r2"]);
   });
 });
 

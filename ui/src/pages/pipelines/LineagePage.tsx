@@ -193,7 +193,7 @@ export function LineagePage() {
       .then((found) => {
         if (controller.signal.aborted) return;
         performance.mark("clew:lineage-walked");
-        setGraph(fromWalk(found));
+        setGraph(fromWalk(found, { direction, depth }));
         setSelected(found.start);
       })
       .catch((reason: unknown) => !controller.signal.aborted && setError(reason as Error))
@@ -216,7 +216,7 @@ export function LineagePage() {
         const walk = await getLineage(startOf(node), { direction, depth: 1, max_nodes: maxNodes });
         setGraph((g) => {
           if (!g) return g;
-          const merged = mergeWalk(g, walk, key);
+          const merged = mergeWalk(g, walk, key, { direction, depth: 1 });
           setNote(merged.added.length ? `${merged.added.length} nodes added from ${nodeLabel(node)}` : `${nodeLabel(node)} has no more neighbours`);
           return merged;
         });

@@ -26,6 +26,8 @@ interface Loaded {
   spec: PipelineJson | undefined;
   steps: StepRunView[];
   job: Job | undefined;
+  /** Whether the jobs were looked through for this run (once: a run's job never changes). */
+  jobLooked: boolean;
 }
 
 async function optional<T>(promise: Promise<T>): Promise<T | undefined> {
@@ -46,8 +48,8 @@ async function loadRun(runId: string, known: Partial<Loaded>, signal: AbortSigna
   ]);
   const spec = known.spec ?? (await optional(runDefinition(runId, signal)));
   const pipeline = info?.pipeline ?? run.data.tags["clew.pipeline"];
-  const job = known.job ?? (pipeline ? await optional(jobOfRun(pipeline, runId, signal)) : undefined);
-  return { run, info, spec, steps: steps.map(stepRunView), job };
+  const job = known.jobLooked ? known.job : pipeline ? await optional(jobOfRun(pipeline, runId, signal)) : undefined;
+  return { run, info, spec, steps: steps.map(stepRunView), job, jobLooked: true };
 }
 
 export const isLive = (state: string | undefined) => state === "RUNNING" || state === "QUEUED";
@@ -59,7 +61,7 @@ export function PipelineRunPage() {
   const { data, error, polling } = usePolled(
     async (signal) => {
       const loaded = await loadRun(runId, known, signal);
-      if (loaded.spec !== known.spec || loaded.job !== known.job) setKnown({ spec: loaded.spec, job: loaded.job });
+      if (loaded.spec !== known.spec || !known.jobLooked) setKnown({ spec: loaded.spec, job: loaded.job, jobLooked: true });
       return loaded;
     },
     [runId],

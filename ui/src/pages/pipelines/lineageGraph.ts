@@ -36,9 +36,45 @@ export function emptyGraph(): ExplorerGraph {
   return { start: "", nodes: new Map(), edges: new Map(), expanded: new Set(), truncated: false };
 }
 
+/** How a walk went: one way (upstream or downstream) this many runs deep. */
+export interface Walked {
+  direction: "upstream" | "downstream" | "both";
+  depth: number;
+}
+
 /** The first walk: the graph it found, its start expanded. */
-export function fromWalk(walk: LineageGraph): ExplorerGraph {
-  return mergeWalk({ ...emptyGraph(), start: walk.start }, walk, walk.start);
+export function fromWalk(walk: LineageGraph, walked?: Walked): ExplorerGraph {
+  return mergeWalk({ ...emptyGraph(), start: walk.start }, walk, walk.start, walked);
+}
+
+/**
+ * The nodes a one-way walk has seen all there is of, that way: those nearer its start than its
+ * depth reaches. Each run hop is two edges (run → artifact → run), so from a run `depth` hops
+ * see everything of the nodes under 2·depth edges away; from an artifact, under 2·depth − 1.
+ * Nothing is sure of a walk cut at its node limit, or of one that went both ways (a node
+ * upstream of the start has other consumers the walk did not look for).
+ */
+export function completeNodes(walk: LineageGraph, walked: Walked): Set<string> {
+  if (walk.truncated || walked.direction === "both") return new Set([walk.start]);
+  const up = walked.direction === "upstream";
+  const next = new Map<string, string[]>();
+  for (const raw of walk.edges) {
+    const edge = explorerEdge(raw);
+    const [a, b] = up ? [edge.to, edge.from] : [edge.from, edge.to];
+    next.set(a, [...(next.get(a) ?? []), b]);
+  }
+  const limit = 2 * walked.depth - (walk.start.startsWith("artifact:") ? 1 : 0);
+  const distance = new Map([[walk.start, 0]]);
+  const queue = [walk.start];
+  for (let i = 0; i < queue.length; i++) {
+    const here = queue[i];
+    for (const there of next.get(here) ?? []) {
+      if (distance.has(there)) continue;
+      distance.set(there, distance.get(here)! + 1);
+      queue.push(there);
+    }
+  }
+  return new Set([...distance].filter(([, d]) => d < limit).map(([k]) => k));
 }
 
 /**
@@ -49,6 +85,7 @@ export function mergeWalk(
   graph: ExplorerGraph,
   walk: LineageGraph,
   from: string,
+  walked?: Walked,
 ): ExplorerGraph & { added: string[] } {
   const nodes = new Map(graph.nodes);
   const edges = new Map(graph.edges);
@@ -65,6 +102,7 @@ export function mergeWalk(
   const expanded = new Set(graph.expanded);
   expanded.add(from);
   if (walk.start) expanded.add(walk.start);
+  if (walked) for (const key of completeNodes(walk, walked)) expanded.add(key);
   return {
     start: graph.start || walk.start,
     nodes,
