@@ -118,6 +118,7 @@ def job_server(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     server = Server(site.home, extra_env={
         "CLEW_AUTH": "true", "CLEW_PIPELINE_MODULES": "clew.demo,clew.pipelines.gates",
         "CLEW_ADMIN_USERNAME": ADMIN, "CLEW_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "CLEW_PIPELINE_LEASE_S": "9",  # renewed every 3 s: a cancel lands soon
     })  # fmt: skip
     try:
         yield server.url
@@ -150,7 +151,9 @@ def test_a_job_runs_live_on_the_server_and_its_steps_have_logs(
     jobs = page.get_by_role("table", name="Pipeline jobs")
     jobs.wait_for()
     # Polled while it is queued or running; the demo's cache makes it quick.
-    jobs.get_by_text("SUCCEEDED").wait_for(timeout=180_000)
+    newest = jobs.get_by_role("row").nth(1)
+    newest.locator(".state-SUCCEEDED, .state-FAILED, .state-CANCELED").wait_for(timeout=240_000)
+    assert "SUCCEEDED" in newest.inner_text(), newest.inner_text()
     jobs.get_by_role("link", name="DAG").first.click()
     page.locator("[data-step]").first.wait_for()
     page.get_by_role("button", name=re.compile(r"^quality_gate: SUCCEEDED")).click()
@@ -158,6 +161,36 @@ def test_a_job_runs_live_on_the_server_and_its_steps_have_logs(
     panel.get_by_role("heading", name="Log").wait_for()
     panel.locator("pre.step-log").or_(panel.get_by_text("The step printed nothing.")).wait_for()
     assert "Logs are kept for steps of server-run jobs" not in panel.inner_text()
+
+
+def test_a_queued_job_is_canceled(job_page: Any, version: dict[str, Any]) -> None:
+    """Canceled before a worker took it; with no pipeline run there is nothing to resume."""
+    page = job_page
+    login(page, to="/pipelines")
+    jobs = page.get_by_role("table", name="Pipeline jobs")
+    jobs.wait_for()
+    before = jobs.get_by_role("row").count()
+    page.get_by_role("button", name=f"Start {PIPELINE} {version['digest'][:12]}").click()
+    page.get_by_role("form", name=f"Start {PIPELINE}").get_by_role(
+        "button", name="Start job"
+    ).click()
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('table[aria-label=\"Pipeline jobs\"] tr').length > n",
+        arg=before,
+    )
+    newest = jobs.get_by_role("row").nth(1)  # newest first, under the header
+    newest.get_by_role("button", name=re.compile("^Cancel job")).click()
+    newest.locator(".state-CANCELED, .state-SUCCEEDED, .state-FAILED").wait_for(timeout=120_000)
+    text = newest.inner_text()
+    if "canceled before it started" in text:
+        assert newest.get_by_role("button", name=re.compile("^Resume job")).count() == 0
+    elif "SUCCEEDED" not in text:  # a worker had it: it stops at its next lease renewal
+        assert "CANCELED" in text, text
+        newest.get_by_role("button", name=re.compile("^Resume job")).click()
+        page.wait_for_function(
+            "(n) => document.querySelectorAll('table[aria-label=\"Pipeline jobs\"] tr').length > n",
+            arg=before + 1,
+        )
 
 
 def test_schedules_are_made_paused_and_deleted(job_page: Any, version: dict[str, Any]) -> None:

@@ -96,7 +96,7 @@ function JobActions({ job, onChanged }: { job: Job; onChanged: (error?: Error) =
           {job.cancel_requested ? "Canceling…" : "Cancel"}
         </button>
       )}
-      {(job.state === "FAILED" || job.state === "CANCELED") && (
+      {(job.state === "FAILED" || job.state === "CANCELED") && job.run_id && (
         <button type="button" className="secondary small" disabled={busy} onClick={() => void act(() => resumeJob(job.id))} aria-label={`Resume job ${job.id.slice(0, 12)}`}>
           Resume
         </button>
