@@ -123,3 +123,23 @@ def test_clew_lineage_show_from_an_artifact(clew_home: Path, database_url: str) 
     upstream, _, downstream = shown.output.partition("downstream of")
     assert "load" in upstream and "fit" not in upstream
     assert "fit" in downstream and "register_model" in downstream
+
+
+def test_a_graph_as_json_reads_back_as_itself() -> None:
+    """``to_dict`` copies each record's fields (no deep copy); ``from_dict`` inverts it."""
+    from clew.lineage.model import LineageEdge, LineageGraph, LineageNode
+
+    graph = LineageGraph(
+        "run:" + "a" * 32,
+        [LineageNode("run", "a" * 32, "run", "fit", status="FINISHED"),
+         LineageNode("artifact", "7", "dataset", "iris", "ab" * 8, "s3://b/iris")],
+        [LineageEdge("a" * 32, "7", "INPUT", "train")],
+        truncated=True,
+    )  # fmt: skip
+    data = graph.to_dict()
+    assert data["nodes"][1] == {"kind": "artifact", "id": "7", "type": "dataset", "name": "iris",
+                                "digest": "ab" * 8, "uri": "s3://b/iris", "status": ""}  # fmt: skip
+    assert data["edges"] == [{"run": "a" * 32, "artifact": "7", "type": "INPUT", "name": "train"}]
+    assert LineageGraph.from_dict(data) == graph
+    data["nodes"][0]["name"] = "changed"  # a copy: the graph is untouched
+    assert graph.nodes[0].name == "fit"
