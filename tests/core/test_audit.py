@@ -28,7 +28,9 @@ def test_chain_verifies(db: Database) -> None:
     _append(db, 5)
     with db.read() as conn:
         result = audit.verify(conn)
+        head = conn.execute(text("SELECT hash FROM audit_head")).scalar_one()
     assert result.ok and result.checked == 5 and result.head_seq == 5
+    assert result.head_hash == head
 
 
 def test_audit_rows_refuse_update(db: Database) -> None:
@@ -55,6 +57,9 @@ def test_tampering_names_first_broken_link(
 ) -> None:
     _append(db, 5)
     _drop_guard(db)
+    with db.read() as conn:
+        good = conn.execute(text(f"SELECT hash FROM audit_events WHERE seq={broken - 1}"))
+        last_good = good.scalar_one()
     with db.write() as conn:
         conn.execute(text(tamper))
     with db.read() as conn:
@@ -62,6 +67,7 @@ def test_tampering_names_first_broken_link(
     assert not result.ok
     assert result.broken_seq == broken
     assert reason in result.reason
+    assert result.head_hash == last_good  # the last link that held
 
 
 def test_reordering_breaks_chain(db: Database) -> None:

@@ -87,6 +87,22 @@ def test_only_an_admin_creates_users_and_never_with_a_weak_password(http: TestCl
     assert names == ["alice", "root"]
 
 
+def test_an_admin_lists_everyones_tokens_and_the_login_page_knows_the_password_rules(
+    http: TestClient, settings: Settings
+) -> None:
+    root = _bearer(_token(http))
+    http.post(f"{API}/users", json={"name": "alice", "password": PASSWORD}, headers=root)
+    alice = _bearer(_token(http, "alice", ("alice", PASSWORD)))
+    everyone = http.get(f"{API}/tokens", params={"all": "true"}, headers=root).json()["tokens"]
+    assert sorted(t["user_name"] for t in everyone) == ["alice", ADMIN]
+    mine = http.get(f"{API}/tokens", headers=root).json()["tokens"]
+    assert [t["user_name"] for t in mine] == [ADMIN]
+    assert http.get(f"{API}/tokens", params={"all": "true"}, headers=alice).status_code == 403
+    config = http.get(f"{API}/auth/config").json()
+    assert config["password_min_length"] == settings.password_min_length
+    assert config["password_max_length"] == 1024
+
+
 def test_a_browser_session_needs_its_csrf_token_to_change_anything(http: TestClient) -> None:
     assert http.post(f"{API}/auth/login", json={"username": ADMIN, "password": "nope nope nope"}
                      ).status_code == 401  # fmt: skip

@@ -37,7 +37,15 @@ def test_events_filters_and_cursor(api: TestClient) -> None:
 def test_verify(api: TestClient) -> None:
     api.post(f"{API}/runs", json={})
     body = api.get(f"{API}/audit/verify").json()
-    assert body == {"ok": True, "checked": 1, "head_seq": 1, "broken_seq": None, "reason": ""}
+    head = api.get(f"{API}/audit/events").json()["events"][0]["hash"]
+    assert body == {
+        "ok": True,
+        "checked": 1,
+        "head_seq": 1,
+        "broken_seq": None,
+        "reason": "",
+        "head_hash": head,
+    }
 
 
 def test_bad_limits(api: TestClient) -> None:

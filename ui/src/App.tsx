@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { Navigate, NavLink, Route, Routes, useLocation } from "react-router-dom";
 import { useSession } from "./session";
 import { applyTheme, initialTheme, type Theme } from "./lib/theme";
@@ -24,6 +24,11 @@ export function App() {
   const { me, config, ready, logout } = useSession();
   const location = useLocation();
   const [theme, setTheme] = useState<Theme>(initialTheme);
+  // Each area names the tab (and the history entry) for what it shows.
+  useEffect(() => {
+    const area = NAV.find(([to]) => location.pathname === to || location.pathname.startsWith(`${to}/`));
+    document.title = area ? `${area[1]} · Clew` : "Clew";
+  }, [location.pathname]);
 
   if (!ready) return <div className="boot" aria-busy="true" />;
   if (config.auth && !me) {
@@ -57,7 +62,8 @@ export function App() {
           </ul>
         </nav>
         <div className="topbar-end">
-          <button type="button" className="ghost" onClick={toggleTheme} aria-label="Toggle theme">
+          <button type="button" className="ghost" onClick={toggleTheme}>
+            <span className="visually-hidden">Toggle theme: </span>
             {theme === "dark" ? "Light" : "Dark"}
           </button>
           {me && (

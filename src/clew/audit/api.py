@@ -48,6 +48,7 @@ class VerificationOut(BaseModel):
     head_seq: int
     broken_seq: int | None
     reason: str
+    head_hash: str
 
 
 def _json(data: Any) -> Response:

@@ -45,6 +45,7 @@ def verify(
         "head_seq": result.head_seq,
         "broken_seq": result.broken_seq,
         "reason": result.reason,
+        "head_hash": result.head_hash,
     }
 
     def human() -> None:

@@ -148,6 +148,10 @@ def verify(conn: Connection, batch: int = 5000) -> Verification:
     """Recompute the chain from the first event; report the first link that does not hold."""
     prev_hash, expected_seq, checked = GENESIS, 1, 0
     last_seq = 0
+
+    def broken(seq: int, reason: str) -> Verification:
+        return Verification(False, checked, last_seq, seq, reason, prev_hash)
+
     while True:
         rows = (
             conn.execute(
@@ -163,22 +167,18 @@ def verify(conn: Connection, batch: int = 5000) -> Verification:
             break
         for row in rows:
             if row["seq"] != expected_seq:
-                return Verification(False, checked, last_seq, expected_seq, "event missing")
+                return broken(expected_seq, "event missing")
             if row["prev_hash"] != prev_hash:
-                return Verification(
-                    False, checked, last_seq, row["seq"], "prev_hash does not match previous event"
-                )
+                return broken(row["seq"], "prev_hash does not match previous event")
             if entry_hash(prev_hash, _entry(row)) != row["hash"]:
-                return Verification(False, checked, last_seq, row["seq"], "content was altered")
+                return broken(row["seq"], "content was altered")
             prev_hash, last_seq = row["hash"], row["seq"]
             expected_seq += 1
             checked += 1
     head = conn.execute(select(schema.audit_head).where(schema.audit_head.c.id == 1)).one()
     if head.seq != last_seq or head.hash != prev_hash:
-        return Verification(
-            False, checked, last_seq, last_seq + 1, "events after the last one were removed"
-        )
-    return Verification(True, checked, last_seq)
+        return broken(last_seq + 1, "events after the last one were removed")
+    return Verification(True, checked, last_seq, head_hash=prev_hash)
 
 
 def _to_event(row: Mapping[Any, Any]) -> AuditEvent:

@@ -42,3 +42,6 @@ class Verification:
     head_seq: int
     broken_seq: int | None = None
     reason: str = ""
+    #: The hash of the last event that verified (the chain's head when ``ok``): what a
+    #: reader compares with an earlier reading or an export's head line.
+    head_hash: str = ""

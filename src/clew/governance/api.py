@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from clew.core.errors import Unauthenticated
-from clew.governance.credentials import SESSION_COOKIE
+from clew.governance.credentials import MAX_PASSWORD, SESSION_COOKIE
 from clew.governance.model import AccessToken, RoleBinding, Team, User
 from clew.server.deps import ActorDep, PlatformDep, get_actor
 from clew.server.routing import FeatureRouter
@@ -117,6 +117,9 @@ class AuthConfig(BaseModel):
     #: Who the request's credentials name, if any: the UI's first call, which never answers
     #: 401, so a signed-out page loads without an error.
     user: Me | None
+    #: The password rules a form shows before the server refuses one.
+    password_min_length: int
+    password_max_length: int
 
 
 @router.get("/auth/config", response_model=AuthConfig)
@@ -131,7 +134,9 @@ async def auth_config(request: Request) -> Response:
     else:
         user = {"name": actor.name, "kind": actor.kind, "token_id": actor.token_id,
                 "csrf_token": getattr(request.state, "csrf_token", None)}  # fmt: skip
-    return _json({"auth": settings.auth, "password": settings.auth, "oidc": False, "user": user})
+    return _json({"auth": settings.auth, "password": settings.auth, "oidc": False, "user": user,
+                  "password_min_length": settings.password_min_length,
+                  "password_max_length": MAX_PASSWORD})  # fmt: skip
 
 
 @router.get("/auth/me", response_model=Me)
@@ -178,9 +183,11 @@ def list_tokens(
     platform: PlatformDep,
     actor: ActorDep,
     user: Annotated[str | None, Query(min_length=1, max_length=250)] = None,
+    everyone: Annotated[bool, Query(alias="all")] = False,
 ) -> Response:
-    """Your tokens; an admin may name a user, or leave it out for everyone's."""
-    found = platform.users.list_tokens(actor, user if user is not None else actor.name)
+    """Your tokens; an admin may name a user, or ask for ``all=true``: everyone's (the admin
+    page's list)."""
+    found = platform.users.list_tokens(actor, None if everyone else (user or actor.name))
     return _json({"tokens": [t.to_dict() for t in found]})
 
 

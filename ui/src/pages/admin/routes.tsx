@@ -1,8 +1,9 @@
 import { Route } from "react-router-dom";
-import { Placeholder } from "../../components/Placeholder";
+import { AdminLayout } from "./AdminLayout";
+import { AuditPage } from "./AuditPage";
 
 /** The audit log and the admin pages: users, tokens, teams, roles. */
 export const adminRoutes = [
-  <Route key="audit" path="/audit" element={<Placeholder title="Audit log" />} />,
-  <Route key="admin" path="/admin/*" element={<Placeholder title="Admin" />} />,
+  <Route key="audit" path="/audit" element={<AuditPage />} />,
+  <Route key="admin" path="/admin/*" element={<AdminLayout />} />,
 ];

@@ -1,0 +1,166 @@
+import { useState, type FormEvent } from "react";
+import { Link } from "react-router-dom";
+import { createUser, listUsers, passwordRules, type NewUser } from "../../api/admin";
+import { useApi } from "../../api/useApi";
+import { Empty, ErrorBox, Loading } from "../../components/Status";
+import { formatTime } from "../../components/format";
+import { Done } from "./Done";
+import { AdminPage } from "./AdminPage";
+import { NAME_RULE, passwordProblem } from "./summary";
+import { useAction } from "./useAction";
+
+/** People and service accounts: who exists, who is an admin; make new ones. */
+export function UsersPage() {
+  const users = useApi((signal) => listUsers(signal), []);
+  return (
+    <AdminPage title="Users" what="Managing users" error={users.error} aside={<CreateUser onMade={users.reload} />}>
+      <ErrorBox error={users.error} />
+      {users.loading && !users.data ? (
+        <Loading label="Loading users" />
+      ) : users.data?.length === 0 ? (
+        <Empty>No users.</Empty>
+      ) : (
+        <div className="table-scroll">
+          <table className="grid">
+            <caption className="visually-hidden">Users and service accounts</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Display name</th>
+                <th scope="col">Email</th>
+                <th scope="col">Access</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last sign-in</th>
+              </tr>
+            </thead>
+            <tbody>
+              {users.data?.map((u) => (
+                <tr key={u.id}>
+                  <td>
+                    <strong>{u.name}</strong>
+                  </td>
+                  <td>{u.kind === "service" ? "service account" : "person"}</td>
+                  <td>{u.display_name}</td>
+                  <td>{u.email}</td>
+                  <td className="badges">
+                    {u.is_admin && <span className="badge admin-badge">admin</span>}
+                    {u.disabled && <span className="badge state-FAILED">disabled</span>}
+                    {u.kind === "user" && !u.has_password && <span className="badge">no password</span>}
+                  </td>
+                  <td className="nowrap" title={`by ${u.created_by}`}>
+                    {formatTime(u.created_at)}
+                  </td>
+                  <td className="nowrap">{u.last_login_at ? formatTime(u.last_login_at) : <span className="muted">never</span>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </AdminPage>
+  );
+}
+
+function CreateUser({ onMade }: { onMade: () => void }) {
+  const rules = useApi((signal) => passwordRules(signal), []);
+  const min = rules.data?.password_min_length ?? 12;
+  const max = rules.data?.password_max_length ?? 1024;
+  const blank: NewUser = { name: "", kind: "user", password: "", admin: false, display_name: "", email: "" };
+  const [draft, setDraft] = useState<NewUser>(blank);
+  const action = useAction();
+  const service = draft.kind === "service";
+  const problem = service || !draft.password ? "" : passwordProblem(draft.password, min, max);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (problem) return;
+    const body: NewUser = { ...draft, password: service || !draft.password ? undefined : draft.password };
+    const name = draft.name;
+    if (await action.run(() => createUser(body), `Made ${service ? "service account" : "user"} ${name}.`)) {
+      setDraft(blank);
+      onMade();
+    }
+  };
+
+  return (
+    <form className="admin-form" onSubmit={submit} aria-labelledby="new-user">
+      <h2 id="new-user">New user</h2>
+      <fieldset className="choice">
+        <legend>Kind</legend>
+        <label className="inline">
+          <input
+            type="radio"
+            name="kind"
+            checked={!service}
+            onChange={() => setDraft({ ...draft, kind: "user" })}
+          />
+          Person
+        </label>
+        <label className="inline">
+          <input
+            type="radio"
+            name="kind"
+            checked={service}
+            onChange={() => setDraft({ ...draft, kind: "service", password: "" })}
+          />
+          Service account
+        </label>
+      </fieldset>
+      <div className="field">
+        <label>
+          Name
+          <input
+            required
+            value={draft.name}
+            maxLength={250}
+            autoComplete="off"
+            aria-describedby="user-name-rule"
+            onChange={(e) => setDraft({ ...draft, name: e.target.value })}
+          />
+        </label>
+        <small id="user-name-rule" className="hint">
+          {NAME_RULE}.
+        </small>
+      </div>
+      {!service ? (
+        <div className="field">
+          <label>
+            Password
+            <input
+              type="password"
+              autoComplete="new-password"
+              value={draft.password}
+              aria-describedby="password-rule"
+              aria-invalid={problem ? true : undefined}
+              onChange={(e) => setDraft({ ...draft, password: e.target.value })}
+            />
+          </label>
+          <small id="password-rule" className={problem ? "hint bad" : "hint"}>
+            {problem ||
+              `At least ${min} characters, not blank, at most ${max}. Leave empty to set one later.`}
+          </small>
+        </div>
+      ) : (
+        <p className="hint">A service account has no password: give it a token on the <Link to="/admin/tokens">Tokens</Link> page.</p>
+      )}
+      <label>
+        Display name
+        <input value={draft.display_name} maxLength={250} onChange={(e) => setDraft({ ...draft, display_name: e.target.value })} />
+      </label>
+      <label>
+        Email
+        <input type="email" value={draft.email} maxLength={320} onChange={(e) => setDraft({ ...draft, email: e.target.value })} />
+      </label>
+      <label className="inline check">
+        <input type="checkbox" checked={draft.admin} onChange={(e) => setDraft({ ...draft, admin: e.target.checked })} />
+        Admin (manages users, tokens, teams, roles; reads the audit log)
+      </label>
+      <button type="submit" disabled={action.busy || !draft.name || Boolean(problem)}>
+        {action.busy ? "Creating…" : service ? "Create service account" : "Create user"}
+      </button>
+      <ErrorBox error={action.error} />
+      <Done text={action.done} />
+    </form>
+  );
+}
