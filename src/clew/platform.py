@@ -63,7 +63,7 @@ class Platform:
     def __post_init__(self) -> None:
         authz = self.tracking.authz
         self.logged_models = LoggedModelService(self.db, self.settings, authz)
-        self.pipelines = PipelineService(self.db, authz, self.tracking, self.blobs)
+        self.pipelines = PipelineService(self.db, authz, self.tracking, self.blobs, self.artifacts)
         self.lineage = LineageService(self.db, authz)
         self.jobs = JobService(
             self.db, authz, self.tracking, self.artifacts, self.settings.allowed_step_modules()

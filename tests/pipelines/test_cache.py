@@ -186,6 +186,17 @@ def test_the_key_follows_code_closures_and_inputs() -> None:
     assert cache_key("m:f", other, {"x": None}) is None  # no fingerprint: never cached
 
 
+def test_the_environment_is_every_installed_distribution_as_its_metadata_names_it() -> None:
+    # The header lines are read without the email parser: the same names and versions.
+    from importlib import metadata
+
+    named = [dist for dist in metadata.distributions() if dist.metadata["Name"]]
+    assert named
+    for dist in named:
+        expected = (dist.metadata["Name"], dist.version)
+        assert cache_key_module._name_and_version(dist) == expected, dist
+
+
 def test_a_source_read_that_clashes_with_another_threads_parse_is_retried(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

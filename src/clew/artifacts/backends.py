@@ -57,6 +57,21 @@ class LocalBackend:
         os.makedirs(os.path.dirname(key), exist_ok=True)
         return LocalTempFile(key)
 
+    def make_dirs(self, keys: list[str]) -> None:
+        """Make the directories ``keys`` (all under one parent) that are missing, with one
+        fsync of the parent for all of them: a put into a directory that is not there yet
+        makes it and fsyncs its parent itself, a third fsync for that put."""
+        missing = [key for key in keys if not os.path.isdir(key)]
+        if not missing:
+            return
+        parent = os.path.dirname(missing[0])
+        new_parent = not os.path.isdir(parent)
+        for key in missing:
+            os.makedirs(key, exist_ok=True)
+        _fsync_dir(parent)
+        if new_parent:
+            _fsync_dir(os.path.dirname(parent))
+
     def publish(self, temp_key: str, final_key: str) -> None:
         directory = os.path.dirname(final_key)
         if not os.path.isdir(directory):
@@ -214,6 +229,9 @@ class FsspecBackend:
 
     def open_temp(self, key: str) -> FsspecTempFile:
         return FsspecTempFile(self, key)
+
+    def make_dirs(self, keys: list[str]) -> None:
+        """Object stores have no directories: nothing to make."""
 
     def publish(self, temp_key: str, final_key: str) -> None:
         existing = self.info(final_key)

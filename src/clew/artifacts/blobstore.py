@@ -92,6 +92,7 @@ class BlobStore:
 
     def __init__(self, backend: LocalBackend | FsspecBackend) -> None:
         self._backend = backend
+        self._prefixes_made = False
 
     @classmethod
     def from_uri(
@@ -150,6 +151,11 @@ class BlobStore:
             temp.abort()
             raise
         digest = hasher.hexdigest()
+        if not self._prefixes_made:
+            # All 256 ``blobs/ab/`` folders at once: in a new store most puts would otherwise
+            # make their own, with an fsync of ``blobs/`` each (a small put's third fsync).
+            self._backend.make_dirs([self._backend.join("blobs", f"{i:02x}") for i in range(256)])
+            self._prefixes_made = True
         try:
             self._backend.publish(temp.key, self._key(digest))
         except BaseException:

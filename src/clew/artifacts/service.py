@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import os
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +153,37 @@ class ArtifactService:
         self._commit(actor, owner_id, files, _summary(files, directory=base))
         return files
 
+    def put_small(self, directory: str, files: Mapping[str, bytes]) -> list[FileInfo]:
+        """Store small files' bytes as blobs, durable on return, and name them below
+        ``directory``; no row is written: ``record_in`` writes them in the caller's
+        transaction, so a write that ends a step commits its files with it (one transaction
+        where ``log_dir`` took two and a read).
+
+        Every path is validated before a byte is stored. The blobs are durable before the
+        rows that point at them can commit; a transaction that fails leaves them unreferenced,
+        for garbage collection.
+        """
+        base = validate_artifact_path(directory)
+        named = [(join_artifact_path(base, rel), data) for rel, data in sorted(files.items())]
+        stored = []
+        for canonical, data in named:
+            ref = self.blobs.put_bytes(data)
+            stored.append(FileInfo(canonical, False, ref.size, ref.digest))
+        return stored
+
+    def record_in(
+        self,
+        conn: Connection,
+        actor: Actor,
+        owner_id: str,
+        directory: str,
+        files: Sequence[FileInfo],
+    ) -> None:
+        """The rows of files ``put_small`` stored, and their ``artifact.log`` event (the one
+        ``log_dir`` appends), inside the caller's transaction; the caller authorizes."""
+        if files:
+            self._commit_in(conn, actor, owner_id, files, _summary(files, directory=directory))
+
     def delete(self, actor: Actor, owner_id: str, path: str) -> int:
         """Delete a file or a whole directory; returns how many files went. Blobs stay until GC."""
         self._authorize(actor, Permission.MANAGE, owner_id)
@@ -263,13 +294,23 @@ class ArtifactService:
         self, actor: Actor, owner_id: str, files: Sequence[FileInfo], summary: dict[str, Any]
     ) -> None:
         with self.db.write() as conn:
-            self.check_owner(conn, owner_id)
-            store = ArtifactFileStore(conn)
-            clash = store.clashes(owner_id, [f.path for f in files])
-            if clash is not None:
-                raise Conflict("A file and a directory cannot share a path", path=clash)
-            store.put_many(owner_id, files, now_ms())
-            audit.append(conn, actor, "artifact.log", self.resource_type, owner_id, summary)
+            self._commit_in(conn, actor, owner_id, files, summary)
+
+    def _commit_in(
+        self,
+        conn: Connection,
+        actor: Actor,
+        owner_id: str,
+        files: Sequence[FileInfo],
+        summary: dict[str, Any],
+    ) -> None:
+        self.check_owner(conn, owner_id)
+        store = ArtifactFileStore(conn)
+        clash = store.clashes(owner_id, [f.path for f in files])
+        if clash is not None:
+            raise Conflict("A file and a directory cannot share a path", path=clash)
+        store.put_many(owner_id, files, now_ms())
+        audit.append(conn, actor, "artifact.log", self.resource_type, owner_id, summary)
 
     def _write_local(self, root: Path, file: FileInfo) -> None:
         assert file.digest is not None

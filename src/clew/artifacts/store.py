@@ -12,6 +12,7 @@ put ``A/x`` and ``a+b`` inside ``a/ .. a0``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -37,10 +38,24 @@ def _to_file(row: Any) -> FileInfo:
     return FileInfo(path=row.path, is_dir=False, size=row.size, digest=row.digest)
 
 
+@functools.cache
+def _upsert(dialect: str) -> Any:
+    """Insert or replace files, built once per dialect (building it cost more than running
+    it on SQLite, once per upload)."""
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(F)
+    return stmt.on_conflict_do_update(
+        index_elements=[F.c.owner_id, F.c.path],
+        set_={
+            "digest": stmt.excluded.digest,
+            "size": stmt.excluded.size,
+            "created_at": stmt.excluded.created_at,
+        },
+    )
+
+
 class ArtifactFileStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         self._path: ColumnElement[str] = F.c.path
 
     def _under(self, prefix: str) -> ColumnElement[bool]:
@@ -68,16 +83,8 @@ class ArtifactFileStore:
             }
             for row in latest.values()
         ]
+        stmt = _upsert(self.conn.dialect.name)
         for i in range(0, len(values), _CHUNK):
-            stmt = self._insert(F)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[F.c.owner_id, F.c.path],
-                set_={
-                    "digest": stmt.excluded.digest,
-                    "size": stmt.excluded.size,
-                    "created_at": stmt.excluded.created_at,
-                },
-            )
             self.conn.execute(stmt, values[i : i + _CHUNK])
 
     def delete(self, owner_id: str, path_or_prefix: str) -> int:

@@ -33,13 +33,34 @@ class PipelineMethods:
         params: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
         status: str | None = None,
+        files: Mapping[str, Mapping[str, bytes]] | None = None,
     ) -> None:
         """A step run's outputs (graph nodes with OUTPUT edges) and the earlier step outputs it
         read (INPUT edges). With ``status`` (``FINISHED``, ``FAILED``, ``KILLED``) the step run
         also gets its last ``params`` and ``tags`` and ends, in the same request and
-        transaction."""
+        transaction, with ``files``: small outputs' files (``{output: {path: bytes}}``, below
+        ``outputs/<output>/``, at most ``pipelines.records.MAX_INLINE_BYTES`` in all) stored as
+        the run's artifacts, each output's digest their manifest digest."""
         self.transport.record_pipeline_step(pipeline_run_id, step_run_id, outputs, inputs,
-                                            params, tags, status)  # fmt: skip
+                                            params, tags, status, files)  # fmt: skip
+
+    def record_cached_pipeline_step(
+        self,
+        pipeline_run_id: str,
+        experiment_id: str,
+        run_name: str,
+        outputs: Sequence[StepOutput] = (),
+        inputs: Sequence[StepInput] = (),
+        *,
+        params: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        """A step run that was a cache hit, in one request and transaction: a FINISHED run
+        named ``run_name`` nested under ``pipeline_run_id``, with its ``params`` and ``tags``,
+        its output nodes (the outputs it adopted) and its input edges. Returns its run id."""
+        return self.transport.record_cached_pipeline_step(pipeline_run_id, experiment_id,
+                                                          run_name, outputs, inputs,
+                                                          params or {}, tags or {})  # fmt: skip
 
     def finish_pipeline_run(self, run_id: str, state: str) -> PipelineRunInfo:
         return self.transport.finish_pipeline_run(run_id, state)

@@ -2,12 +2,13 @@
 
 Local calls ``PipelineService`` in-process as the OS user; HTTP calls ``/api/v1/pipeline-runs``
 through the transport's own request plumbing (retries, error mapping). Starting a run is not
-retried (a replay would be refused as a second start); recording a step and finishing are
-idempotent and are.
+retried (a replay would be refused as a second start), nor is recording a cached step (it
+makes the step's run); recording a step's end and finishing are idempotent and are.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -36,9 +37,25 @@ class LocalPipelines:
         params: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
         status: str | None = None,
+        files: Mapping[str, Mapping[str, bytes]] | None = None,
     ) -> None:
         self.platform.pipelines.record_step(self.actor, pipeline_run_id, step_run_id, outputs,
-                                            inputs, params=params, tags=tags, status=status)  # fmt: skip
+                                            inputs, params=params, tags=tags, status=status,
+                                            files=files)  # fmt: skip
+
+    def record_cached_pipeline_step(
+        self,
+        pipeline_run_id: str,
+        experiment_id: str,
+        run_name: str,
+        outputs: Sequence[StepOutput],
+        inputs: Sequence[StepInput],
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> str:
+        return self.platform.pipelines.record_cached_step(self.actor, pipeline_run_id,
+                                                          experiment_id, run_name, outputs,
+                                                          inputs, params=params, tags=tags)  # fmt: skip
 
     def finish_pipeline_run(self, run_id: str, state: str) -> PipelineRunInfo:
         return self.platform.pipelines.finish_run(self.actor, run_id, state)
@@ -99,6 +116,7 @@ class HttpPipelines:
         params: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
         status: str | None = None,
+        files: Mapping[str, Mapping[str, bytes]] | None = None,
     ) -> None:
         body: dict[str, Any] = {
             "outputs": [vars(o) for o in outputs],
@@ -106,8 +124,35 @@ class HttpPipelines:
         }
         if status is not None:
             body.update(params=dict(params or {}), tags=dict(tags or {}), status=status)
+        if files:
+            body["files"] = {
+                name: {path: base64.b64encode(data).decode() for path, data in below.items()}
+                for name, below in files.items()
+            }
         path = f"/pipeline-runs/{pipeline_run_id}/steps/{step_run_id}"
         self.request("POST", path, body=body, idempotent=True)
+
+    def record_cached_pipeline_step(
+        self,
+        pipeline_run_id: str,
+        experiment_id: str,
+        run_name: str,
+        outputs: Sequence[StepOutput],
+        inputs: Sequence[StepInput],
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> str:
+        body = {
+            "experiment_id": experiment_id,
+            "run_name": run_name,
+            "outputs": [vars(o) for o in outputs],
+            "inputs": [vars(i) for i in inputs],
+            "params": dict(params),
+            "tags": dict(tags),
+        }
+        # Not retried, as a run's creation is not: a replay would record a second step run.
+        data = self._json("POST", f"/pipeline-runs/{pipeline_run_id}/cached-steps", body=body)
+        return str(data["run_id"])
 
     def finish_pipeline_run(self, run_id: str, state: str) -> PipelineRunInfo:
         data = self._json(

@@ -304,7 +304,18 @@ class Transport(Protocol):
         params: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
         status: str | None = None,
+        files: Mapping[str, Mapping[str, bytes]] | None = None,
     ) -> None: ...
+    def record_cached_pipeline_step(
+        self,
+        pipeline_run_id: str,
+        experiment_id: str,
+        run_name: str,
+        outputs: Sequence[StepOutput],
+        inputs: Sequence[StepInput],
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> str: ...
     def finish_pipeline_run(self, run_id: str, state: str) -> PipelineRunInfo: ...
     def get_pipeline_run(self, run_id: str) -> PipelineRunInfo: ...
     def pipeline_run_heartbeat(self, run_id: str, interval_s: float) -> PipelineRunInfo: ...

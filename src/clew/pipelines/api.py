@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated, Any
 
 import orjson
@@ -9,6 +11,7 @@ from fastapi import Path, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from clew.core.errors import InvalidInput
 from clew.pipelines.records import StepInput, StepOutput
 from clew.server.deps import ActorDep, PlatformDep
 from clew.server.routing import FeatureRouter
@@ -44,6 +47,22 @@ class RecordStep(BaseModel):
     params: dict[str, str] = {}
     tags: dict[str, str] = {}
     status: Annotated[str, Field(min_length=1, max_length=16)] | None = None
+    #: With ``status``, small outputs' files: ``{output: {path below outputs/<output>/:
+    #: base64 bytes}}`` (``records.MAX_INLINE_BYTES`` in all).
+    files: dict[str, dict[str, str]] = {}
+
+
+class RecordCachedStep(BaseModel):
+    experiment_id: Annotated[str, Field(pattern=r"^[0-9]+$", max_length=19)]
+    run_name: Annotated[str, Field(min_length=1, max_length=500)]
+    outputs: Annotated[list[OutputIn], Field(max_length=1000)] = []
+    inputs: Annotated[list[InputIn], Field(max_length=1000)] = []
+    params: dict[str, str] = {}
+    tags: dict[str, str] = {}
+
+
+class CachedStepRecorded(BaseModel):
+    run_id: str
 
 
 class FinishRun(BaseModel):
@@ -121,8 +140,37 @@ def record_pipeline_step(
         params=body.params,
         tags=body.tags,
         status=body.status,
+        files={name: _decoded(below) for name, below in body.files.items()},
     )
     return Response(status_code=204)
+
+
+@router.post(
+    "/pipeline-runs/{run_id}/cached-steps", status_code=201, response_model=CachedStepRecorded
+)
+def record_cached_pipeline_step(
+    run_id: RunId, body: RecordCachedStep, platform: PlatformDep, actor: ActorDep
+) -> Response:
+    """A step run that was a cache hit, whole: a FINISHED run nested under the pipeline run,
+    with its params, tags, output nodes and input edges, in one transaction."""
+    step_run_id = platform.pipelines.record_cached_step(
+        actor,
+        run_id,
+        body.experiment_id,
+        body.run_name,
+        outputs=[StepOutput(o.name, o.digest, o.materializer) for o in body.outputs],
+        inputs=[StepInput(i.name, i.producer_run_id, i.output) for i in body.inputs],
+        params=body.params,
+        tags=body.tags,
+    )
+    return _json({"run_id": step_run_id}, 201)
+
+
+def _decoded(files: dict[str, str]) -> dict[str, bytes]:
+    try:
+        return {path: base64.b64decode(data, validate=True) for path, data in files.items()}
+    except binascii.Error:
+        raise InvalidInput("A file's bytes are not base64") from None
 
 
 @router.post("/pipeline-runs/{run_id}/finish", response_model=PipelineRunOut)

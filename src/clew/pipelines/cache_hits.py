@@ -44,16 +44,17 @@ def find_hit(
     experiment_id: str,
     key: str,
     *,
-    run_id: str,
+    run_id: str | None,
     expiry_s: float | None,
     now_s: float,
     by_ref: bool,
 ) -> tuple[CachedStep, StoredOutputs] | None:
     """The newest finished step run of ``experiment_id`` under ``key`` (not ``run_id``, the
     step run asking; started within ``expiry_s`` of ``now_s`` if it expires) whose outputs
-    are all still stored, with them; one read per step run tried."""
+    are all still stored, with them; one read per step run tried. ``run_id`` is None when
+    the asking step run has no tracked run yet (a hit makes it whole)."""
     since = None if expiry_s is None else math.ceil((now_s - expiry_s) * 1000)
-    passed = [run_id]
+    passed = [] if run_id is None else [run_id]
     for _ in range(MAX_CANDIDATES):
         found = client.find_cached_step(experiment_id, key, started_since=since, exclude=passed)
         if found is None:

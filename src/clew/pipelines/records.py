@@ -6,11 +6,24 @@ service (and SQLAlchemy with it): ``import clew`` stays light.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 #: Inputs and outputs one ``record_step`` call takes; a fan-in over more is recorded in parts.
 MAX_EDGES = 1000
+#: The bytes of output files a step's end may carry itself (``record_step(files=...)``): the
+#: files of small outputs commit with the end, where larger ones are uploaded first.
+MAX_INLINE_BYTES = 256 * 1024
+#: The output files a step's end may carry.
+MAX_INLINE_FILES = 64
+
+
+def manifest_digest(files: Mapping[str, str]) -> str:
+    """One digest for a directory: sha256 over its ``path\\0digest`` lines in path order."""
+    lines = "".join(f"{path}\0{files[path]}\n" for path in sorted(files))
+    return hashlib.sha256(lines.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import Connection
 
 from clew.artifacts.blobstore import BlobStore
+from clew.artifacts.model import FileInfo
+from clew.artifacts.service import ArtifactService
 from clew.artifacts.store import ArtifactFileStore
 from clew.core import audit
 from clew.core.actor import Actor
@@ -48,7 +50,12 @@ def _resource(pipeline: str) -> Resource:
 
 class PipelineService:
     def __init__(
-        self, db: Database, authz: Authorizer, tracking: TrackingService, blobs: BlobStore
+        self,
+        db: Database,
+        authz: Authorizer,
+        tracking: TrackingService,
+        blobs: BlobStore,
+        artifacts: ArtifactService,
     ) -> None:
         self.db = db
         self.authz = authz
@@ -56,6 +63,8 @@ class PipelineService:
         self.tracking = tracking
         #: Where a cache lookup checks that the outputs' blobs are still stored.
         self.blobs = blobs
+        #: The runs' artifacts: a step's end may carry its small outputs' files.
+        self.artifacts = artifacts
 
     @retry_conflicts
     def start_run(self, actor: Actor, pipeline: str, run_id: str, digest: str) -> PipelineRunInfo:
@@ -123,37 +132,108 @@ class PipelineService:
         params: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
         status: str | None = None,
+        files: Mapping[str, Mapping[str, bytes]] | None = None,
     ) -> None:
         """A step run's outputs as nodes (OUTPUT edges) and the outputs it read (INPUT edges).
 
         With ``status`` the step run also ends in the same transaction, after its last
         ``params`` and ``tags`` (``TrackingService.log_and_end``, its checks and audit
-        events): one commit for everything a step writes when it is done.
+        events): one commit for everything a step writes when it is done. ``files`` (with a
+        status) are small outputs' files, ``{output: {path below outputs/<output>/: bytes}}``,
+        at most ``records.MAX_INLINE_BYTES``: their blobs are made durable first, then their
+        rows and ``artifact.log`` events commit with the end. Each such output's ``digest``
+        must be its files' manifest digest (what a cache hit checks).
         """
         check_run_id(pipeline_run_id)
         check_run_id(step_run_id)
-        if len(outputs) + len(inputs) > records.MAX_EDGES:
-            raise InvalidInput(f"At most {records.MAX_EDGES} inputs and outputs in one call")
-        for out in outputs:
-            v.check_key("Output", out.name)
-            _check_digest(out.digest)
-            v.check_key("Materializer", out.materializer)
-        for src in inputs:
-            v.check_key("Input", src.name)
-            check_run_id(src.producer_run_id)
-            v.check_key("Output", src.output)
+        _check_edges(outputs, inputs)
+        if status is None and (params or tags or files):
+            raise InvalidInput("params, tags and files go with a status: the step run's end")
+        stored = self._store_files(actor, step_run_id, outputs, files or {})
 
         def record(conn: Connection) -> None:
+            for name, infos in stored.items():
+                self.artifacts.record_in(conn, actor, step_run_id, f"outputs/{name}", infos)
             self._record_in(conn, actor, pipeline_run_id, step_run_id, outputs, inputs)
 
         if status is not None:
             self.tracking.log_and_end(actor, step_run_id, status, params=params or {},
                                       tags=tags or {}, within=record)  # fmt: skip
             return
-        if params or tags:
-            raise InvalidInput("params and tags go with a status: the step run's end")
         with self.db.write() as conn:
             record(conn)
+
+    @retry_conflicts
+    def record_cached_step(
+        self,
+        actor: Actor,
+        pipeline_run_id: str,
+        experiment_id: str,
+        run_name: str,
+        outputs: Sequence[StepOutput] = (),
+        inputs: Sequence[StepInput] = (),
+        *,
+        params: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        """A step run that was a cache hit, whole, in one transaction: the run, nested under
+        the pipeline run and already FINISHED, with its tags and params
+        (``TrackingService.create_run``, its checks and ``run.create`` event), and its output
+        nodes and input edges (``pipeline_step.record``), as ``record_step`` writes them.
+        Returns the new run's id.
+
+        A hit's run is made as it is recorded, not before the lookup: a hit costs one write
+        where creating the run first and ending it after took two.
+        """
+        check_run_id(pipeline_run_id)
+        _check_edges(outputs, inputs)
+
+        def record(conn: Connection, run_id: str) -> None:
+            self._record_in(conn, actor, pipeline_run_id, run_id, outputs, inputs)
+
+        run = self.tracking.create_run(
+            actor,
+            experiment_id,
+            run_name,
+            tags=tags or {},
+            parent_run_id=pipeline_run_id,
+            params=params or {},
+            status="FINISHED",
+            within=record,
+        )
+        return run.info.run_id
+
+    def _store_files(
+        self,
+        actor: Actor,
+        step_run_id: str,
+        outputs: Sequence[StepOutput],
+        files: Mapping[str, Mapping[str, bytes]],
+    ) -> dict[str, list[FileInfo]]:
+        """Small outputs' files as durable blobs, checked against their outputs' digests,
+        before the transaction that writes their rows opens."""
+        if not files:
+            return {}
+        self.authz.check(actor, Permission.EDIT, run_resource(step_run_id))
+        digests = {out.name: out.digest for out in outputs}
+        count = sum(len(below) for below in files.values())
+        size = sum(len(data) for below in files.values() for data in below.values())
+        if count > records.MAX_INLINE_FILES or size > records.MAX_INLINE_BYTES:
+            raise InvalidInput(
+                f"At most {records.MAX_INLINE_FILES} files and {records.MAX_INLINE_BYTES} bytes "
+                "of outputs in a step's end; upload larger outputs as artifacts"
+            )
+        stored: dict[str, list[FileInfo]] = {}
+        for name, below in sorted(files.items()):
+            if name not in digests:
+                raise InvalidInput("Files of an output the call does not record", output=name)
+            if not below:
+                raise InvalidInput("An output with no files", output=name)
+            stored[name] = self.artifacts.put_small(f"outputs/{name}", below)
+            manifest = records.manifest_digest({f.path: f.digest or "" for f in stored[name]})
+            if manifest != digests[name]:
+                raise InvalidInput("The output's digest is not its files' digest", output=name)
+        return stored
 
     def _record_in(
         self,
@@ -313,6 +393,19 @@ class PipelineService:
             heartbeat_s=interval,
             engine_lost=records.engine_lost(state, beat, interval, now_ms()),
         )
+
+
+def _check_edges(outputs: Sequence[StepOutput], inputs: Sequence[StepInput]) -> None:
+    if len(outputs) + len(inputs) > records.MAX_EDGES:
+        raise InvalidInput(f"At most {records.MAX_EDGES} inputs and outputs in one call")
+    for out in outputs:
+        v.check_key("Output", out.name)
+        _check_digest(out.digest)
+        v.check_key("Materializer", out.materializer)
+    for src in inputs:
+        v.check_key("Input", src.name)
+        check_run_id(src.producer_run_id)
+        v.check_key("Output", src.output)
 
 
 def _check_digest(digest: str) -> None:

@@ -3,11 +3,12 @@
 A pipeline run is a run of its own (in an experiment named after the pipeline, tagged
 ``clew.pipeline``, with the pipeline's parameters as params and its definition as
 ``pipeline.json``); each step run that starts is a run nested under it, named ``fit`` or
-``fit[2]``. A step run's params are its inputs: the value when it is short JSON, else the
+``fit[2]``, made on the worker as the step runs, or for a cache hit made whole (FINISHED, with
+its tags, params and lineage) in one call. A step run's params are its inputs: the value when it is short JSON, else the
 digest of the upstream output it came from. Inside the step the fluent API logs to the step's
 run (``clew.log_metric("loss", 0.1)`` just works, on whichever worker thread). Each output is
 written by its materializer and stored as the run's artifacts under ``outputs/<name>/``, so it
-has a digest; the run is tagged ``clew.output.<name>`` with ``<materializer>:<digest>``. An
+has a digest (a small output's files go with the step's end, in its transaction); the run is tagged ``clew.output.<name>`` with ``<materializer>:<digest>``. An
 executor that stores outputs where the step runs (``Invoker.by_reference``: Ray) is told how
 and returns references (``pipelines.stored``); the values then stay off this process.
 
@@ -60,6 +61,7 @@ from clew.pipelines.state import (
     resolved,
 )
 from clew.pipelines.stored import (
+    HeldFiles,
     OutputStore,
     Stored,
     holds_reference,
@@ -137,6 +139,12 @@ class TrackingHooks(Hooks):
         self._code: dict[str, str] = {}
         self.digests: dict[tuple[str, tuple[int, ...], str], str] = {}
         self._lock = threading.Lock()
+        #: Per step run, held while its tracked run is made: a retry waits for the run its
+        #: earlier attempt is making instead of making a second one.
+        self._making: dict[tuple[str, tuple[int, ...]], threading.Lock] = {}
+        #: Step runs that failed or were canceled with no tracked run: one being made then
+        #: (a timeout while ``_open_run`` ran) is ended with this state by its maker.
+        self._ended_early: dict[tuple[str, tuple[int, ...]], tuple[StepState, str | None]] = {}
 
     # ---- the pipeline run ---------------------------------------------------------------------
 
@@ -181,27 +189,48 @@ class TrackingHooks(Hooks):
 
     # ---- step runs ----------------------------------------------------------------------------
 
-    def before(self, task: g.TaskSpec, run: StepRun, kwargs: dict[str, Any]) -> None:
-        key = (run.task, run.index)
-        if key in self.run_ids:
-            return  # a retry: the same tracked run, resumed by ``call``
-        assert self.experiment_id is not None and self.root_run_id is not None
-        # A cache hit's output is not loaded to make a param of it: it is logged as the step
-        # run ends (``_late_params``).
-        params = {
+    # A step run's tracked run is made on the worker as the step runs (``_open_run``), or, for
+    # a cache hit, made whole and finished in one call (``_adopt``): not here, on the
+    # scheduler thread, before anyone knows which.
+
+    def _first_params(
+        self, task: g.TaskSpec, run: StepRun, kwargs: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """The params a step run starts with: its inputs but the cache hits (not loaded to
+        make a param of: ``_late_params`` logs them as the step run ends)."""
+        return {
             name: self._param(task, run, name, value)
             for name, value in kwargs.items()
             if not _deferred(value)
         }
-        created = self.client.create_run(  # the run, its tags and its params in one call
-            self.experiment_id,
-            run_name=run.key,
-            parent_run_id=self.root_run_id,
-            tags={PIPELINE_RUN_TAG: self.root_run_id, STEP_TAG: task.name},
-            params=params,
-        )
-        self.run_ids[key] = created.info.run_id
-        self._held[key] = created
+
+    def _open_run(self, task: g.TaskSpec, run: StepRun, kwargs: Mapping[str, Any]) -> str:
+        """The tracked run of a step run that runs, made on its first attempt (a retry's is
+        the same run, waited for if its earlier attempt is still making it)."""
+        key = (run.task, run.index)
+        assert self.experiment_id is not None and self.root_run_id is not None
+        with self._lock:
+            making = self._making.setdefault(key, threading.Lock())
+        with making:
+            run_id = self.run_ids.get(key)
+            if run_id is not None:
+                return run_id
+            created = self.client.create_run(  # the run, its tags and its params in one call
+                self.experiment_id,
+                run_name=run.key,
+                parent_run_id=self.root_run_id,
+                tags={PIPELINE_RUN_TAG: self.root_run_id, STEP_TAG: task.name},
+                params=self._first_params(task, run, kwargs),
+            )
+            run_id = created.info.run_id
+            with self._lock:
+                self.run_ids[key] = run_id
+                self._held[key] = created
+                ended = self._ended_early.pop(key, None)
+        if ended is not None:  # given up on while the run was made: end it as ``changed`` would
+            self._record_end(key, run_id, *ended)
+            raise Abandoned("the step ran past its timeout")
+        return run_id
 
     def _param(self, task: g.TaskSpec, run: StepRun, name: str, value: Any) -> str:
         text = None if holds_reference(value) else _text(value)
@@ -232,7 +261,6 @@ class TrackingHooks(Hooks):
         return []
 
     def call(self, task: g.TaskSpec, run: StepRun, invoker: Invoker, kwargs: dict[str, Any]) -> Any:
-        run_id = self.run_ids[(run.task, run.index)]
         # Every step run that makes or adopts outputs records its key: a cache lookup finds it,
         # and a resume reuses an earlier step run only under the same key (same code, inputs
         # and environment), whatever the caching options.
@@ -240,13 +268,14 @@ class TrackingHooks(Hooks):
         earlier = self.reuse.get(run.key)
         by_reference = invoker.by_reference
         if earlier is not None and key is not None:
-            reused = self._reuse(task, run, run_id, earlier, key, kwargs, by_reference)
+            reused = self._reuse(task, run, earlier, key, kwargs, by_reference)
             if reused is not None:
                 return reused
         if key is not None and self.cache and task.options.caching.enabled:
-            hit = self._cached(task, run, run_id, key, kwargs, by_reference)
+            hit = self._cached(task, run, key, kwargs, by_reference)
             if hit is not None:
                 return hit
+        run_id = self._open_run(task, run, kwargs)
         # The step runs: it reads its inputs' values, cache hits upstream included (a
         # by-reference invoker loads references where it runs).
         values = {name: resolved(value) for name, value in kwargs.items()}
@@ -275,16 +304,19 @@ class TrackingHooks(Hooks):
         held = self._held.get((run.task, run.index))
         store = OutputStore(task, run.key, self.materializers) if invoker.by_reference else None
         value = invoker(kwargs, RunContext(self.client, run_id, held, store))
+        files: dict[str, dict[str, bytes]] = {}
         if isinstance(value, Stored):
             refs = value.outputs
             value = as_return(task, refs)
         else:
+            small = HeldFiles()  # small outputs' files go with the end, in its transaction
             refs = {
                 name: store_output(
-                    self.client, self.materializers, run_id, name, output, step=run.key
+                    self.client, self.materializers, run_id, name, output, step=run.key, held=small
                 )
                 for name, output in outputs_of(task, value).items()
             }
+            files = small.files
         with self._lock:
             for name, ref in refs.items():
                 self.digests[(run.task, run.index, name)] = ref.digest
@@ -292,7 +324,7 @@ class TrackingHooks(Hooks):
         tags[STATE_TAG] = StepState.SUCCEEDED.value
         if key is not None:
             tags[CACHE_KEY_TAG] = key
-        self._end_step(task, run, run_id, [ref.record for ref in refs.values()], {}, tags)
+        self._end_step(task, run, run_id, [ref.record for ref in refs.values()], {}, tags, files)
         return value
 
     def _end_step(
@@ -303,10 +335,25 @@ class TrackingHooks(Hooks):
         outputs: list[StepOutput],
         params: Mapping[str, str],
         tags: Mapping[str, str],
+        files: Mapping[str, Mapping[str, bytes]] | None = None,
     ) -> None:
-        """The step run's output nodes and INPUT edges to the step outputs it read, its last
-        params and tags, and its end (FINISHED): one request, one transaction."""
+        """The step run's output nodes (and small outputs' files) and INPUT edges to the step
+        outputs it read, its last params and tags, and its end (FINISHED): one request, one
+        transaction."""
         assert self.root_run_id is not None
+        inputs = self._inputs(task, run)
+        # A fan-in can read more outputs than one call takes: the rest go first, in parts.
+        room = max(records.MAX_EDGES - len(outputs), 0)
+        for start in range(room, len(inputs), records.MAX_EDGES):
+            part = inputs[start : start + records.MAX_EDGES]
+            self.client.record_pipeline_step(self.root_run_id, run_id, (), part)
+        self.client.record_pipeline_step(self.root_run_id, run_id, outputs, inputs[:room],
+                                         params=params, tags=tags, status="FINISHED",
+                                         files=files or None)  # fmt: skip
+        self._held.pop((run.task, run.index), None)
+
+    def _inputs(self, task: g.TaskSpec, run: StepRun) -> list[StepInput]:
+        """The INPUT edges of a step run: each step output it read, by its producer's run."""
         inputs: list[StepInput] = []
         for name, source in task.inputs.items():
             if isinstance(source, g.TaskOutput | g.Collected):
@@ -314,14 +361,7 @@ class TrackingHooks(Hooks):
                     producer = self.run_ids.get(producer_key)
                     if producer:
                         inputs.append(StepInput(name, producer, source.output))
-        # A fan-in can read more outputs than one call takes: the rest go first, in parts.
-        room = max(records.MAX_EDGES - len(outputs), 0)
-        for start in range(room, len(inputs), records.MAX_EDGES):
-            part = inputs[start : start + records.MAX_EDGES]
-            self.client.record_pipeline_step(self.root_run_id, run_id, (), part)
-        self.client.record_pipeline_step(self.root_run_id, run_id, outputs, inputs[:room],
-                                         params=params, tags=tags, status="FINISHED")  # fmt: skip
-        self._held.pop((run.task, run.index), None)
+        return inputs
 
     def _late_params(
         self,
@@ -377,7 +417,6 @@ class TrackingHooks(Hooks):
         self,
         task: g.TaskSpec,
         run: StepRun,
-        run_id: str,
         earlier: str,
         key: str,
         kwargs: Mapping[str, Any],
@@ -392,19 +431,20 @@ class TrackingHooks(Hooks):
         outputs = stored_outputs(self.materializers, task, found, self.client, by_ref)
         if outputs is None:
             return None
-        return self._adopt(task, run, run_id, found, outputs, key, kwargs)
+        return self._adopt(task, run, found, outputs, key, kwargs)
 
     def _adopt(
         self,
         task: g.TaskSpec,
         run: StepRun,
-        run_id: str,
         earlier: CachedStep,
         outputs: StoredOutputs,
         key: str,
         kwargs: Mapping[str, Any],
     ) -> Cached:
-        """The outputs of step run ``earlier``, checked to be stored, as this step run's."""
+        """The outputs of step run ``earlier``, checked to be stored, as this step run's: its
+        tracked run made whole in one call, or (a retry whose earlier attempt made the run)
+        ended with them."""
         source = earlier.files_run_id  # a cached run's files are in the run it was cached from
         with self._lock:
             for name, tag in outputs.tags.items():
@@ -418,15 +458,35 @@ class TrackingHooks(Hooks):
             StepOutput(name, tag.split(":", 1)[1], tag.split(":", 1)[0])
             for name, tag in outputs.tags.items()
         ]
-        self._end_step(task, run, run_id, reused, late, {**output_tags, CACHED_FROM_TAG: source,
-                       CACHE_KEY_TAG: key, STATE_TAG: StepState.CACHED.value})  # fmt: skip
+        tags = {**output_tags, CACHED_FROM_TAG: source, CACHE_KEY_TAG: key,
+                STATE_TAG: StepState.CACHED.value}  # fmt: skip
+        step_key = (run.task, run.index)
+        with self._lock:
+            run_id = self.run_ids.get(step_key)
+        inputs = self._inputs(task, run)
+        if run_id is None and len(reused) + len(inputs) > records.MAX_EDGES:
+            run_id = self._open_run(task, run, kwargs)  # a wide fan-in: recorded in parts
+        if run_id is not None:
+            self._end_step(task, run, run_id, reused, late, tags)
+        else:
+            assert self.experiment_id is not None and self.root_run_id is not None
+            run_id = self.client.record_cached_pipeline_step(
+                self.root_run_id,
+                self.experiment_id,
+                run.key,
+                reused,
+                inputs,
+                params={**self._first_params(task, run, kwargs), **late},
+                tags={PIPELINE_RUN_TAG: self.root_run_id, STEP_TAG: task.name, **tags},
+            )
+            with self._lock:
+                self.run_ids[step_key] = run_id
         return Cached(outputs.value, f"run {source}")
 
     def _cached(
         self,
         task: g.TaskSpec,
         run: StepRun,
-        run_id: str,
         key: str,
         kwargs: Mapping[str, Any],
         by_ref: bool,
@@ -434,13 +494,15 @@ class TrackingHooks(Hooks):
         """An earlier step run's outputs under ``key``, if they still exist (not loaded)."""
         assert self.experiment_id is not None
         expiry = task.options.caching.expiry_s
+        with self._lock:
+            asking = self.run_ids.get((run.task, run.index))  # a retry's run, made already
         hit = find_hit(
             self.client,
             self.materializers,
             task,
             self.experiment_id,
             key,
-            run_id=run_id,
+            run_id=asking,
             expiry_s=expiry,
             now_s=clock(),
             by_ref=by_ref,
@@ -448,21 +510,36 @@ class TrackingHooks(Hooks):
         if hit is None:
             return None
         found, outputs = hit
-        return self._adopt(task, run, run_id, found, outputs, key, kwargs)
+        return self._adopt(task, run, found, outputs, key, kwargs)
 
     def resolve(self, value: Any) -> Any:
         """A by-reference or deferred output loaded here, for what the driver decides on."""
         return resolve(self.client, self.materializers, resolved(value))
 
     def changed(self, run: StepRun) -> None:
-        run_id = self.run_ids.get((run.task, run.index))
-        if run_id is None or not run.state.is_terminal or run.state.produced:
+        if not run.state.is_terminal or run.state.produced:
             return  # a step that produced its outputs was tagged and ended as it stored them
-        self._held.pop((run.task, run.index), None)
-        self.client.set_tags(run_id, state_tags(run.state.value, run.reason))
-        if run.state in (StepState.FAILED, StepState.CANCELED):
+        key = (run.task, run.index)
+        with self._lock:
+            run_id = self.run_ids.get(key)
+            if run_id is None:
+                # Never made, or being made by a worker the scheduler gave up on (a timeout):
+                # then the maker ends it (``_open_run``).
+                if run.state in (StepState.FAILED, StepState.CANCELED):
+                    self._ended_early[key] = (run.state, run.reason)
+                return
+        self._record_end(key, run_id, run.state, run.reason)
+
+    def _record_end(
+        self, key: tuple[str, tuple[int, ...]], run_id: str, state: StepState, reason: str | None
+    ) -> None:
+        """A step run that ended without outputs (failed, skipped, canceled): its state tags,
+        and its end if it failed or was canceled."""
+        self._held.pop(key, None)
+        self.client.set_tags(run_id, state_tags(state.value, reason))
+        if state in (StepState.FAILED, StepState.CANCELED):
             # A timeout ends the step here while its thread may still run.
-            status = "FAILED" if run.state is StepState.FAILED else "KILLED"
+            status = "FAILED" if state is StepState.FAILED else "KILLED"
             self.client.set_terminated(run_id, status)
 
 

@@ -58,9 +58,14 @@ class RunUseCases(UseCases):
         status: str | None = None,
         end_time: int | None = None,
         run_id: str | None = None,
+        within: Callable[[Connection, str], None] | None = None,
     ) -> Run:
         """Start a run, optionally with its first params and metrics in the same transaction:
         one round trip where MLflow's clients need three.
+
+        ``within(conn, run_id)`` runs in the transaction after the run's writes and its
+        audit event: another service's writes that must commit or fail with the run (a cached
+        pipeline step's lineage, ``PipelineService.record_cached_step``).
 
         ``status`` defaults to RUNNING; a terminal status (with ``end_time``, default now)
         records a run that already ended, as importers and offline loggers have.
@@ -121,8 +126,11 @@ class RunUseCases(UseCases):
                 "run",
                 run_id,
                 {"experiment_id": str(eid), "name": run_name, "parent": parent_run_id}
+                | ({"status": run_status.value} if run_status.is_terminal else {})
                 | _batch_summary(first_metrics, first_params, {}),
             )
+            if within is not None:
+                within(conn, run_id)
         # Nothing else can have touched a run created a moment ago: no need to read it back.
         return Run(
             info=info,
