@@ -24,6 +24,10 @@ PUBLIC = {
     ("GET", "/health"),
     ("GET", "/metrics"),
     ("POST", "/api/v1/auth/login"),
+    # How to log in, and single sign-on (a 404 when no provider is configured).
+    ("GET", "/api/v1/auth/config"),
+    ("GET", "/api/v1/auth/oidc/login"),
+    ("GET", "/api/v1/auth/oidc/callback"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/docs"),
     ("GET", "/version"),

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from clew.core.errors import Unauthenticated
 from clew.governance.credentials import SESSION_COOKIE
 from clew.governance.model import AccessToken, RoleBinding, Team, User
+from clew.governance.users import SESSION_TTL_S
 from clew.server.deps import ActorDep, PlatformDep
 from clew.server.routing import FeatureRouter
 
@@ -26,8 +27,6 @@ router = FeatureRouter(tags=["identity"])
 
 Name = Annotated[str, Field(min_length=1, max_length=250)]
 Password = Annotated[str, Field(max_length=1024)]
-#: A browser session lasts a working day.
-SESSION_TTL_S = 12 * 3600
 
 
 class Login(BaseModel):
@@ -44,6 +43,10 @@ class Me(BaseModel):
     name: str
     kind: str
     token_id: str | None
+    #: With a browser session (a password or single sign-on login): the token its changes
+    #: must carry in ``X-CSRF-Token``; a page that arrived from a single sign-on redirect
+    #: learns it here.
+    csrf_token: str | None = None
 
 
 class CreateUser(BaseModel):
@@ -94,10 +97,15 @@ async def login(body: Login, request: Request, platform: PlatformDep) -> Respons
         raise Unauthenticated("Wrong user name or password")
     secret, session = made
     response = _json({"user": session.actor.name, "csrf_token": session.csrf_token})
+    set_session_cookie(response, request, secret)
+    return response
+
+
+def set_session_cookie(response: Response, request: Request, secret: str) -> None:
+    """The session cookie of every login (password or single sign-on)."""
     response.set_cookie(SESSION_COOKIE, secret, max_age=SESSION_TTL_S, httponly=True,
                         samesite="strict", secure=request.url.scheme == "https",
                         path="/")  # fmt: skip
-    return response
 
 
 @router.post("/auth/logout", status_code=204)
@@ -109,9 +117,15 @@ def logout(request: Request, platform: PlatformDep, actor: ActorDep) -> Response
 
 
 @router.get("/auth/me", response_model=Me)
-async def me(actor: ActorDep) -> Response:
-    """Who the request's credentials name."""
-    return _json({"name": actor.name, "kind": actor.kind, "token_id": actor.token_id})
+async def me(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
+    """Who the request's credentials name (and, for a browser session, its CSRF token)."""
+    csrf = None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and "authorization" not in request.headers:
+        session = await run_in_threadpool(platform.users.session, cookie)
+        csrf = None if session is None else session.csrf_token
+    return _json({"name": actor.name, "kind": actor.kind, "token_id": actor.token_id,
+                  "csrf_token": csrf})  # fmt: skip
 
 
 @router.post("/users", status_code=201, response_model=User)
