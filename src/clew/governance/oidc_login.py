@@ -144,13 +144,15 @@ class OidcLoginService:
     def finish(
         self, state: str | None, code: str | None, browser: str | None, error: str | None
     ) -> LoggedIn:
-        """Raises:
-        InvalidInput: ``OIDC_STATE_MISMATCH``, ``OIDC_STATE_EXPIRED``.
-        Unauthenticated: ``OIDC_LOGIN_DENIED``, ``OIDC_CODE_REJECTED``, ``OIDC_TOKEN_INVALID``,
-            ``OIDC_CLAIM_INVALID``.
-        PermissionDenied: ``OIDC_USER_UNKNOWN``, ``OIDC_USER_DISABLED``,
-            ``OIDC_ACCOUNT_MISMATCH``.
-        BadGateway: ``OIDC_PROVIDER_ERROR``.
+        """The provider's redirect back: a session for the user, and where to send the browser.
+
+        Raises:
+            InvalidInput: ``OIDC_STATE_MISMATCH``, ``OIDC_STATE_EXPIRED``.
+            Unauthenticated: ``OIDC_LOGIN_DENIED``, ``OIDC_CODE_REJECTED``,
+                ``OIDC_TOKEN_INVALID``, ``OIDC_CLAIM_INVALID``.
+            PermissionDenied: ``OIDC_USER_UNKNOWN``, ``OIDC_USER_DISABLED``,
+                ``OIDC_ACCOUNT_MISMATCH``.
+            BadGateway: ``OIDC_PROVIDER_ERROR``.
         """
         login = self._take(state, browser)
         if error is not None:
