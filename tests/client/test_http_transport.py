@@ -18,6 +18,7 @@ import pytest
 
 from clew.client.http import HttpTransport
 from clew.core.errors import (
+    BadGateway,
     ClewError,
     Conflict,
     InvalidInput,
@@ -215,7 +216,8 @@ def test_upload_retry_rewinds_the_stream() -> None:
     ("status", "body", "expected"),
     [
         (404, b"<html>nginx</html>", NotFound),
-        (502, b"Bad Gateway", ClewError),
+        (502, b"Bad Gateway", BadGateway),
+        (500, b"Internal Server Error", ClewError),
         (400, b'{"error": "flat string"}', InvalidInput),
         (409, b'{"error": {"code": "INVALID_STATE", "message": "deleted"}}', Conflict),
     ],

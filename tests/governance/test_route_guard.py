@@ -26,6 +26,9 @@ PUBLIC = {
     ("POST", "/api/v1/auth/login"),
     # How to sign in, and who is signed in already: the UI's first call, before any login.
     ("GET", "/api/v1/auth/config"),
+    # Single sign-on (a 404 when no provider is configured).
+    ("GET", "/api/v1/auth/oidc/login"),
+    ("GET", "/api/v1/auth/oidc/callback"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/docs"),
     ("GET", "/version"),

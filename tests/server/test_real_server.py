@@ -52,6 +52,7 @@ class Server:
         database_url: str = "",
         workers: int = 1,
         extra_env: dict[str, str] | None = None,
+        start_timeout_s: float = 30,
     ) -> None:
         self.home = home
         self.port = free_port()
@@ -75,7 +76,7 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        if not wait_healthy(self.url, self.proc, 30):
+        if not wait_healthy(self.url, self.proc, start_timeout_s):
             self.stop()
             raise RuntimeError((home.parent / f"server-{self.port}.log").read_text())
 

@@ -29,6 +29,18 @@ def server(
             "needed to listen beyond loopback.",
         ),
     ] = False,
+    oidc_issuer: Annotated[
+        str | None,
+        typer.Option(
+            help="Single sign-on: the OIDC provider's issuer URL (CLEW_OIDC_ISSUER); needs "
+            "--auth and --oidc-client-id. The client secret comes from CLEW_OIDC_CLIENT_SECRET "
+            "only; the other CLEW_OIDC_* settings are in docs/settings.md.",
+        ),
+    ] = None,
+    oidc_client_id: Annotated[
+        str | None,
+        typer.Option(help="This server's client id at the OIDC provider (CLEW_OIDC_CLIENT_ID)."),
+    ] = None,
     home: HomeOption = None,
     database_url: DatabaseUrlOption = None,
     artifact_root: ArtifactRootOption = None,
@@ -38,5 +50,9 @@ def server(
 
     overrides = {"host": host, "port": port, "workers": workers, **({"auth": True} if auth else {}),
                  **store_overrides(home, database_url, artifact_root)}  # fmt: skip
+    if oidc_issuer is not None:
+        overrides["oidc_issuer"] = oidc_issuer
+    if oidc_client_id is not None:
+        overrides["oidc_client_id"] = oidc_client_id
     settings = Settings(**overrides)  # type: ignore[arg-type]
     serve(settings, host=host, port=port, workers=workers)

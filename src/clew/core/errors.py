@@ -147,6 +147,14 @@ class TemporarilyUnavailable(ClewError):
     code = "TEMPORARILY_UNAVAILABLE"
 
 
+class BadGateway(ClewError):
+    """A service the request relies on did not answer, or answered something unusable: an OIDC
+    provider behind a login, or (seen by the HTTP client) a proxy in front of the server."""
+
+    status = 502
+    code = "BAD_GATEWAY"
+
+
 class InvalidModel(InvalidInput):
     """A model directory that is not a readable model (no or malformed MLmodel, unknown flavor)."""
 

@@ -580,6 +580,38 @@ role_bindings = Table(
     ),
     Index(None, "scope_type", "scope_id"),
 )
+# Single sign-on (OIDC): a login in flight (its one-time ``state``, the browser it is bound
+# to, its nonce and PKCE verifier) and the link from a provider's subject to a Clew user.
+
+oidc_logins = Table(
+    "oidc_logins",
+    metadata,
+    Column("state_sha256", String(64), primary_key=True),
+    Column("browser_sha256", String(64), nullable=False),
+    Column("nonce", String(64), nullable=False),
+    Column("verifier", String(128), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("return_to", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index(None, "expires_at"),
+)
+
+oidc_identities = Table(
+    "oidc_identities",
+    metadata,
+    Column("issuer", String(500), primary_key=True),
+    Column("subject", String(255), primary_key=True),
+    Column(
+        "user_id",
+        String(32),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_login_at", BigInteger, nullable=False),
+)
 # ---- end of identity -----------------------------------------------------------------------------
 
 # ---- promotion requests (issue 6, item 3) ------------------------------------------------------

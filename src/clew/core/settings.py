@@ -61,6 +61,27 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = 19_456
     password_hash_time_cost: int = 2
 
+    # Single sign-on: OIDC's authorization code flow with PKCE (governance/oidc_*), on when
+    # authentication is and an issuer and a client id are set.
+    #: The identity provider's issuer URL, exactly as its ID tokens name it (``https://…``;
+    #: ``http://`` only on a loopback host, for tests).
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    #: Empty for a public client (PKCE alone); else sent to the token endpoint as its
+    #: discovery document asks (``client_secret_basic`` or ``_post``).
+    oidc_client_secret: str = Field(default="", repr=False)
+    #: The callback URL registered with the provider (``https://clew.corp/api/v1/auth/oidc/
+    #: callback``); empty: derived from the login request's own URL.
+    oidc_redirect_url: str = ""
+    oidc_scopes: str = "openid profile email"
+    #: The ID token claim that names the Clew user (``preferred_username``, ``email``, ``sub``).
+    oidc_username_claim: str = "preferred_username"
+    #: A claim listing the user's groups; each login sets the user's teams to the existing
+    #: teams it names. Empty: the provider has no say in teams.
+    oidc_groups_claim: str = ""
+    #: Make a Clew user at the first login of a name that has none; off, an admin makes them.
+    oidc_auto_create: bool = False
+
     max_body_bytes: int = 32 * 1024 * 1024
     max_batch_metrics: int = 10_000
     max_batch_params: int = 1_000

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from clew.core.errors import Unauthenticated
 from clew.governance.credentials import MAX_PASSWORD, SESSION_COOKIE
 from clew.governance.model import AccessToken, RoleBinding, Team, User
+from clew.governance.users import SESSION_TTL_S
 from clew.server.deps import ActorDep, PlatformDep, get_actor
 from clew.server.routing import FeatureRouter
 
@@ -26,8 +27,6 @@ router = FeatureRouter(tags=["identity"])
 
 Name = Annotated[str, Field(min_length=1, max_length=250)]
 Password = Annotated[str, Field(max_length=1024)]
-#: A browser session lasts a working day.
-SESSION_TTL_S = 12 * 3600
 
 
 class Login(BaseModel):
@@ -44,7 +43,9 @@ class Me(BaseModel):
     name: str
     kind: str
     token_id: str | None
-    #: The browser session's CSRF token, so a reloaded page can make changes again.
+    #: With a browser session (a password or single sign-on login): the token its changes
+    #: must carry in ``X-CSRF-Token``; a reloaded page, or one that arrived from a single
+    #: sign-on redirect, learns it here or from ``/auth/config``.
     csrf_token: str | None = None
 
 
@@ -96,10 +97,15 @@ async def login(body: Login, request: Request, platform: PlatformDep) -> Respons
         raise Unauthenticated("Wrong user name or password")
     secret, session = made
     response = _json({"user": session.actor.name, "csrf_token": session.csrf_token})
+    set_session_cookie(response, request, secret)
+    return response
+
+
+def set_session_cookie(response: Response, request: Request, secret: str) -> None:
+    """The session cookie of every login (password or single sign-on)."""
     response.set_cookie(SESSION_COOKIE, secret, max_age=SESSION_TTL_S, httponly=True,
                         samesite="strict", secure=request.url.scheme == "https",
                         path="/")  # fmt: skip
-    return response
 
 
 @router.post("/auth/logout", status_code=204)
@@ -134,7 +140,8 @@ async def auth_config(request: Request) -> Response:
     else:
         user = {"name": actor.name, "kind": actor.kind, "token_id": actor.token_id,
                 "csrf_token": getattr(request.state, "csrf_token", None)}  # fmt: skip
-    return _json({"auth": settings.auth, "password": settings.auth, "oidc": False, "user": user,
+    oidc = getattr(request.app.state, "oidc", None) is not None
+    return _json({"auth": settings.auth, "password": settings.auth, "oidc": oidc, "user": user,
                   "password_min_length": settings.password_min_length,
                   "password_max_length": MAX_PASSWORD})  # fmt: skip
 

@@ -36,6 +36,8 @@ from clew.governance.store import IdentityStore
 #: write a minute per token, not one per request.
 _LAST_USED_EVERY_MS: Final = 60_000
 MAX_TOKEN_TTL_S: Final = 5 * 366 * 86_400
+#: A browser session lasts a working day.
+SESSION_TTL_S: Final = 12 * 3600
 
 
 @dataclass(frozen=True)
@@ -80,33 +82,7 @@ class UserService:
             raise InvalidInput("A service account has no password: give it a token")
         hashed = None if password is None else self._hash(password)  # before the lock
         with self.db.write() as conn:
-            return self._add_user(conn, actor, name, checked, hashed, admin, display_name, email)
-
-    def _add_user(
-        self,
-        conn: Any,
-        actor: Actor,
-        name: str,
-        kind: UserKind,
-        hashed: str | None,
-        admin: bool,
-        display_name: str,
-        email: str,
-    ) -> User:
-        store = IdentityStore(conn)
-        if store.user_row(name) is not None:
-            raise AlreadyExists("A user with this name exists", name=name)
-        now = now_ms()
-        store.add_user({
-            "id": new_id(), "name": name, "kind": kind.value, "display_name": display_name[:250],
-            "email": email[:320], "password_hash": hashed, "is_admin": bool(admin),
-            "disabled": False, "created_by": actor.name, "created_at": now, "updated_at": now,
-        })  # fmt: skip
-        audit.append(conn, actor, "user.create", "user", name,
-                     {"kind": kind.value, "admin": bool(admin)})  # fmt: skip
-        made = store.user(name)
-        assert made is not None
-        return made
+            return add_user(conn, actor, name, checked, hashed, admin, display_name, email)
 
     @retry_conflicts
     def bootstrap_admin(self, name: str, password: str) -> User | None:
@@ -117,7 +93,7 @@ class UserService:
         with self.db.write() as conn:
             if IdentityStore(conn).users(None):
                 return None
-            return self._add_user(conn, Actor.system(), name, UserKind.USER, hashed, True, "", "")
+            return add_user(conn, Actor.system(), name, UserKind.USER, hashed, True, "", "")
 
     def get_user(self, actor: Actor, name: str) -> User:
         if actor.name != name:
@@ -299,18 +275,9 @@ class UserService:
         actor = self.authenticate_password(name, password)
         if actor is None:
             return None
-        secret = credentials.new_token(credentials.SESSION_PREFIX)
-        csrf = secrets.token_urlsafe(32)
-        now = now_ms()
         with self.db.write() as conn:
             store = IdentityStore(conn)
-            row = require_user(store, name)
-            store.add_session({"secret_sha256": credentials.digest(secret), "user_id": row.id,
-                               "csrf_token": csrf, "created_at": now,
-                               "expires_at": now + ttl_s * 1000})  # fmt: skip
-            store.set_user(row.id, last_login_at=now)
-            audit.append(conn, actor, "session.login", "user", name, {})
-        return secret, Session(actor, csrf)
+            return open_session(conn, store, require_user(store, name), ttl_s, {})
 
     def session(self, secret: str) -> Session | None:
         if not isinstance(secret, str) or not credentials.well_formed(secret):
@@ -325,3 +292,50 @@ class UserService:
         if isinstance(secret, str) and credentials.well_formed(secret):
             with self.db.write() as conn:
                 IdentityStore(conn).delete_session(credentials.digest(secret))
+
+
+def open_session(
+    conn: Any, store: IdentityStore, row: Any, ttl_s: int, details: dict[str, Any]
+) -> tuple[str, Session]:
+    """A new browser session for the user ``row``, in the caller's transaction, audited as
+    ``session.login`` with ``details`` (how they logged in): its secret and the session. The
+    one way every login (password, single sign-on) makes a session."""
+    secret = credentials.new_token(credentials.SESSION_PREFIX)
+    csrf = secrets.token_urlsafe(32)
+    now = now_ms()
+    store.add_session({"secret_sha256": credentials.digest(secret), "user_id": row.id,
+                       "csrf_token": csrf, "created_at": now,
+                       "expires_at": now + ttl_s * 1000})  # fmt: skip
+    store.set_user(row.id, last_login_at=now)
+    actor = Actor(name=row.name, kind=row.kind)
+    audit.append(conn, actor, "session.login", "user", row.name, details)
+    return secret, Session(actor, csrf)
+
+
+def add_user(
+    conn: Any,
+    actor: Actor,
+    name: str,
+    kind: UserKind,
+    hashed: str | None,
+    admin: bool,
+    display_name: str,
+    email: str,
+) -> User:
+    """A user row and its ``user.create`` event, in the caller's transaction, with no
+    permission check: for the service methods that made theirs, the first admin and single
+    sign-on."""
+    store = IdentityStore(conn)
+    if store.user_row(name) is not None:
+        raise AlreadyExists("A user with this name exists", name=name)
+    now = now_ms()
+    store.add_user({
+        "id": new_id(), "name": name, "kind": kind.value, "display_name": display_name[:250],
+        "email": email[:320], "password_hash": hashed, "is_admin": bool(admin),
+        "disabled": False, "created_by": actor.name, "created_at": now, "updated_at": now,
+    })  # fmt: skip
+    audit.append(conn, actor, "user.create", "user", name,
+                 {"kind": kind.value, "admin": bool(admin)})  # fmt: skip
+    made = store.user(name)
+    assert made is not None
+    return made

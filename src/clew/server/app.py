@@ -28,7 +28,9 @@ from clew.core.actor import Actor
 from clew.core.checkpoint import WalCheckpointer
 from clew.core.settings import Settings
 from clew.governance import api as identity_api
-from clew.governance import promotions_api
+from clew.governance import oidc_api, promotions_api
+from clew.governance.oidc_client import OidcProvider
+from clew.governance.oidc_login import OidcLoginService
 from clew.lineage import api as lineage_api
 from clew.pipelines import api as pipelines_api
 from clew.pipelines import jobs_api
@@ -129,6 +131,8 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
             served.webhooks.dispatcher.stop()
             if checkpointer is not None:
                 checkpointer.stop()
+            if _app.state.oidc is not None:
+                _app.state.oidc.provider.close()
             if owned:
                 served.close()
 
@@ -143,6 +147,8 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
     )
     app.state.platform = served
     app.state.authenticator = Authenticator(served) if settings.auth else None
+    oidc = _single_sign_on(settings, served)
+    app.state.oidc = oidc
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
@@ -157,6 +163,7 @@ def _build(settings: Settings, served: Platform, *, owned: bool) -> FastAPI:
         jobs_api.router,
         lineage_api.router,
         identity_api.router,
+        oidc_api.router,
         promotions_api.router,
     ):
         router.mount_at(API_PREFIX)
@@ -201,6 +208,18 @@ def _allowed_hosts(settings: Settings) -> frozenset[str] | None:
     if not listed and not is_loopback(settings.host):
         return None
     return frozenset(LOOPBACK_NAMES | listed)
+
+
+def _single_sign_on(settings: Settings, platform: Platform) -> OidcLoginService | None:
+    """The OIDC login, when authentication is on and a provider is configured."""
+    if not (settings.oidc_issuer and settings.oidc_client_id):
+        return None
+    if not settings.auth:
+        log.warning("CLEW_OIDC_ISSUER is set but authentication is off: single sign-on is off")
+        return None
+    provider = OidcProvider(settings.oidc_issuer, settings.oidc_client_id,
+                            settings.oidc_client_secret)  # fmt: skip
+    return OidcLoginService(platform.db, settings, platform.tracking.authz, provider)
 
 
 def _bootstrap_admin(platform: Platform) -> None:
