@@ -34,7 +34,7 @@ def boom_api(app: FastAPI) -> Iterator[TestClient]:
 
     by_name = {cls.__name__: cls for cls in ALL_ERRORS}
 
-    @app.get("/boom")
+    @app.get("/api/v1/boom")
     def boom(name: str) -> None:
         if name == "KeyError":
             raise KeyError("secret-internal-detail")
@@ -46,7 +46,7 @@ def boom_api(app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.mark.parametrize("cls", ALL_ERRORS, ids=lambda c: c.__name__)
 def test_every_error_class_has_the_json_shape(boom_api: TestClient, cls: type[ClewError]) -> None:
-    response = boom_api.get("/boom", params={"name": cls.__name__})
+    response = boom_api.get("/api/v1/boom", params={"name": cls.__name__})
     error = assert_error(response, cls.status, cls.code)
     assert error == {"code": cls.code, "message": "it broke", "details": {"extra": "detail"}}
     assert response.headers["x-content-type-options"] == "nosniff"
@@ -55,12 +55,12 @@ def test_every_error_class_has_the_json_shape(boom_api: TestClient, cls: type[Cl
 
 
 def test_temporarily_unavailable_says_when_to_retry(boom_api: TestClient) -> None:
-    response = boom_api.get("/boom", params={"name": "TemporarilyUnavailable"})
+    response = boom_api.get("/api/v1/boom", params={"name": "TemporarilyUnavailable"})
     assert response.headers["retry-after"] == "1"
 
 
 def test_unexpected_exception_is_a_bare_500(boom_api: TestClient) -> None:
-    response = boom_api.get("/boom", params={"name": "KeyError"})
+    response = boom_api.get("/api/v1/boom", params={"name": "KeyError"})
     assert_error(response, 500, "INTERNAL_ERROR")
     assert "secret-internal-detail" not in response.text and "Traceback" not in response.text
     assert response.headers["x-frame-options"] == "DENY"

@@ -260,7 +260,7 @@ def test_artifact_previews_of_a_table_and_an_image(page: Any, files_run: str) ->
     tree.get_by_role("button", name="gradient.png").click()
     image = page.get_by_role("img", name="plots/gradient.png")
     image.wait_for()
-    page.wait_for_function("document.querySelector('img.preview-image')?.naturalWidth === 64")
+    page.wait_for_function("() => document.querySelector('img.preview-image')?.naturalWidth === 64")
     assert (image.get_attribute("src") or "").startswith("blob:")
     page.get_by_role("button", name="Toggle theme").click()
     screenshot(page, "tracking-artifact-image-dark")
@@ -287,8 +287,8 @@ def test_payloads_show_as_text_on_the_run_table_and_run_page(page: Any, site: Si
 
 def _wait_for_runs(page: Any, n: int) -> None:
     """Until the table shows `n` run rows (a new order refetches them)."""
-    page.wait_for_function(
-        f"document.querySelectorAll('table.runs-grid tbody tr[aria-selected]').length === {n}"
+    page.wait_for_function(  # a function, not an expression: the page's CSP forbids eval
+        f"() => document.querySelectorAll('table.runs-grid tbody tr[aria-selected]').length === {n}"
     )
 
 

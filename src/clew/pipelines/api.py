@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Annotated, Any
 
 import orjson
@@ -169,7 +168,7 @@ def record_cached_pipeline_step(
 def _decoded(files: dict[str, str]) -> dict[str, bytes]:
     try:
         return {path: base64.b64decode(data, validate=True) for path, data in files.items()}
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or characters beyond ASCII
         raise InvalidInput("A file's bytes are not base64") from None
 
 

@@ -20,7 +20,6 @@ miss; it runs on a worker thread, not the event loop.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import secrets
@@ -70,7 +69,7 @@ class Authenticator:
         if scheme == "basic":
             try:
                 name, sep, password = base64.b64decode(value, validate=True).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
+            except ValueError:  # not base64 (or beyond ASCII), or not UTF-8 once decoded
                 return None
             if not sep:
                 return None
