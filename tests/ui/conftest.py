@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,11 +107,11 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-@pytest.fixture
-def page(browser: Any, site: Site) -> Iterator[Any]:
-    """A page in a fresh context; the test fails if the page logged an error or threw.
-    ``page.errors`` is the list, for a test that expects one on purpose."""
-    context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 800})
+@contextmanager
+def watched_page(browser: Any, base_url: str) -> Iterator[Any]:
+    """A page in a fresh context at 1280x800; on leaving, fails if the page logged an error
+    or threw. ``page.errors`` is the list, for a test that expects one on purpose."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 800})
     opened = context.new_page()
     errors: list[str] = []
     opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -119,6 +120,20 @@ def page(browser: Any, site: Site) -> Iterator[Any]:
     yield opened
     context.close()
     assert errors == [], f"console errors: {errors}"
+
+
+@pytest.fixture
+def page(browser: Any, site: Site) -> Iterator[Any]:
+    """The site in a watched page (:func:`watched_page`)."""
+    with watched_page(browser, site.url) as opened:
+        yield opened
+
+
+@pytest.fixture
+def second_page(browser: Any, site: Site) -> Iterator[Any]:
+    """Another person's browser: a watched page in a context of its own."""
+    with watched_page(browser, site.url) as opened:
+        yield opened
 
 
 def login(page: Any, user: str = ADMIN, password: str = ADMIN_PASSWORD, to: str = "/") -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.server.test_real_server import Server
 
-from .conftest import ADMIN, ADMIN_PASSWORD, Site, login, screenshot
+from .conftest import ADMIN, ADMIN_PASSWORD, Site, login, screenshot, watched_page
 
 PIPELINE = "breast-cancer-forest"
 
@@ -128,15 +128,8 @@ def job_server(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 @pytest.fixture
 def job_page(browser: Any, job_server: str) -> Iterator[Any]:
-    context = browser.new_context(base_url=job_server, viewport={"width": 1280, "height": 800})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    opened.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
-    opened.errors = errors
-    yield opened
-    context.close()
-    assert errors == [], f"console errors: {errors}"
+    with watched_page(browser, job_server) as opened:
+        yield opened
 
 
 def test_a_job_runs_live_on_the_server_and_its_steps_have_logs(

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from clew.core.actor import Actor
 from clew.core.errors import Unauthenticated
 from clew.governance.credentials import MAX_PASSWORD, SESSION_COOKIE
 from clew.governance.model import AccessToken, RoleBinding, Team, User
@@ -138,8 +139,7 @@ async def auth_config(request: Request) -> Response:
     except Unauthenticated:
         pass
     else:
-        user = {"name": actor.name, "kind": actor.kind, "token_id": actor.token_id,
-                "csrf_token": getattr(request.state, "csrf_token", None)}  # fmt: skip
+        user = _who(request, actor)
     oidc = getattr(request.app.state, "oidc", None) is not None
     return _json({"auth": settings.auth, "password": settings.auth, "oidc": oidc, "user": user,
                   "password_min_length": settings.password_min_length,
@@ -149,9 +149,14 @@ async def auth_config(request: Request) -> Response:
 @router.get("/auth/me", response_model=Me)
 async def me(request: Request, actor: ActorDep) -> Response:
     """Who the request's credentials name (and, for a browser session, its CSRF token)."""
-    csrf_token = getattr(request.state, "csrf_token", None)
-    return _json({"name": actor.name, "kind": actor.kind, "token_id": actor.token_id,
-                  "csrf_token": csrf_token})  # fmt: skip
+    return _json(_who(request, actor))
+
+
+def _who(request: Request, actor: Actor) -> dict[str, Any]:
+    """``Me`` for ``actor``; the CSRF token is there when a session cookie authenticated the
+    request (``server.auth`` leaves it on the request's state)."""
+    return {"name": actor.name, "kind": actor.kind, "token_id": actor.token_id,
+            "csrf_token": getattr(request.state, "csrf_token", None)}  # fmt: skip
 
 
 @router.post("/users", status_code=201, response_model=User)

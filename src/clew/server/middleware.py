@@ -64,7 +64,7 @@ async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
+def request_header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key == name:
             return bytes(value)
@@ -128,8 +128,8 @@ class RequestGuard:
         any_type = self.any_type_upload(scope["method"], scope["path"])
         upload = any_type or self.upload_route(scope["method"], scope["path"])
         limit = self.upload_limit if upload else self.max_body_bytes
-        length_header = _header(scope, b"content-length")
-        chunked = _header(scope, b"transfer-encoding") is not None
+        length_header = request_header(scope, b"content-length")
+        chunked = request_header(scope, b"transfer-encoding") is not None
         declared: int | None = None
         if length_header is not None:
             try:
@@ -142,7 +142,7 @@ class RequestGuard:
             )
             return
         if (chunked or (declared or 0) > 0) and not any_type:
-            content_type = _header(scope, b"content-type")
+            content_type = request_header(scope, b"content-type")
             wanted = OCTETS if upload else JSON
             if content_type is None or _media_type(content_type) != wanted:
                 await send_error(
@@ -222,7 +222,7 @@ class HostGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.allowed is not None:
-            header = _header(scope, b"host")
+            header = request_header(scope, b"host")
             name = None if header is None else host_name(header.decode("latin-1"))
             if name not in self.allowed:
                 await send_error(scope, send, HostNotAllowed(

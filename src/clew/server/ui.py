@@ -22,6 +22,8 @@ from typing import Final
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from clew.server.middleware import request_header
+
 #: Where ``npm run build`` (``make ui``) writes the app.
 UI_DIST: Final = Path(__file__).with_name("ui_dist")
 
@@ -86,7 +88,7 @@ class UiFiles:
         if found is None:
             await _answer(send, scope, 200, _MISSING_BUILD, None, "text/html", _NO_CACHE, True)
             return
-        accepts_gzip = b"gzip" in _header(scope, b"accept-encoding")
+        accepts_gzip = b"gzip" in (request_header(scope, b"accept-encoding") or b"")
         body = found.gzipped if accepts_gzip and found.gzipped is not None else found.body
         encoding = b"gzip" if body is not found.body else None
         html = found.media_type == "text/html"
@@ -115,13 +117,6 @@ class UiFiles:
         )
         hashed = candidate.parent.name == "assets"  # Vite names them by content hash
         return _File(body, gzipped, media_type, _IMMUTABLE if hashed else _NO_CACHE)
-
-
-def _header(scope: Scope, name: bytes) -> bytes:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return b""
 
 
 async def _answer(

@@ -140,10 +140,12 @@ class SearchPlan:
         statement gives way to ``walk_postgres``, whose plan does not hang on estimates."""
         if dialect != "postgresql":
             return tuple((statement, False) for statement in self.statements)
-        if self.walk_postgres is not None and self.fast is None and not analysed:
+        if self.fast is not None and self.remainder is not None:
+            fast = self.fast_postgres() if self.fast_postgres is not None else self.fast
+            return ((fast, True), (self.remainder, False))
+        if self.walk_postgres is not None and not analysed:
             return ((self.walk_postgres(), True),)
-        walked = self.fast_postgres() if self.fast_postgres is not None else self.statement
-        return tuple((walked, True) if s is self.fast else (s, False) for s in self.statements)
+        return ((self.statement, False),)
 
     def page(self, rows: Sequence[Row[Any]]) -> tuple[list[Any], str | None]:
         """The ids of this page (at most ``max_results``) and the next page's token or None."""

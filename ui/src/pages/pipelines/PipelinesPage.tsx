@@ -201,7 +201,7 @@ export function PipelinesPage() {
               <th>Duration</th>
               <th>Run</th>
               <th>
-                <span className="sr-only">Actions</span>
+                <span className="visually-hidden">Actions</span>
               </th>
             </tr>
           </thead>

@@ -168,7 +168,7 @@ export function SchedulesSection({ pipelines }: { pipelines: string[] }) {
               <th>Next</th>
               <th>Last</th>
               <th>
-                <span className="sr-only">Actions</span>
+                <span className="visually-hidden">Actions</span>
               </th>
             </tr>
           </thead>
