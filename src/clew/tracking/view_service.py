@@ -9,7 +9,6 @@ for READ; no experiments means every experiment the caller may read, filtered in
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from itertools import groupby
 
 import numpy as np
 import numpy.typing as npt
@@ -101,7 +100,7 @@ class RunViewUseCases(UseCases):
     ) -> list[MetricSeries]:
         """Each run's history of each key, at most ``max_points`` points a series
         (``tracking.downsample``: ends, extremes and NaN kept), one series per (run, key) in
-        the order asked, empty where a run never logged the key. One query per run reads them.
+        the order asked, empty where a run never logged the key. One query per series reads them.
 
         Raises:
             InvalidInput: no runs or keys, repeats, an unknown ``x``, ``max_points`` out of
@@ -153,22 +152,13 @@ def _check_series_request(
 
 
 def _series(
-    runs: Iterator[tuple[str, list[tuple[str, int, int, float, bool]]]], max_points: int, x: XAxis
+    series: Iterator[tuple[str, str, list[tuple[int, float | None]]]], max_points: int, x: XAxis
 ) -> Iterator[MetricSeries]:
-    """Split each run's ordered point rows into its series (rows sorted by key) and downsample
-    each; only one run's points are held at a time, as columns."""
-    for run_id, rows in runs:
-        if not rows:
-            continue
-        names, steps, stamps, values, nans = zip(*rows, strict=True)
-        xs = np.array(steps if x == "step" else stamps, dtype=np.int64)
-        ys = np.array(values, dtype=np.float64)
-        ys[np.array(nans, dtype=bool)] = np.nan
-        start = 0
-        for key, group in groupby(names):
-            end = start + sum(1 for _ in group)
-            yield _finish(run_id, key, xs[start:end], ys[start:end], max_points, x)
-            start = end
+    """Each series' ``(x, value)`` rows as two columns, downsampled; NaN arrives as None."""
+    for run_id, key, rows in series:
+        xs = np.fromiter((point[0] for point in rows), dtype=np.int64, count=len(rows))
+        ys = np.array([point[1] for point in rows], dtype=np.float64)  # None -> NaN
+        yield _finish(run_id, key, xs, ys, max_points, x)
 
 
 def _finish(
