@@ -269,3 +269,41 @@ def test_the_compliance_report_holds_the_evidence(
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
     with pytest.raises(PermissionDenied):  # the audit trail is an admin's to read
         report.render(platform, ALICE, "churn", made["v1"], "markdown")
+
+
+def test_allowed_actions_are_what_each_call_permits(
+    world: tuple[Platform, dict[str, Any]],
+) -> None:
+    """``allowed_actions`` (what a UI shows as buttons) agrees with the calls themselves, for
+    the requester, a maintainer, a viewer and an admin, on a pending and an approved request."""
+    platform, made = world
+    dave = Actor("dave")
+    platform.users.create_user(ROOT, "dave", password=PASSWORD)
+    platform.access.grant(ROOT, "dave", "viewer", "registered_model", "churn")
+    calls = {
+        "approve": lambda actor, rid: platform.promotions.decide(actor, rid, approve=True),
+        "reject": lambda actor, rid: platform.promotions.decide(actor, rid, approve=False),
+        "cancel": platform.promotions.cancel,
+        "apply": platform.promotions.apply,
+    }
+    seen: dict[tuple[str, str, str], bool] = {}
+    for state in ("PENDING", "APPROVED"):
+        for actor in (ALICE, BOB, dave, ROOT):
+            for action, call in calls.items():
+                if state == "PENDING":
+                    request = platform.promotions.request(ALICE, "churn", made["v1"],
+                                                          alias="champion", justification="j")  # fmt: skip
+                else:
+                    request = _approved(platform, made["v1"])
+                allowed = platform.promotions.allowed_actions(actor, request)[action]
+                try:
+                    call(actor, request.id)
+                    worked = True
+                except (PermissionDenied, Conflict):
+                    worked = False
+                assert allowed == worked, (state, actor.name, action)
+                seen[state, actor.name, action] = allowed
+    assert seen["PENDING", "alice", "cancel"] and not seen["PENDING", "alice", "approve"]
+    assert seen["PENDING", "bob", "approve"] and seen["APPROVED", "bob", "apply"]
+    assert not any(seen["PENDING", "dave", a] or seen["APPROVED", "dave", a] for a in calls)
+    assert not seen["APPROVED", "alice", "apply"] and seen["APPROVED", "alice", "cancel"]

@@ -64,6 +64,10 @@ def test_request_approve_apply_over_http(clients: dict[str, Client]) -> None:
         bob.set_registered_model_alias("churn", "champion", 1)
     request = alice.request_promotion("churn", 1, alias="champion", justification="ready")
     assert request["state"] == "PENDING" and request["checks"][0]["name"] == "digests"
+    none = {"approve": False, "reject": False, "cancel": False, "apply": False}
+    assert alice.get_promotion(request["id"])["allowed"] == {**none, "cancel": True}
+    assert bob.get_promotion(request["id"])["allowed"] == {**none, "approve": True,
+                                                           "reject": True, "cancel": True}  # fmt: skip
     with pytest.raises(PermissionDenied):
         alice.approve_promotion(request["id"])
     assert bob.approve_promotion(request["id"], "looks good")["state"] == "APPROVED"

@@ -152,6 +152,15 @@ describe("requestActions", () => {
     const decided = request({ approvals: [{ approver: "bob", decision: "approve", comment: "", role: "maintainer", at: 2 }] });
     expect(requestActions(decided, { name: "bob" })).toMatchObject({ approve: false, reject: false });
   });
+  it("follows what the server allows when it says, and says why a reviewer cannot decide", () => {
+    const allowed = { approve: false, reject: false, cancel: false, apply: false };
+    const a = requestActions(request({ allowed }), { name: "bob" });
+    expect([a.approve, a.reject, a.cancel, a.apply]).toEqual([false, false, false, false]);
+    expect(a.note).toMatch(/role/);
+    const b = requestActions(request({ state: "APPROVED", allowed: { ...allowed, apply: true, cancel: true } }), { name: "bob" });
+    expect([b.approve, b.apply, b.cancel]).toEqual([false, true, true]);
+    expect(b.note).toBe("");
+  });
   it("offers apply once approved, and nothing once closed", () => {
     expect(requestActions(request({ state: "APPROVED" }), { name: "bob" })).toMatchObject({ apply: true, approve: false });
     for (const state of ["APPLIED", "REJECTED", "CANCELED", "EXPIRED"]) {

@@ -45,6 +45,8 @@ class PromotionMethods:
         return self.transport.promotion(request_id, "apply")
 
     def get_promotion(self, request_id: str) -> dict[str, Any]:
+        """The request, with ``allowed``: what you may do to it now (approve, reject, cancel,
+        apply), by the rules those calls enforce."""
         return self.transport.promotion(request_id, "get")
 
     def list_promotions(

@@ -36,6 +36,7 @@ class LocalPromotions:
             done = service.apply(self.actor, request_id)
         else:
             done = service.get(self.actor, request_id)
+            return {**done.to_dict(), "allowed": service.allowed_actions(self.actor, done)}
         return done.to_dict()
 
     def list_promotions(self, model: str | None, state: str | None) -> list[dict[str, Any]]:

@@ -210,6 +210,37 @@ class PromotionService:
         self.authz.check(actor, Permission.READ, _model(found.model))
         return found
 
+    def allowed_actions(self, actor: Actor, request: PromotionRequest) -> dict[str, bool]:
+        """What ``actor`` may do to ``request`` now, by the rules ``decide``, ``cancel`` and
+        ``apply`` enforce, so a UI shows only the buttons that would work (each action still
+        checks for itself when it is asked)."""
+        pending, open_ = request.state == PENDING, request.state in _OPEN
+        own = actor.name == request.requested_by
+        decided = any(d["approver"] == actor.name for d in request.approvals)
+        may_decide = False
+        if pending and not own and not decided:
+            with self.db.read() as conn:
+                store = PromotionStore(conn)
+                found = _policy(store, RegistryStore(conn).require_model(request.model))
+            if found is not None:
+                role = found[1].approver_role
+                where = _role_resource(role, request.model)
+                may_decide = self._may(actor, _permission_of(role), where)
+        manages = self._may(actor, Permission.MANAGE, _model(request.model))
+        return {
+            "approve": may_decide,
+            "reject": may_decide,
+            "cancel": open_ and (own or manages),
+            "apply": request.state == APPROVED and manages,
+        }
+
+    def _may(self, actor: Actor, permission: Permission, resource: Resource) -> bool:
+        try:
+            self.authz.check(actor, permission, resource)
+        except PermissionDenied:
+            return False
+        return True
+
     def list_requests(
         self, actor: Actor, model: str | None = None, state: str | None = None, limit: int = 100
     ) -> list[PromotionRequest]:

@@ -77,7 +77,11 @@ def list_promotion_requests(
 def get_promotion_request(
     request_id: RequestId, platform: PlatformDep, actor: ActorDep
 ) -> Response:
-    return _json(platform.promotions.get(actor, request_id).to_dict())
+    """The request, and in ``allowed`` what the caller may do to it now (approve, reject,
+    cancel, apply): the same rules those calls enforce, so a UI shows only working buttons."""
+    found = platform.promotions.get(actor, request_id)
+    allowed = platform.promotions.allowed_actions(actor, found)
+    return _json({**found.to_dict(), "allowed": allowed})
 
 
 @router.post("/promotion-requests/{request_id}/approve")

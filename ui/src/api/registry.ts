@@ -107,6 +107,8 @@ export interface PromotionRequest {
   applied_at: number | null;
   applied_by: string | null;
   expires_at: number | null;
+  /** What the caller may do to it now, by the server's own rules (a single request's read). */
+  allowed?: Record<RequestAction, boolean>;
 }
 
 export interface Provenance {

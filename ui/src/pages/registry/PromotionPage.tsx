@@ -57,7 +57,8 @@ export function PromotionPage() {
     setBusy(action);
     setError(undefined);
     try {
-      setFresh(await actOnRequest(r.id, action, comment));
+      await actOnRequest(r.id, action, comment);
+      setFresh(await getRequest(r.id)); // with what the caller may do next
       setComment("");
       setAuditTick((t) => t + 1); // an open audit trail reads the new event
     } catch (e) {

@@ -324,10 +324,11 @@ export interface RequestActions {
 }
 
 /**
- * Which buttons a request shows to ``viewer``, decided from its state and who asked: a pending
- * request is decided by anyone but its requester who has not decided yet (the server checks
- * their role); it is canceled by the requester (or an admin) while open; an approved one is
- * applied by a maintainer (the server checks).
+ * Which buttons a request shows to ``viewer``. The server says what the caller may do
+ * (``allowed``, on a single request's read: roles included); without it the state and who
+ * asked decide: a pending request is decided by anyone but its requester who has not decided
+ * yet, canceled by the requester (or an admin) while open, and an approved one applied. Either
+ * way the server checks again when the button is pressed.
  */
 export function requestActions(request: PromotionRequest, viewer: Viewer | null): RequestActions {
   const none = { approve: false, reject: false, cancel: false, apply: false };
@@ -337,16 +338,17 @@ export function requestActions(request: PromotionRequest, viewer: Viewer | null)
   const pending = request.state === "PENDING";
   const open = pending || request.state === "APPROVED";
   const canDecide = pending && !own && !decided;
-  let note = "";
-  if (pending && own) note = "You asked for this promotion, so someone else must approve it.";
-  else if (pending && decided) note = "You have decided on this request.";
-  return {
+  const allowed = request.allowed ?? {
     approve: canDecide,
     reject: canDecide,
     cancel: open && (own || Boolean(viewer.admin)),
     apply: request.state === "APPROVED",
-    note,
   };
+  let note = "";
+  if (pending && own) note = "You asked for this promotion, so someone else must approve it.";
+  else if (pending && decided) note = "You have decided on this request.";
+  else if (canDecide && !allowed.approve) note = "Your role on this model does not let you decide: the policy names who may.";
+  return { ...allowed, note };
 }
 
 /** "1 of 2 approvals" from the decisions and the policy's count (when known). */
