@@ -72,6 +72,19 @@ def test_operator_commands_make_users_tokens_teams_and_roles(
     _ok("roles", "revoke", "ci-bot")
     _ok("teams", "remove", "ml", "alice")
 
+    # an operator promotes, disables and resets a user; the last admin stays one
+    assert "alice: admin, disabled" in _ok("users", "update", "alice", "--admin", "--disable")
+    assert "not an admin, enabled" in _ok("users", "update", "alice", "--no-admin", "--enable")
+    assert runner.invoke(app, ["users", "update", "root", "--no-admin"]).exit_code != 0
+    assert runner.invoke(app, ["users", "update", "alice"]).exit_code != 0  # nothing to change
+    _ok("users", "password", "alice", "--password-stdin", stdin="a brand new passphrase\n")
+    platform = _open()
+    try:
+        assert platform.users.authenticate_password("alice", "a brand new passphrase")
+        assert platform.users.authenticate_password("alice", PASSWORD) is None
+    finally:
+        platform.close()
+
 
 def _open() -> Platform:
     return Platform.open(Settings())

@@ -163,3 +163,72 @@ def test_an_admin_manages_teams_and_roles_over_http(http: TestClient) -> None:
     assert gone.status_code == 204
     assert http.post(f"{API}/runs/{run_id}/batch", json=log, headers=alice).status_code == 403
     assert http.delete(f"{API}/teams/ml", headers=root).status_code == 204
+
+
+def test_an_admin_disables_promotes_and_resets_a_user_over_http(http: TestClient) -> None:
+    admin = (ADMIN, PASSWORD)
+    made = http.post(f"{API}/users", json={"name": "ann", "password": "ann's long passphrase"},
+                     auth=admin)  # fmt: skip
+    assert made.status_code == 201
+    ann = _token(http, "ann", ("ann", "ann's long passphrase"))
+    assert http.get(f"{API}/users/ann", headers=_bearer(ann)).json()["name"] == "ann"
+    assert http.get(f"{API}/users/{ADMIN}", headers=_bearer(ann)).status_code == 403
+    refused = http.patch(f"{API}/users/ann", json={"admin": True}, headers=_bearer(ann))
+    assert (
+        refused.status_code == 403
+        and not http.get(f"{API}/users/ann", auth=admin).json()["is_admin"]
+    )
+    empty = http.patch(f"{API}/users/ann", json={}, auth=admin)
+    assert empty.status_code == 400 and empty.json()["error"]["code"] == "INVALID_PARAMETER_VALUE"
+    last = http.patch(f"{API}/users/{ADMIN}", json={"admin": False}, auth=admin)
+    assert last.status_code == 409  # the only admin stays one
+
+    # her own password: only with the current one
+    wrong = http.put(f"{API}/users/ann/password", headers=_bearer(ann),
+                     json={"password": "a new long passphrase", "current": "nope"})  # fmt: skip
+    assert wrong.status_code == 403
+    own = http.put(f"{API}/users/ann/password", headers=_bearer(ann),
+                   json={"password": "a new long passphrase", "current": "ann's long passphrase"})  # fmt: skip
+    assert own.status_code == 204
+    assert http.get(f"{API}/auth/me", auth=("ann", "a new long passphrase")).status_code == 200
+    weak = http.put(f"{API}/users/ann/password", json={"password": "short"}, auth=admin)
+    assert weak.status_code == 400
+
+    disabled = http.patch(f"{API}/users/ann", json={"disabled": True}, auth=admin)
+    assert disabled.status_code == 200 and disabled.json()["disabled"] is True
+    assert http.get(f"{API}/auth/me", headers=_bearer(ann)).status_code == 401  # token revoked
+    assert http.get(f"{API}/auth/me", auth=("ann", "a new long passphrase")).status_code == 401
+    enabled = http.patch(f"{API}/users/ann", json={"disabled": False, "admin": True}, auth=admin)
+    assert enabled.json()["disabled"] is False and enabled.json()["is_admin"] is True
+    assert http.get(f"{API}/auth/me", auth=("ann", "a new long passphrase")).status_code == 200
+    events = http.get(f"{API}/audit/events", params={"resource_type": "user", "resource_id": "ann"},
+                      auth=admin).json()["events"]  # fmt: skip
+    assert {"user.update", "user.password"} <= {e["action"] for e in events}
+
+
+def test_a_change_made_on_this_server_does_not_wait_for_its_credential_cache(
+    settings: Settings,
+) -> None:
+    """With a minute of caching, a revoked token, a reset password and a disabled user stop
+    working on the next request to the server that made the change."""
+    from clew.server.app import create_app
+
+    on = settings.model_copy(update={
+        "auth": True, "admin_username": ADMIN, "admin_password": PASSWORD, "auth_cache_s": 60.0,
+        "password_hash_memory_kib": 1024, "password_hash_time_cost": 1,
+    })  # fmt: skip
+    with TestClient(create_app(on)) as http:
+        admin, ann = (ADMIN, PASSWORD), ("ann", "ann's long passphrase")
+        http.post(f"{API}/users", json={"name": "ann", "password": ann[1]}, auth=admin)
+        token = _token(http, "ann", ann)
+        assert http.get(f"{API}/auth/me", headers=_bearer(token)).status_code == 200  # cached
+        assert http.get(f"{API}/auth/me", auth=ann).status_code == 200
+        revoked = http.get(f"{API}/tokens", params={"user": "ann"}, auth=admin).json()["tokens"]
+        http.delete(f"{API}/tokens/{revoked[0]['id']}", auth=admin)
+        assert http.get(f"{API}/auth/me", headers=_bearer(token)).status_code == 401
+        http.put(f"{API}/users/ann/password", json={"password": "a new long passphrase"},
+                 auth=admin)  # fmt: skip
+        assert http.get(f"{API}/auth/me", auth=ann).status_code == 401
+        assert http.get(f"{API}/auth/me", auth=("ann", "a new long passphrase")).status_code == 200
+        http.patch(f"{API}/users/ann", json={"disabled": True}, auth=admin)
+        assert http.get(f"{API}/auth/me", auth=("ann", "a new long passphrase")).status_code == 401

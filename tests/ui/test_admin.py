@@ -182,3 +182,44 @@ def test_a_non_admin_is_refused_clearly(page: Any) -> None:
         assert page.locator("form.admin-form").count() == 0
     screenshot(page, "admin-refused")
     page.errors.clear()  # the browser logs the 403s it was given on purpose
+
+
+def test_an_admin_promotes_disables_enables_and_resets_a_user(page: Any, site: Site) -> None:
+    user, first, second = "ui-bob", "bob's first long passphrase", "bob's second long passphrase"
+    with site.api() as api:
+        api.post("/users", json={"name": user, "password": first}).raise_for_status()
+        token = api.post(f"/users/{user}/tokens", json={"name": "t"},
+                         auth=(user, first)).raise_for_status().json()["secret"]  # fmt: skip
+    login(page, to="/admin/users")
+    row = page.get_by_role("row").filter(has=page.get_by_role("cell", name=user, exact=True))
+    row.wait_for()
+
+    row.get_by_role("button", name=f"Make {user} an admin").click()
+    row.locator(".admin-badge").wait_for()
+    row.get_by_role("button", name=f"Remove admin from {user}").click()
+    row.get_by_role("button", name="Yes, remove admin").click()
+    row.locator(".admin-badge").wait_for(state="detached")
+
+    row.get_by_role("button", name=f"Disable {user} (revokes their tokens)").click()
+    row.get_by_role("button", name="Yes, disable").click()
+    row.get_by_text("disabled", exact=True).wait_for()
+    page.get_by_text(f"Disabled {user}: their tokens are revoked.").wait_for()
+    with site.api() as api:
+        refused = api.get("/auth/me", headers={"authorization": f"Bearer {token}"})
+        assert refused.status_code == 401
+    row.get_by_role("button", name=f"Enable {user}").click()
+    row.get_by_text("disabled", exact=True).wait_for(state="detached")
+
+    row.get_by_role("button", name=f"Set the password of {user}").click()
+    field = row.get_by_role("textbox", name=f"New password for {user}")
+    field.fill("short")
+    assert row.get_by_role("button", name="Save").is_disabled()
+    field.fill(second)
+    row.get_by_role("button", name="Save").click()
+    page.get_by_text(f"Set the password of {user}; their sessions ended.").wait_for()
+    with site.api() as api:
+        assert api.get("/auth/me", auth=(user, second)).json()["name"] == user
+        assert api.get("/auth/me", auth=(user, first)).status_code == 401
+        actions = {e["action"] for e in api.get("/audit/events", params={
+            "resource_type": "user", "resource_id": user}).json()["events"]}  # fmt: skip
+    assert {"user.update", "user.password"} <= actions

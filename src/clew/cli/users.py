@@ -71,6 +71,38 @@ def list_users(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     ))  # fmt: skip
 
 
+@users_app.command("update")
+def update_user(
+    name: Annotated[str, typer.Argument(help="The user's name.")],
+    admin: Annotated[
+        bool | None, typer.Option("--admin/--no-admin", help="Make or unmake an admin.")
+    ] = None,
+    disabled: Annotated[
+        bool | None,
+        typer.Option("--disable/--enable", help="Disable (tokens revoked, sessions ended)."),
+    ] = None,
+) -> None:
+    """Make or unmake an admin, disable or enable a user (the last admin stays one)."""
+    with _platform() as platform:
+        user = platform.users.update_user(OPERATOR, name, admin=admin, disabled=disabled)
+    state = "disabled" if user.disabled else "enabled"
+    console.print(f"{user.name}: {'admin' if user.is_admin else 'not an admin'}, {state}")
+
+
+@users_app.command("password")
+def set_password(
+    name: Annotated[str, typer.Argument(help="The user's name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Set a user's password (asks for it); their sessions end."""
+    password = _read_password(password_stdin)
+    with _platform() as platform:
+        platform.users.set_password(OPERATOR, name, password)
+    console.print(f"Set the password of {name}; their sessions ended")
+
+
 @tokens_app.command("create")
 def create_token(
     user: Annotated[str, typer.Argument(help="Whose token.")],

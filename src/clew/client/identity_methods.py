@@ -26,6 +26,21 @@ class IdentityMethods:
     def list_users(self) -> list[User]:
         return self.transport.list_users()
 
+    def get_user(self, name: str) -> User:
+        """Yourself, or anyone as an admin."""
+        return self.transport.get_user(name)
+
+    def update_user(
+        self, name: str, *, admin: bool | None = None, disabled: bool | None = None
+    ) -> User:
+        """Make or unmake an admin; disable (tokens revoked, sessions ended) or enable. Admins
+        only; the last enabled admin can be neither demoted nor disabled."""
+        return self.transport.update_user(name, admin, disabled)
+
+    def set_password(self, name: str, password: str, *, current: str | None = None) -> None:
+        """Yours (give ``current``), or anyone's as an admin; ends their sessions."""
+        self.transport.set_password(name, password, current)
+
     def create_token(self, user: str, name: str, expires_in_s: int | None = None) -> CreatedToken:
         """A token for ``user``; ``.secret`` is its only showing."""
         return self.transport.create_token(user, name, expires_in_s)

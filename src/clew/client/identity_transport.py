@@ -36,6 +36,15 @@ class LocalIdentity:
     def list_users(self) -> list[User]:
         return self.platform.users.list_users(self.actor)
 
+    def get_user(self, name: str) -> User:
+        return self.platform.users.get_user(self.actor, name)
+
+    def update_user(self, name: str, admin: bool | None, disabled: bool | None) -> User:
+        return self.platform.users.update_user(self.actor, name, admin=admin, disabled=disabled)
+
+    def set_password(self, name: str, password: str, current: str | None) -> None:
+        self.platform.users.set_password(self.actor, name, password, current=current)
+
     def create_token(self, user: str, name: str, expires_in_s: int | None) -> CreatedToken:
         return self.platform.users.create_token(self.actor, user, name, expires_in_s=expires_in_s)
 
@@ -79,6 +88,18 @@ class HttpIdentity:
 
     def list_users(self) -> list[User]:
         return [User(**u) for u in self._json("GET", "/users", idempotent=True)["users"]]
+
+    def get_user(self, name: str) -> User:
+        return User(**self._json("GET", f"/users/{quote(name, safe='')}", idempotent=True))
+
+    def update_user(self, name: str, admin: bool | None, disabled: bool | None) -> User:
+        body = {k: v for k, v in (("admin", admin), ("disabled", disabled)) if v is not None}
+        return User(**self._json("PATCH", f"/users/{quote(name, safe='')}", body=body,
+                                 idempotent=True))  # fmt: skip
+
+    def set_password(self, name: str, password: str, current: str | None) -> None:
+        body = {"password": password, **({"current": current} if current is not None else {})}
+        self.request("PUT", f"/users/{quote(name, safe='')}/password", body=body)
 
     def create_token(self, user: str, name: str, expires_in_s: int | None) -> CreatedToken:
         body = {"name": name, **({"expires_in_s": expires_in_s} if expires_in_s else {})}

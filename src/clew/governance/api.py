@@ -63,6 +63,17 @@ class UsersOut(BaseModel):
     users: list[User]
 
 
+class UpdateUser(BaseModel):
+    admin: bool | None = None
+    disabled: bool | None = None
+
+
+class SetPassword(BaseModel):
+    password: Password
+    #: Your current password, when you change your own.
+    current: Password | None = None
+
+
 class CreateToken(BaseModel):
     name: Name
     expires_in_s: Annotated[int, Field(ge=1)] | None = None
@@ -177,9 +188,37 @@ def list_users(
     return _json({"users": [u.to_dict() for u in platform.users.list_users(actor, kind)]})
 
 
+UserName = Annotated[str, Path(min_length=1, max_length=250)]
+
+
+@router.get("/users/{name}", response_model=User)
+def get_user(name: UserName, platform: PlatformDep, actor: ActorDep) -> Response:
+    """One user: yourself, or anyone as an admin."""
+    return _json(platform.users.get_user(actor, name).to_dict())
+
+
+@router.patch("/users/{name}", response_model=User)
+def update_user(
+    name: UserName, body: UpdateUser, platform: PlatformDep, actor: ActorDep
+) -> Response:
+    """Make or unmake an admin; disable (their tokens revoked, sessions ended) or enable
+    (admins only). The last enabled admin can be neither demoted nor disabled: 409."""
+    user = platform.users.update_user(actor, name, admin=body.admin, disabled=body.disabled)
+    return _json(user.to_dict())
+
+
+@router.put("/users/{name}/password", status_code=204)
+def set_password(
+    name: UserName, body: SetPassword, platform: PlatformDep, actor: ActorDep
+) -> Response:
+    """Yours (with ``current``), or anyone's as an admin; ends their sessions."""
+    platform.users.set_password(actor, name, body.password, current=body.current)
+    return Response(status_code=204)
+
+
 @router.post("/users/{name}/tokens", status_code=201, response_model=CreatedTokenOut)
 def create_token(
-    name: Annotated[str, Path(min_length=1, max_length=250)],
+    name: UserName,
     body: CreateToken,
     platform: PlatformDep,
     actor: ActorDep,

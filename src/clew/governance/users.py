@@ -12,6 +12,7 @@ verification for a password, one indexed lookup for a token), whether or not the
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -54,6 +55,17 @@ class UserService:
         self._hasher = credentials.hasher(
             settings.password_hash_memory_kib, settings.password_hash_time_cost
         )
+        self._on_credentials_changed: list[Callable[[], None]] = []
+
+    def on_credentials_changed(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after a password changes, a user is disabled or enabled, or a
+        token is revoked here: a server's cache of who a credential is forgets at once, where
+        other processes wait out their ``auth_cache_s``."""
+        self._on_credentials_changed.append(listener)
+
+    def _credentials_changed(self) -> None:
+        for listener in self._on_credentials_changed:
+            listener()
 
     # ---- users --------------------------------------------------------------------------------
 
@@ -129,6 +141,7 @@ class UserService:
             store.set_user(row.id, password_hash=hashed, updated_at=now_ms())
             store.delete_sessions_of(row.id)
             audit.append(conn, actor, "user.password", "user", name, {})
+        self._credentials_changed()
 
     @retry_conflicts
     def update_user(
@@ -142,6 +155,8 @@ class UserService:
         """Make or unmake an admin; disable (its tokens revoked, sessions ended) or enable.
         The last enabled admin can be neither demoted nor disabled."""
         self.authz.check(actor, Permission.MANAGE, IDENTITY)
+        if admin is None and disabled is None:
+            raise InvalidInput("Say what to change: admin, disabled or both")
         with self.db.write() as conn:
             store = IdentityStore(conn)
             row = require_user(store, name)
@@ -164,6 +179,8 @@ class UserService:
             audit.append(conn, actor, "user.update", "user", name, changed)
             found = store.user(name)
         assert found is not None
+        if disabled is not None:
+            self._credentials_changed()
         return found
 
     # ---- tokens -------------------------------------------------------------------------------
@@ -230,6 +247,7 @@ class UserService:
                              {"token_id": token_id})  # fmt: skip
             revoked = store.token(token_id)
         assert revoked is not None
+        self._credentials_changed()
         return revoked
 
     # ---- authentication -----------------------------------------------------------------------

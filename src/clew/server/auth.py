@@ -11,10 +11,12 @@ Three credentials, tried in this order:
   act.
 
 A request with none, or a wrong one, is 401 with ``WWW-Authenticate``. Answers are remembered
-``auth_cache_s`` (a revoked token stops working within that), keyed by the credential's
+``auth_cache_s``, keyed by the credential's
 SHA-256 or, for a password, by an HMAC under a key this process draws at start, so the cache
 holds nothing that would let anyone log in. A password costs one Argon2id verification on a
-miss; it runs on a worker thread, not the event loop.
+miss; it runs on a worker thread, not the event loop. A revoked token, a changed password or
+a disabled user stops working at once on the server that made the change (the user service
+tells this cache to forget), and within ``auth_cache_s`` on other replicas.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ class Authenticator:
         self._key = secrets.token_bytes(32)
         self._known: dict[bytes, tuple[Actor | None, float]] = {}
         self._lock = threading.Lock()
+        platform.users.on_credentials_changed(self.forget)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._known.clear()
 
     async def actor(self, request: Request) -> Actor:
         header = request.headers.get("authorization")

@@ -3,7 +3,7 @@
  * users, tokens, teams and role bindings. Everything but the audit reads needs an admin; the
  * server answers 403 (PERMISSION_DENIED) otherwise and the pages say so.
  */
-import { API, del, get, post, put } from "./client";
+import { API, del, get, patch, post, put } from "./client";
 
 export interface AuditEvent {
   seq: number;
@@ -144,6 +144,12 @@ export const passwordRules = (signal?: AbortSignal) =>
 export const listUsers = (signal?: AbortSignal) =>
   get<{ users: User[] }>("/users", undefined, signal).then((r) => r.users);
 export const createUser = (user: NewUser) => post<User>("/users", user);
+/** Make or unmake an admin, disable or enable; the last enabled admin stays one (409). */
+export const updateUser = (name: string, change: { admin?: boolean; disabled?: boolean }) =>
+  patch<User>(`/users/${enc(name)}`, change);
+/** Anyone's password, as an admin (``current`` for your own); ends their sessions. */
+export const setPassword = (name: string, password: string, current?: string) =>
+  put<void>(`/users/${enc(name)}/password`, current === undefined ? { password } : { password, current });
 
 export const listTokens = (user: string | undefined, signal?: AbortSignal) =>
   get<{ tokens: AccessToken[] }>("/tokens", user ? { user } : { all: true }, signal).then(

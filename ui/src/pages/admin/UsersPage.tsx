@@ -1,17 +1,22 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
-import { createUser, listUsers, passwordRules, type NewUser } from "../../api/admin";
+import { createUser, listUsers, passwordRules, setPassword, updateUser, type NewUser, type User } from "../../api/admin";
 import { useApi } from "../../api/useApi";
 import { Empty, ErrorBox, Loading } from "../../components/Status";
 import { formatTime } from "../../components/format";
+import { ConfirmButton } from "./ConfirmButton";
 import { Done } from "./Done";
 import { AdminPage } from "./AdminPage";
 import { NAME_RULE, passwordProblem } from "./summary";
 import { useAction } from "./useAction";
 
-/** People and service accounts: who exists, who is an admin; make new ones. */
+/** People and service accounts: who exists, who is an admin; make new ones, promote, disable
+ * and enable them, set a password. */
 export function UsersPage() {
   const users = useApi((signal) => listUsers(signal), []);
+  const action = useAction();
+  const change = (u: User, what: { admin?: boolean; disabled?: boolean }, done: string) =>
+    action.run(() => updateUser(u.name, what), done).then((ok) => ok && users.reload());
   return (
     <AdminPage title="Users" what="Managing users" error={users.error} aside={<CreateUser onMade={users.reload} />}>
       <ErrorBox error={users.error} />
@@ -32,6 +37,7 @@ export function UsersPage() {
                 <th scope="col">Access</th>
                 <th scope="col">Created</th>
                 <th scope="col">Last sign-in</th>
+                <th scope="col">Actions</th>
               </tr>
             </thead>
             <tbody>
@@ -52,13 +58,78 @@ export function UsersPage() {
                     {formatTime(u.created_at)}
                   </td>
                   <td className="nowrap">{u.last_login_at ? formatTime(u.last_login_at) : <span className="muted">never</span>}</td>
+                  <td className="row-actions">
+                    {u.is_admin ? (
+                      <ConfirmButton label="Remove admin" confirm="Yes, remove admin" what={`Remove admin from ${u.name}`}
+                        disabled={action.busy} onConfirm={() => change(u, { admin: false }, `${u.name} is no longer an admin.`)} />
+                    ) : (
+                      <button type="button" className="ghost" disabled={action.busy} aria-label={`Make ${u.name} an admin`}
+                        onClick={() => change(u, { admin: true }, `${u.name} is an admin.`)}>
+                        Make admin
+                      </button>
+                    )}
+                    {u.disabled ? (
+                      <button type="button" className="ghost" disabled={action.busy} aria-label={`Enable ${u.name}`}
+                        onClick={() => change(u, { disabled: false }, `Enabled ${u.name}.`)}>
+                        Enable
+                      </button>
+                    ) : (
+                      <ConfirmButton label="Disable" confirm="Yes, disable" what={`Disable ${u.name} (revokes their tokens)`}
+                        disabled={action.busy} onConfirm={() => change(u, { disabled: true }, `Disabled ${u.name}: their tokens are revoked.`)} />
+                    )}
+                    {u.kind === "user" && <PasswordReset user={u.name} onDone={users.reload} />}
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
       )}
+      <ErrorBox error={action.error} />
+      <Done text={action.done} />
     </AdminPage>
+  );
+}
+
+/** "Set password": a one-field form in the row, checked against the server's rules. */
+function PasswordReset({ user, onDone }: { user: string; onDone: () => void }) {
+  const rules = useApi((signal) => passwordRules(signal), []);
+  const [open, setOpen] = useState(false);
+  const [password, setValue] = useState("");
+  const action = useAction();
+  const problem = password ? passwordProblem(password, rules.data?.password_min_length ?? 12, rules.data?.password_max_length ?? 1024) : "";
+  if (!open) {
+    return (
+      <>
+        <button type="button" className="ghost" aria-label={`Set the password of ${user}`} onClick={() => setOpen(true)}>
+          Set password
+        </button>
+        <Done text={action.done} />
+      </>
+    );
+  }
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (problem || !password) return;
+    if (await action.run(() => setPassword(user, password), `Set the password of ${user}; their sessions ended.`)) {
+      setValue("");
+      setOpen(false);
+      onDone();
+    }
+  };
+  return (
+    <form className="inline-form" onSubmit={submit} aria-label={`Set the password of ${user}`}
+      onKeyDown={(e) => e.key === "Escape" && setOpen(false)}>
+      <label>
+        <span className="visually-hidden">New password for {user}</span>
+        <input type="password" autoComplete="new-password" autoFocus value={password} placeholder="New password"
+          aria-invalid={problem ? true : undefined} title={problem || undefined} onChange={(e) => setValue(e.target.value)} />
+      </label>
+      <button type="submit" disabled={action.busy || !password || Boolean(problem)}>Save</button>
+      <button type="button" className="ghost" onClick={() => setOpen(false)}>Cancel</button>
+      {problem && <small className="hint bad">{problem}</small>}
+      <ErrorBox error={action.error} />
+    </form>
   );
 }
 
