@@ -197,6 +197,14 @@ describe("checks", () => {
     expect(evidenceRows(checks[1])).toEqual([{ label: "model.pkl", value: "sha256:abc", mono: true }]);
     expect(evidenceRows(checks[2])[0].value).toBe("id 7, sha256:d");
   });
+  it("links the run that read each upstream data set, and says how far the walk went", () => {
+    const upstream: Check = { name: "lineage", ok: true, detail: "1", evidence: {
+      datasets: [{ id: "7", name: "train", digest: "d", read_by: "r9" }], runs_walked: 4 } };
+    expect(evidenceRows(upstream)).toEqual([
+      { label: "data set train", value: "id 7, sha256:d, read by run r9", mono: true, run: "r9" },
+      { label: "runs walked upstream", value: "4", mono: true },
+    ]);
+  });
 });
 
 describe("formatBytes", () => {

@@ -2,7 +2,8 @@
 
 Run when a promotion request is made and again when it is applied, inside the caller's
 transaction, from stored data only: the version's run's latest metrics, its tags, the data
-sets its run read (INPUT events of ``dataset`` nodes), and its files' bytes re-hashed against
+sets upstream of its run (INPUT events of ``dataset`` nodes, walked back through the runs that
+made what it read), and its files' bytes re-hashed against
 their recorded digests. The result is frozen into the request as JSON, so a reviewer later
 sees what was checked and against what, not just that it passed.
 """
@@ -17,6 +18,7 @@ from sqlalchemy import Connection, select
 
 from clew.core import schema
 from clew.governance.policy import Policy
+from clew.lineage.store import LineageStore
 from clew.registry.store import RegistryStore
 
 
@@ -47,12 +49,12 @@ def run_checks(conn: Connection, blobs: Any, policy: Policy, version_id: int) ->
             {t: version.tags.get(t, "") for t in policy.tags},
         ))  # fmt: skip
     if policy.datasets:
-        found = _datasets(conn, version.run_id)
+        found, walked = upstream_datasets(conn, version.run_id)
         results.append(CheckResult(
             "lineage", bool(found),
-            f"the run read {len(found)} data set(s)" if found
-            else "the version's run read no logged data set",
-            {"datasets": found},
+            f"{len(found)} data set(s) upstream of the version's run ({walked} run(s) walked)"
+            if found else f"no logged data set upstream of the version's run ({walked} run(s) walked)",
+            {"datasets": found, "runs_walked": walked},
         ))  # fmt: skip
     if policy.digests:
         results.append(_digests(store, blobs, version_id))
@@ -78,17 +80,38 @@ def _metrics(conn: Connection, policy: Policy, run_id: str | None) -> CheckResul
     return CheckResult("metrics", not failing, detail, {"run_id": run_id, "values": values})
 
 
-def _datasets(conn: Connection, run_id: str | None) -> list[dict[str, str]]:
+#: Runs a lineage check walks upstream at most: a pipeline's whole history fits, a loop of
+#: runs reading each other's outputs cannot keep it going.
+MAX_RUNS_WALKED = 5_000
+
+
+def upstream_datasets(conn: Connection, run_id: str | None) -> tuple[list[dict[str, str]], int]:
+    """The logged data sets upstream of ``run_id`` (read by it, or by a run that made an
+    artifact it read, and so on: a model registered by a pipeline step traces back to the
+    data its first step read), each with the run that read it; and how many runs were walked.
+    """
     if run_id is None:
-        return []
-    ev, art = schema.events, schema.artifacts
-    rows = conn.execute(
-        select(art.c.id, art.c.name, art.c.digest)
-        .join(ev, ev.c.artifact_id == art.c.id)
-        .where(ev.c.execution_id == run_id, ev.c.type == "INPUT", art.c.type == "dataset")
-        .order_by(art.c.id)
-    )
-    return [{"id": str(r.id), "name": r.name, "digest": r.digest} for r in rows]
+        return [], 0
+    store = LineageStore(conn)
+    seen, frontier = {run_id}, [run_id]
+    found: dict[int, dict[str, str]] = {}
+    while frontier and len(seen) <= MAX_RUNS_WALKED:
+        reads = [(e.execution_id, e.artifact_id) for e in store.events_of_runs(frontier)
+                 if e.type == "INPUT"]  # fmt: skip
+        kinds = {n.id: n for n in store.nodes(sorted({node for _, node in reads}))}
+        for reader, node in reads:
+            row = kinds.get(node)
+            if row is not None and row.type == "dataset" and node not in found:
+                found[node] = {"id": str(node), "name": row.name, "digest": row.digest,
+                               "read_by": reader}  # fmt: skip
+        made_from = sorted({node for _, node in reads if node in kinds
+                            and kinds[node].type != "dataset"})  # fmt: skip
+        frontier = []
+        for event in store.events_of_nodes(made_from):
+            if event.type == "OUTPUT" and event.execution_id not in seen:
+                seen.add(event.execution_id)
+                frontier.append(event.execution_id)
+    return [found[k] for k in sorted(found)], len(seen)
 
 
 def _digests(store: RegistryStore, blobs: Any, version_id: int) -> CheckResult:

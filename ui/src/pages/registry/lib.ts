@@ -294,10 +294,14 @@ export function evidenceRows(check: Check): EvidenceRow[] {
     return rows;
   }
   if (check.name === "lineage") {
-    const sets = (e.datasets ?? []) as { id: string; name: string; digest: string }[];
+    // Data sets upstream of the version's run, each with the run that read it (older
+    // requests' evidence has no ``read_by``: their check looked at the version's run only).
+    const sets = (e.datasets ?? []) as { id: string; name: string; digest: string; read_by?: string }[];
     for (const d of sets) {
-      rows.push({ label: `data set ${d.name}`, value: `id ${d.id}, sha256:${d.digest}`, mono: true });
+      const row: EvidenceRow = { label: `data set ${d.name}`, value: `id ${d.id}, sha256:${d.digest}`, mono: true };
+      rows.push(d.read_by ? { ...row, value: `${row.value}, read by run ${d.read_by}`, run: d.read_by } : row);
     }
+    if (typeof e.runs_walked === "number") rows.push({ label: "runs walked upstream", value: String(e.runs_walked), mono: true });
     return rows;
   }
   for (const [k, v] of Object.entries(e).sort(([a], [b]) => a.localeCompare(b))) {
