@@ -16,11 +16,23 @@ import functools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, or_, select, true, union
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    or_,
+    select,
+    true,
+    union,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
 from clew.artifacts.model import FileInfo
 from clew.core import schema
+from clew.core.prepared import Prepared, per_dialect
 
 F = schema.artifact_files
 
@@ -50,6 +62,17 @@ def _upsert(dialect: str) -> Any:
             "size": stmt.excluded.size,
             "created_at": stmt.excluded.created_at,
         },
+    )
+
+
+@per_dialect
+def _walk_statements(dialect: Dialect) -> tuple[Prepared, Prepared]:
+    """A whole tree's files, and those in ``low <= path < high``, in path order."""
+    files = select(F.c.path, F.c.digest, F.c.size).where(F.c.owner_id == bindparam("owner"))
+    below = files.where(F.c.path >= bindparam("low"), F.c.path < bindparam("high"))
+    return (
+        Prepared(files.order_by(F.c.path), dialect),
+        Prepared(below.order_by(F.c.path), dialect),
     )
 
 
@@ -108,13 +131,15 @@ class ArtifactFileStore:
         return self.conn.execute(q).first() is not None
 
     def walk(self, owner_id: str, prefix: str = "") -> list[FileInfo]:
-        """Every file below directory ``prefix`` (the whole tree for ``""``), in path order."""
-        q = (
-            select(F.c.path, F.c.digest, F.c.size)
-            .where(F.c.owner_id == owner_id, self._under(prefix))
-            .order_by(self._path)
-        )
-        return [_to_file(row) for row in self.conn.execute(q)]
+        """Every file below directory ``prefix`` (the whole tree for ``""``), in path order.
+        A prepared statement: a cache hit walks its outputs, and compiling the query cost
+        more than running it."""
+        if not prefix:
+            rows = _walk_statements(self.conn.dialect)[0](self.conn, {"owner": owner_id})
+        else:
+            below = {"owner": owner_id, "low": prefix + "/", "high": _after(prefix)}
+            rows = _walk_statements(self.conn.dialect)[1](self.conn, below)
+        return [_to_file(row) for row in rows]
 
     def clashes(self, owner_id: str, paths: Sequence[str]) -> str | None:
         """The first of ``paths`` that would make a file and a directory share a name.
