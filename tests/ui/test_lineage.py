@@ -35,11 +35,13 @@ def test_walking_upstream_from_the_model_version_reaches_its_dataset(
     page.wait_for_url("**direction=upstream**")
     start.wait_for()
     dataset = page.get_by_role("button", name="dataset breast-cancer", exact=True)
+    controls = page.locator(".lin-expand")
     for _ in range(20):
+        # the upstream walk may still be drawing: wait for the data set or something to expand
+        dataset.or_(controls.first).first.wait_for()
         if dataset.count():
             break
         # the furthest upstream node still to expand: the leftmost control
-        controls = page.locator(".lin-expand")
         lefts = controls.evaluate_all("els => els.map(e => e.getBoundingClientRect().x)")
         before = [_nodes(page), len(lefts)]
         controls.nth(lefts.index(min(lefts))).click()
