@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from clew.core.actor import Actor
+from clew.core.errors import PermissionDenied
 
 
 class Permission(enum.StrEnum):
@@ -37,6 +38,15 @@ class AllowAll:
 
     def check(self, actor: Actor, permission: Permission, resource: Resource) -> None:
         return None
+
+
+def allows(authz: Authorizer, actor: Actor, permission: Permission, resource: Resource) -> bool:
+    """``authz.check`` as a yes or no, for what is shown or walked rather than refused."""
+    try:
+        authz.check(actor, permission, resource)
+    except PermissionDenied:
+        return False
+    return True
 
 
 def readable_scope(authz: Authorizer, actor: Actor, resource_type: str) -> frozenset[str] | None:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 
 from clew.core import schema
 from clew.governance.policy import Policy
+from clew.lineage.service import upstream_of_run
 from clew.lineage.store import LineageStore
 from clew.registry.store import RegistryStore
 
@@ -80,38 +81,23 @@ def _metrics(conn: Connection, policy: Policy, run_id: str | None) -> CheckResul
     return CheckResult("metrics", not failing, detail, {"run_id": run_id, "values": values})
 
 
-#: Runs a lineage check walks upstream at most: a pipeline's whole history fits, a loop of
-#: runs reading each other's outputs cannot keep it going.
-MAX_RUNS_WALKED = 5_000
-
-
 def upstream_datasets(conn: Connection, run_id: str | None) -> tuple[list[dict[str, str]], int]:
     """The logged data sets upstream of ``run_id`` (read by it, or by a run that made an
     artifact it read, and so on: a model registered by a pipeline step traces back to the
     data its first step read), each with the run that read it; and how many runs were walked.
-    """
+    The walk is the lineage explorer's (``lineage.service.upstream_of_run``)."""
     if run_id is None:
         return [], 0
-    store = LineageStore(conn)
-    seen, frontier = {run_id}, [run_id]
+    graph = upstream_of_run(LineageStore(conn), run_id)
+    datasets = {n.id: n for n in graph.nodes if n.kind == "artifact" and n.type == "dataset"}
     found: dict[int, dict[str, str]] = {}
-    while frontier and len(seen) <= MAX_RUNS_WALKED:
-        reads = [(e.execution_id, e.artifact_id) for e in store.events_of_runs(frontier)
-                 if e.type == "INPUT"]  # fmt: skip
-        kinds = {n.id: n for n in store.nodes(sorted({node for _, node in reads}))}
-        for reader, node in reads:
-            row = kinds.get(node)
-            if row is not None and row.type == "dataset" and node not in found:
-                found[node] = {"id": str(node), "name": row.name, "digest": row.digest,
-                               "read_by": reader}  # fmt: skip
-        made_from = sorted({node for _, node in reads if node in kinds
-                            and kinds[node].type != "dataset"})  # fmt: skip
-        frontier = []
-        for event in store.events_of_nodes(made_from):
-            if event.type == "OUTPUT" and event.execution_id not in seen:
-                seen.add(event.execution_id)
-                frontier.append(event.execution_id)
-    return [found[k] for k in sorted(found)], len(seen)
+    for edge in graph.edges:
+        node = datasets.get(edge.artifact)
+        if node is not None and edge.type == "INPUT" and int(node.id) not in found:
+            found[int(node.id)] = {"id": node.id, "name": node.name, "digest": node.digest,
+                                   "read_by": edge.run}  # fmt: skip
+    walked = sum(1 for n in graph.nodes if n.kind == "run")
+    return [found[k] for k in sorted(found)], walked
 
 
 def _digests(store: RegistryStore, blobs: Any, version_id: int) -> CheckResult:

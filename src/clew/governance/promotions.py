@@ -26,7 +26,7 @@ from sqlalchemy import Connection, func, select
 
 from clew.core import audit, schema
 from clew.core.actor import Actor
-from clew.core.authz import Authorizer, Permission, Resource, readable_scope
+from clew.core.authz import Authorizer, Permission, Resource, allows, readable_scope
 from clew.core.db import Database, retry_conflicts
 from clew.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from clew.core.ids import now_ms
@@ -225,21 +225,14 @@ class PromotionService:
             if found is not None:
                 role = found[1].approver_role
                 where = _role_resource(role, request.model)
-                may_decide = self._may(actor, _permission_of(role), where)
-        manages = self._may(actor, Permission.MANAGE, _model(request.model))
+                may_decide = allows(self.authz, actor, _permission_of(role), where)
+        manages = allows(self.authz, actor, Permission.MANAGE, _model(request.model))
         return {
             "approve": may_decide,
             "reject": may_decide,
             "cancel": open_ and (own or manages),
             "apply": request.state == APPROVED and manages,
         }
-
-    def _may(self, actor: Actor, permission: Permission, resource: Resource) -> bool:
-        try:
-            self.authz.check(actor, permission, resource)
-        except PermissionDenied:
-            return False
-        return True
 
     def list_requests(
         self, actor: Actor, model: str | None = None, state: str | None = None, limit: int = 100

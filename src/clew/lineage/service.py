@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import Final
 
 from clew.core.actor import Actor
-from clew.core.authz import Authorizer, Permission, Resource
+from clew.core.authz import Authorizer, Permission, Resource, allows
 from clew.core.db import Database
-from clew.core.errors import InvalidInput, NotFound, PermissionDenied
+from clew.core.errors import InvalidInput, NotFound
 from clew.core.ids import check_run_id
 from clew.lineage.model import LineageEdge, LineageGraph, LineageNode, node_key
 from clew.lineage.store import LineageStore
@@ -94,11 +94,17 @@ class LineageService:
         return walk.graph(node_key("artifact", str(found[0])))
 
     def _readable(self, actor: Actor, run_id: str) -> bool:
-        try:
-            self.authz.check(actor, Permission.READ, Resource("run", run_id))
-        except PermissionDenied:
-            return False
-        return True
+        return allows(self.authz, actor, Permission.READ, Resource("run", run_id))
+
+
+def upstream_of_run(store: LineageStore, run_id: str) -> LineageGraph:
+    """Everything upstream of ``run_id``, as deep as it goes, up to ``MAX_NODES`` nodes, with
+    no caller's permissions applied: for Clew's own checks inside a transaction (a policy's
+    lineage check), not for showing to someone."""
+    walk = _Walk(store, MAX_NODES, lambda _: True)
+    if walk.add_runs([run_id]):
+        walk.go([run_id], up=True, depth=MAX_NODES)  # bounded by the nodes, not the hops
+    return walk.graph(node_key("run", run_id))
 
 
 def _check_walk(direction: str, depth: int, max_nodes: int) -> None:

@@ -29,9 +29,10 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.engine import Dialect
 
 from clew.core import schema
-from clew.core.prepared import Prepared, plain
+from clew.core.prepared import Prepared, per_dialect, plain
 from clew.tracking.search.hints import hashed
 
 E, EP, ET, LM = (
@@ -105,19 +106,25 @@ class RunViewStore:
         Building Python objects is the cost of this read (the scan itself takes a tenth of it),
         so it asks for nothing the chart does not draw: the five columns of a run's points cost
         twice these two. The rows come as the driver's tuples (``core.prepared``)."""
-        x, then = (M.c.timestamp, M.c.step) if by_time else (M.c.step, M.c.timestamp)
-        value = case((M.c.is_nan == true(), null()), else_=M.c.value)
-        query = Prepared(
-            select(x, value)
-            .where(M.c.execution_id == bindparam("run"), M.c.key == bindparam("key"))
-            .order_by(x, then),
-            self.conn.dialect,
-        )
+        query = _series_statements(self.conn.dialect)[by_time]
         for run_id in run_ids:
             for key in keys:
                 rows = list(plain(query(self.conn, {"run": run_id, "key": key})))
                 if rows:
                     yield run_id, key, rows
+
+
+@per_dialect
+def _series_statements(dialect: Dialect) -> dict[bool, Prepared]:
+    """One series' ``(x, value or NULL for NaN)`` in x order: by step (``False``) or by
+    timestamp (``True``)."""
+    value = case((M.c.is_nan == true(), null()), else_=M.c.value)
+    one = (M.c.execution_id == bindparam("run"), M.c.key == bindparam("key"))
+    by = {False: (M.c.step, M.c.timestamp), True: (M.c.timestamp, M.c.step)}
+    return {
+        by_time: Prepared(select(x, value).where(*one).order_by(x, then), dialect)
+        for by_time, (x, then) in by.items()
+    }
 
 
 def _name_column(kind: KeyKind) -> str:
