@@ -1,6 +1,15 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
-import { createUser, listUsers, passwordRules, setPassword, updateUser, type NewUser, type User } from "../../api/admin";
+import {
+  createUser,
+  listUsers,
+  passwordRules,
+  setPassword,
+  updateUser,
+  type NewUser,
+  type PasswordRules,
+  type User,
+} from "../../api/admin";
 import { useApi } from "../../api/useApi";
 import { Empty, ErrorBox, Loading } from "../../components/Status";
 import { formatTime } from "../../components/format";
@@ -14,11 +23,13 @@ import { useAction } from "./useAction";
  * and enable them, set a password. */
 export function UsersPage() {
   const users = useApi((signal) => listUsers(signal), []);
+  // Read once for the page: the new-user form and every row's password form check against it.
+  const rules = limits(useApi((signal) => passwordRules(signal), []).data);
   const action = useAction();
   const change = (u: User, what: { admin?: boolean; disabled?: boolean }, done: string) =>
     action.run(() => updateUser(u.name, what), done).then((ok) => ok && users.reload());
   return (
-    <AdminPage title="Users" what="Managing users" error={users.error} aside={<CreateUser onMade={users.reload} />}>
+    <AdminPage title="Users" what="Managing users" error={users.error} aside={<CreateUser rules={rules} onMade={users.reload} />}>
       <ErrorBox error={users.error} />
       {users.loading && !users.data ? (
         <Loading label="Loading users" />
@@ -77,7 +88,7 @@ export function UsersPage() {
                       <ConfirmButton label="Disable" confirm="Yes, disable" what={`Disable ${u.name} (revokes their tokens)`}
                         disabled={action.busy} onConfirm={() => change(u, { disabled: true }, `Disabled ${u.name}: their tokens are revoked.`)} />
                     )}
-                    {u.kind === "user" && <PasswordReset user={u.name} onDone={users.reload} />}
+                    {u.kind === "user" && <PasswordReset user={u.name} rules={rules} onDone={users.reload} />}
                   </td>
                 </tr>
               ))}
@@ -91,13 +102,22 @@ export function UsersPage() {
   );
 }
 
+interface Limits {
+  min: number;
+  max: number;
+}
+
+/** The server's password length rules, with its defaults until they arrive. */
+function limits(rules: PasswordRules | undefined): Limits {
+  return { min: rules?.password_min_length ?? 12, max: rules?.password_max_length ?? 1024 };
+}
+
 /** "Set password": a one-field form in the row, checked against the server's rules. */
-function PasswordReset({ user, onDone }: { user: string; onDone: () => void }) {
-  const rules = useApi((signal) => passwordRules(signal), []);
+function PasswordReset({ user, rules, onDone }: { user: string; rules: Limits; onDone: () => void }) {
   const [open, setOpen] = useState(false);
   const [password, setValue] = useState("");
   const action = useAction();
-  const problem = password ? passwordProblem(password, rules.data?.password_min_length ?? 12, rules.data?.password_max_length ?? 1024) : "";
+  const problem = password ? passwordProblem(password, rules.min, rules.max) : "";
   if (!open) {
     return (
       <>
@@ -133,10 +153,8 @@ function PasswordReset({ user, onDone }: { user: string; onDone: () => void }) {
   );
 }
 
-function CreateUser({ onMade }: { onMade: () => void }) {
-  const rules = useApi((signal) => passwordRules(signal), []);
-  const min = rules.data?.password_min_length ?? 12;
-  const max = rules.data?.password_max_length ?? 1024;
+function CreateUser({ rules, onMade }: { rules: Limits; onMade: () => void }) {
+  const { min, max } = rules;
   const blank: NewUser = { name: "", kind: "user", password: "", admin: false, display_name: "", email: "" };
   const [draft, setDraft] = useState<NewUser>(blank);
   const action = useAction();
