@@ -6,15 +6,25 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from clew.client.client import Client
 from clew.core.settings import Settings
-from clew.pipelines import PipelineState, StepState, pipeline, run, step, tracking
+from clew.pipelines import (
+    ParallelFor,
+    PipelineState,
+    StepState,
+    cached_steps,
+    collect,
+    pipeline,
+    run,
+    step,
+)
 from clew.pipelines import cache_key as cache_key_module
 from clew.pipelines.cache_key import cache_key, code_fingerprint
-from clew.pipelines.run_tags import CACHED_FROM_TAG, OUTPUT_TAG
+from clew.pipelines.run_tags import CACHED_FROM_TAG, OUTPUT_TAG, PIPELINE_RUN_TAG, STATE_TAG
 
 
 class Tally:
@@ -145,6 +155,116 @@ def test_outputs_that_no_longer_load_are_a_miss(client: Client, settings: Settin
     assert calls["source"] == 2
 
 
+@step
+def shifted(x: int) -> int:
+    calls["shifted"] += 1
+    return x + 100
+
+
+@step
+def gathered(values: list[int]) -> list[int]:
+    return values
+
+
+@pipeline
+def fanned(n: int = 4) -> list[int]:
+    with ParallelFor(source(n)) as x:
+        y = shifted(x)
+    return gathered(collect(y))
+
+
+class Batches:
+    """The sizes of the batched calls a run makes: lookups asked, cache hits recorded."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.lookups: list[int] = []
+        self.recorded: list[int] = []
+        find, record = Client.find_cached_steps, Client.record_cached_pipeline_steps
+
+        def finding(client: Client, experiment_id: str, lookups: list[object]) -> object:
+            self.lookups.append(len(lookups))
+            return find(client, experiment_id, lookups)  # type: ignore[arg-type]
+
+        def recording(client: Client, root: str, experiment_id: str, steps: list[object]) -> object:
+            self.recorded.append(len(steps))
+            return record(client, root, experiment_id, steps)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Client, "find_cached_steps", finding)
+        monkeypatch.setattr(Client, "record_cached_pipeline_steps", recording)
+
+
+def _step_runs(client: Client, pipeline_name: str) -> list[dict[str, Any]]:
+    """Each run of pipeline ``pipeline_name``, oldest first: its step runs by name (and the
+    pipeline run itself as ``""``)."""
+    experiment = client.get_experiment_by_name(pipeline_name)
+    assert experiment is not None
+    found = client.search_runs([experiment.experiment_id], max_results=1000)
+    roots = sorted(
+        (r for r in found if r.data.tags.get(PIPELINE_RUN_TAG) is None),
+        key=lambda r: r.info.start_time,
+    )
+    return [
+        {"": root}
+        | {
+            r.info.run_name: r
+            for r in found
+            if r.data.tags.get(PIPELINE_RUN_TAG) == root.info.run_id
+        }
+        for root in roots
+    ]
+
+
+def test_a_fan_outs_hits_are_found_together_and_recorded_whole(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls.clear()
+    first = run(fanned, client=client)
+    batches = Batches(monkeypatch)
+    # One more item: the list is a new output (source runs), its first four items are hits.
+    second = run(fanned, {"n": 5}, client=client)
+    assert first.output == [100, 101, 102, 103] and second.output == [100, 101, 102, 103, 104]
+    states = _states(second)
+    assert [states[f"shifted[{i}]"] for i in range(5)] == 4 * [StepState.CACHED] + [
+        StepState.SUCCEEDED
+    ]
+    assert calls["shifted"] == 5
+    # source and gathered alone, then the five iterations in one lookup; four hits, one write.
+    assert sorted(batches.lookups) == [1, 1, 5] and batches.recorded == [4]
+    # A batched hit is recorded as a single one is: its params, tags and lineage.
+    made, adopted = _step_runs(client, "fanned")
+    root, hit, fan_in = adopted[""].info.run_id, adopted["shifted[2]"], adopted["gathered"]
+    assert hit.info.status == "FINISHED" and hit.info.parent_run_id == root
+    assert hit.data.params == {"x": "2"}
+    assert hit.data.tags[STATE_TAG] == "CACHED"
+    assert hit.data.tags[CACHED_FROM_TAG] == made["shifted[2]"].info.run_id
+    edges = client.pipeline_step_edges(root, [hit.info.run_id, fan_in.info.run_id])
+    (output,) = [e[4] for e in edges if e[0] == hit.info.run_id and e[1] == "OUTPUT"]
+    read = [e[4] for e in edges if e[0] == fan_in.info.run_id and e[1] == "INPUT"]
+    assert len(read) == 5 and output in read
+
+
+def test_a_fan_out_iteration_whose_blob_is_gone_runs_and_the_rest_are_hits(
+    client: Client, settings: Settings
+) -> None:
+    calls.clear()
+    run(fanned, client=client)
+    (made,) = _step_runs(client, "fanned")
+    lost = client.list_artifacts(made["shifted[1]"].info.run_id, "outputs/output")
+    blobs = Path(str(settings.resolved_artifact_root()).removeprefix("file://")) / "blobs"
+    for file in lost:
+        assert file.digest is not None
+        (blobs / file.digest[:2] / file.digest[2:]).unlink()  # the blob store's layout
+    again = run(fanned, client=client)
+    states = _states(again)
+    assert [states[f"shifted[{i}]"] for i in range(4)] == [
+        StepState.CACHED,
+        StepState.SUCCEEDED,
+        StepState.CACHED,
+        StepState.CACHED,
+    ]
+    assert again.output == [100, 101, 102, 103] and calls["shifted"] == 5
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_expired_outputs_are_a_miss(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     """An hour's expiry, and the cache's clock moved on by more than that (not a sleep: a short
@@ -163,7 +283,7 @@ def test_expired_outputs_are_a_miss(client: Client, monkeypatch: pytest.MonkeyPa
     run(expiring, client=client)
     assert run(expiring, client=client).step("brief").state is StepState.CACHED
     later = time.time() + 3700
-    monkeypatch.setattr(tracking, "clock", lambda: later)
+    monkeypatch.setattr(cached_steps, "clock", lambda: later)
     assert run(expiring, client=client).step("brief").state is StepState.SUCCEEDED
     assert calls["brief"] == 2
 

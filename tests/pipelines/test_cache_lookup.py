@@ -1,6 +1,7 @@
-"""``Client.find_cached_step``: the narrow read a cache hit makes, on both transports and both
-databases: the newest finished step run under a key, its tags, params and output files, and
-which outputs lost a blob."""
+"""``Client.find_cached_step`` and ``find_cached_steps``: the narrow read a cache hit makes,
+alone or for a fan-out's iterations together, on both transports and both databases: the
+newest finished step run under a key, its tags, params and output files, and which outputs
+lost a blob."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from clew.client.client import Client
 from clew.core.errors import InvalidInput
 from clew.core.settings import Settings
+from clew.pipelines.records import MAX_BATCH, CacheLookup
 from clew.pipelines.run_tags import CACHE_KEY_TAG, CACHED_FROM_TAG, OUTPUT_TAG
 
 KEY, OTHER = "a" * 64, "b" * 64
@@ -120,3 +122,37 @@ def test_bad_lookups_are_refused(
 ) -> None:
     with pytest.raises(InvalidInput):
         client.find_cached_step(experiment, key, **extra)  # type: ignore[arg-type]
+
+
+def test_many_lookups_are_answered_in_one_call_in_order(client: Client, tmp_path: Path) -> None:
+    experiment = client.create_experiment("many")
+    made = _step_run(client, experiment, tmp_path, KEY, files={"a.json": b"1"})
+    other = _step_run(client, experiment, tmp_path, OTHER, files={"a.json": b"1"})  # one blob
+    asked = [
+        CacheLookup(OTHER),
+        CacheLookup("d" * 64),
+        CacheLookup(KEY),
+        CacheLookup(KEY, exclude=(made,)),
+        CacheLookup(KEY, run_id=other),
+        CacheLookup(OTHER, run_id=other),
+    ]
+    found = client.find_cached_steps(experiment, asked)
+    assert [None if f is None else f.run_id for f in found] == [
+        other,
+        None,
+        made,
+        None,
+        None,
+        other,
+    ]
+    # Each answer is what the lookup alone finds.
+    assert found[0] == client.find_cached_step(experiment, OTHER)
+    assert found[2] == client.find_cached_step(experiment, KEY)
+    assert client.find_cached_steps(experiment, []) == []
+
+
+def test_a_batch_with_one_bad_lookup_is_refused_whole(client: Client) -> None:
+    with pytest.raises(InvalidInput):
+        client.find_cached_steps("1", [CacheLookup(KEY), CacheLookup("not-a-digest")])
+    with pytest.raises(InvalidInput):
+        client.find_cached_steps("1", [CacheLookup(KEY)] * (MAX_BATCH + 1))

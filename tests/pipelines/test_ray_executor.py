@@ -359,6 +359,21 @@ def test_a_step_whose_worker_is_killed_fails_once_not_retried_by_ray(
 
 
 @sqlite_only
+def test_a_fan_outs_iterations_are_served_from_the_cache_together(
+    ray_executor: Any, local_client: Client
+) -> None:
+    first = run(fan, client=local_client, executor=ray_executor)
+    second = run(fan, client=local_client, executor=ray_executor)
+    assert first.output == second.output == 14
+    assert {s.state for s in second.steps.values()} == {StepState.CACHED}
+    # Looked up two at a time (the loop's parallelism), each hit a reference, not a value.
+    refs = [second.step(f"inc[{i}]").outputs["output"] for i in range(4)]
+    assert all(isinstance(ref, StoredOutput) for ref in refs)
+    made = _children(local_client, first_root(local_client, "fan"))
+    assert [ref.run_id for ref in refs] == [made[f"inc[{i}]"].info.run_id for i in range(4)]
+
+
+@sqlite_only
 def test_a_second_run_is_served_from_the_cache(
     ray_executor: Any, local_client: Client, tmp_path: Path
 ) -> None:
@@ -374,12 +389,12 @@ def test_a_second_run_is_served_from_the_cache(
     assert ref.run_id == _children(local_client, first_root(local_client))["counted"].info.run_id
 
 
-def first_root(client: Client) -> str:
-    experiment = client.get_experiment_by_name("cached")
+def first_root(client: Client, name: str = "cached") -> str:
+    experiment = client.get_experiment_by_name(name)
     assert experiment is not None
     roots = client.search_runs(
         [experiment.experiment_id],
-        "tags.`clew.pipeline` = 'cached'",
+        f"tags.`clew.pipeline` = '{name}'",
         order_by=["attributes.start_time ASC"],
     )
     return str(roots.items[0].info.run_id)

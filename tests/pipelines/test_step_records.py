@@ -1,5 +1,5 @@
 """A step's records in one call each, on both transports and both databases: a cache hit's
-whole step run (``record_cached_pipeline_step``), and a step's end carrying its small
+whole step run (``record_cached_pipeline_step``, or a fan-out's hits together), and a step's end carrying its small
 outputs' files (``record_pipeline_step(files=...)``); all of a call or nothing of it."""
 
 from __future__ import annotations
@@ -10,7 +10,14 @@ import pytest
 
 from clew.client.client import Client
 from clew.core.errors import InvalidInput, NotFound
-from clew.pipelines.records import MAX_INLINE_BYTES, StepInput, StepOutput, manifest_digest
+from clew.pipelines.records import (
+    MAX_BATCH,
+    MAX_INLINE_BYTES,
+    CachedStepRecord,
+    StepInput,
+    StepOutput,
+    manifest_digest,
+)
 from clew.pipelines.run_tags import CACHED_FROM_TAG, OUTPUT_TAG, PIPELINE_RUN_TAG, STATE_TAG
 
 
@@ -78,6 +85,52 @@ def test_a_cached_step_run_reading_an_unrecorded_output_is_not_made(client: Clie
         )
     assert len(client.list_audit(limit=1000)) == before
     assert [r.info.run_id for r in client.search_runs([experiment])] == [root]
+
+
+def test_cache_hits_found_together_are_made_whole_together(client: Client) -> None:
+    experiment, root = _pipeline_run(client, "hits-together")
+    producer, digest = _producer(client, experiment, root)
+    steps = [
+        CachedStepRecord(
+            f"consumer[{i}]",
+            (StepOutput("output", digest, "json"),),
+            (StepInput("x", producer, "output"),),
+            {"i": str(i)},
+            {PIPELINE_RUN_TAG: root, STATE_TAG: "CACHED", CACHED_FROM_TAG: producer},
+        )
+        for i in range(3)
+    ]
+    made = client.record_cached_pipeline_steps(root, experiment, steps)
+    assert len(set(made)) == 3
+    for i, step_id in enumerate(made):
+        run = client.get_run(step_id)
+        assert run.info.run_name == f"consumer[{i}]" and run.info.status == "FINISHED"
+        assert run.info.parent_run_id == root and run.data.params == {"i": str(i)}
+        assert run.data.tags[STATE_TAG] == "CACHED"
+    edges = client.pipeline_step_edges(root, made)
+    assert sorted((e[0], e[1]) for e in edges) == sorted(
+        (step_id, kind) for step_id in made for kind in ("INPUT", "OUTPUT")
+    )
+    actions = [e.action for e in client.list_audit(limit=6)][::-1]  # oldest first
+    assert actions == 3 * ["run.create", "pipeline_step.record"]
+
+
+def test_a_batch_of_cache_hits_with_one_it_cannot_take_writes_nothing(client: Client) -> None:
+    experiment, root = _pipeline_run(client, "hits-refused")
+    _, digest = _producer(client, experiment, root)
+    good = CachedStepRecord("good", (StepOutput("output", digest, "json"),))
+    orphan = CachedStepRecord("orphan", inputs=(StepInput("x", "1" * 32, "output"),))
+    before = len(client.list_audit(limit=1000))
+    with pytest.raises(NotFound):
+        client.record_cached_pipeline_steps(root, experiment, [good, good, orphan])
+    too_many = [good] * (MAX_BATCH + 1)
+    wide = [CachedStepRecord("wide", (StepOutput("output", digest, "json"),) * 600)] * 2
+    for refused in (too_many, wide, []):
+        with pytest.raises(InvalidInput):
+            client.record_cached_pipeline_steps(root, experiment, refused)
+    assert len(client.list_audit(limit=1000)) == before
+    names = {r.info.run_name for r in client.search_runs([experiment])}
+    assert "good" not in names and "orphan" not in names
 
 
 def test_a_steps_end_stores_its_small_outputs_files_with_it(client: Client) -> None:

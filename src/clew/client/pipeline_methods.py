@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from clew.pipelines.records import CachedStep, PipelineRunInfo, StepInput, StepOutput
+from clew.pipelines.records import (
+    CachedStep,
+    CachedStepRecord,
+    CacheLookup,
+    PipelineRunInfo,
+    StepInput,
+    StepOutput,
+)
 
 if TYPE_CHECKING:
     from clew.client.transport import Transport
@@ -58,9 +65,16 @@ class PipelineMethods:
         """A step run that was a cache hit, in one request and transaction: a FINISHED run
         named ``run_name`` nested under ``pipeline_run_id``, with its ``params`` and ``tags``,
         its output nodes (the outputs it adopted) and its input edges. Returns its run id."""
-        return self.transport.record_cached_pipeline_step(pipeline_run_id, experiment_id,
-                                                          run_name, outputs, inputs,
-                                                          params or {}, tags or {})  # fmt: skip
+        step = CachedStepRecord(run_name, tuple(outputs), tuple(inputs), params or {}, tags or {})
+        return self.record_cached_pipeline_steps(pipeline_run_id, experiment_id, [step])[0]
+
+    def record_cached_pipeline_steps(
+        self, pipeline_run_id: str, experiment_id: str, steps: Sequence[CachedStepRecord]
+    ) -> list[str]:
+        """Several cache hits' step runs as ``record_cached_pipeline_step`` makes one, all in
+        one request and transaction (at most ``records.MAX_BATCH``, with ``MAX_EDGES`` edges
+        in all); their run ids, in order."""
+        return self.transport.record_cached_pipeline_steps(pipeline_run_id, experiment_id, steps)
 
     def finish_pipeline_run(self, run_id: str, state: str) -> PipelineRunInfo:
         return self.transport.finish_pipeline_run(run_id, state)
@@ -94,6 +108,12 @@ class PipelineMethods:
         later and is not in ``exclude``; with ``run_id``, that step run if it is under the key.
         It comes with its tags, params and each output's files with digests, and the outputs
         whose blobs are gone (``missing``), in one read: what a cache hit checks."""
-        return self.transport.find_cached_step(
-            experiment_id, cache_key, started_since, run_id, exclude
-        )
+        lookup = CacheLookup(cache_key, started_since, run_id, tuple(exclude))
+        return self.find_cached_steps(experiment_id, [lookup])[0]
+
+    def find_cached_steps(
+        self, experiment_id: str, lookups: Sequence[CacheLookup]
+    ) -> list[CachedStep | None]:
+        """Several lookups as ``find_cached_step`` makes one, in one read (at most
+        ``records.MAX_BATCH``): for each, what it found or None."""
+        return self.transport.find_cached_steps(experiment_id, lookups)

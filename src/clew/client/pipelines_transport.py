@@ -2,8 +2,8 @@
 
 Local calls ``PipelineService`` in-process as the OS user; HTTP calls ``/api/v1/pipeline-runs``
 through the transport's own request plumbing (retries, error mapping). Starting a run is not
-retried (a replay would be refused as a second start), nor is recording a cached step (it
-makes the step's run); recording a step's end and finishing are idempotent and are.
+retried (a replay would be refused as a second start), nor is recording cached steps (it
+makes the steps' runs); recording a step's end and finishing are idempotent and are.
 """
 
 from __future__ import annotations
@@ -12,7 +12,14 @@ import base64
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from clew.pipelines.records import CachedStep, PipelineRunInfo, StepInput, StepOutput
+from clew.pipelines.records import (
+    CachedStep,
+    CachedStepRecord,
+    CacheLookup,
+    PipelineRunInfo,
+    StepInput,
+    StepOutput,
+)
 
 if TYPE_CHECKING:
     from clew.core.actor import Actor
@@ -43,19 +50,12 @@ class LocalPipelines:
                                             inputs, params=params, tags=tags, status=status,
                                             files=files)  # fmt: skip
 
-    def record_cached_pipeline_step(
-        self,
-        pipeline_run_id: str,
-        experiment_id: str,
-        run_name: str,
-        outputs: Sequence[StepOutput],
-        inputs: Sequence[StepInput],
-        params: Mapping[str, str],
-        tags: Mapping[str, str],
-    ) -> str:
-        return self.platform.pipelines.record_cached_step(self.actor, pipeline_run_id,
-                                                          experiment_id, run_name, outputs,
-                                                          inputs, params=params, tags=tags)  # fmt: skip
+    def record_cached_pipeline_steps(
+        self, pipeline_run_id: str, experiment_id: str, steps: Sequence[CachedStepRecord]
+    ) -> list[str]:
+        return self.platform.pipelines.record_cached_steps(
+            self.actor, pipeline_run_id, experiment_id, steps
+        )
 
     def finish_pipeline_run(self, run_id: str, state: str) -> PipelineRunInfo:
         return self.platform.pipelines.finish_run(self.actor, run_id, state)
@@ -69,22 +69,10 @@ class LocalPipelines:
     def pipeline_step_edges(self, run_id: str, step_run_ids: Sequence[str]) -> list[Edge]:
         return list(self.platform.pipelines.step_edges(self.actor, run_id, step_run_ids))
 
-    def find_cached_step(
-        self,
-        experiment_id: str,
-        cache_key: str,
-        started_since: int | None = None,
-        run_id: str | None = None,
-        exclude: Sequence[str] = (),
-    ) -> CachedStep | None:
-        return self.platform.pipelines.find_cached_step(
-            self.actor,
-            experiment_id,
-            cache_key,
-            started_since=started_since,
-            run_id=run_id,
-            exclude=exclude,
-        )
+    def find_cached_steps(
+        self, experiment_id: str, lookups: Sequence[CacheLookup]
+    ) -> list[CachedStep | None]:
+        return self.platform.pipelines.find_cached_steps(self.actor, experiment_id, lookups)
 
 
 def _info(data: dict[str, Any]) -> PipelineRunInfo:
@@ -132,27 +120,25 @@ class HttpPipelines:
         path = f"/pipeline-runs/{pipeline_run_id}/steps/{step_run_id}"
         self.request("POST", path, body=body, idempotent=True)
 
-    def record_cached_pipeline_step(
-        self,
-        pipeline_run_id: str,
-        experiment_id: str,
-        run_name: str,
-        outputs: Sequence[StepOutput],
-        inputs: Sequence[StepInput],
-        params: Mapping[str, str],
-        tags: Mapping[str, str],
-    ) -> str:
+    def record_cached_pipeline_steps(
+        self, pipeline_run_id: str, experiment_id: str, steps: Sequence[CachedStepRecord]
+    ) -> list[str]:
         body = {
             "experiment_id": experiment_id,
-            "run_name": run_name,
-            "outputs": [vars(o) for o in outputs],
-            "inputs": [vars(i) for i in inputs],
-            "params": dict(params),
-            "tags": dict(tags),
+            "steps": [
+                {
+                    "run_name": step.run_name,
+                    "outputs": [vars(o) for o in step.outputs],
+                    "inputs": [vars(i) for i in step.inputs],
+                    "params": dict(step.params),
+                    "tags": dict(step.tags),
+                }
+                for step in steps
+            ],
         }
-        # Not retried, as a run's creation is not: a replay would record a second step run.
-        data = self._json("POST", f"/pipeline-runs/{pipeline_run_id}/cached-steps", body=body)
-        return str(data["run_id"])
+        # Not retried, as a run's creation is not: a replay would record second step runs.
+        path = f"/pipeline-runs/{pipeline_run_id}/cached-steps/batch"
+        return [str(run_id) for run_id in self._json("POST", path, body=body)["run_ids"]]
 
     def finish_pipeline_run(self, run_id: str, state: str) -> PipelineRunInfo:
         data = self._json(
@@ -179,21 +165,20 @@ class HttpPipelines:
             (e["run_id"], e["type"], e["name"], e["node_id"], e["digest"]) for e in data["edges"]
         ]
 
-    def find_cached_step(
-        self,
-        experiment_id: str,
-        cache_key: str,
-        started_since: int | None = None,
-        run_id: str | None = None,
-        exclude: Sequence[str] = (),
-    ) -> CachedStep | None:
-        params: dict[str, Any] = {}
-        if started_since is not None:
-            params["started_since"] = started_since
-        if run_id is not None:
-            params["run_id"] = run_id
-        if exclude:
-            params["exclude"] = list(exclude)
-        path = f"/pipeline-cache/{experiment_id}/{cache_key}"
-        data = self._json("GET", path, params=params, idempotent=True)
-        return None if data["step"] is None else CachedStep.from_dict(data["step"])
+    def find_cached_steps(
+        self, experiment_id: str, lookups: Sequence[CacheLookup]
+    ) -> list[CachedStep | None]:
+        body = {
+            "lookups": [
+                {
+                    "cache_key": lk.cache_key,
+                    "started_since": lk.started_since,
+                    "run_id": lk.run_id,
+                    "exclude": list(lk.exclude),
+                }
+                for lk in lookups
+            ]
+        }
+        path = f"/pipeline-cache/{experiment_id}/lookups"
+        data = self._json("POST", path, body=body, idempotent=True)  # a read: safe to replay
+        return [None if step is None else CachedStep.from_dict(step) for step in data["steps"]]

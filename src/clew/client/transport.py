@@ -17,7 +17,14 @@ from clew.core.audit_model import AuditEvent, Verification
 from clew.governance.model import AccessToken, CreatedToken, RoleBinding, Team, User
 from clew.lineage.model import LineageGraph
 from clew.pipelines.job_records import Job, PipelineVersion, Schedule
-from clew.pipelines.records import CachedStep, PipelineRunInfo, StepInput, StepOutput
+from clew.pipelines.records import (
+    CachedStep,
+    CachedStepRecord,
+    CacheLookup,
+    PipelineRunInfo,
+    StepInput,
+    StepOutput,
+)
 from clew.registry.logged_model import (
     DatasetFilter,
     LoggedModel,
@@ -309,30 +316,18 @@ class Transport(Protocol):
         status: str | None = None,
         files: Mapping[str, Mapping[str, bytes]] | None = None,
     ) -> None: ...
-    def record_cached_pipeline_step(
-        self,
-        pipeline_run_id: str,
-        experiment_id: str,
-        run_name: str,
-        outputs: Sequence[StepOutput],
-        inputs: Sequence[StepInput],
-        params: Mapping[str, str],
-        tags: Mapping[str, str],
-    ) -> str: ...
+    def record_cached_pipeline_steps(
+        self, pipeline_run_id: str, experiment_id: str, steps: Sequence[CachedStepRecord]
+    ) -> list[str]: ...
     def finish_pipeline_run(self, run_id: str, state: str) -> PipelineRunInfo: ...
     def get_pipeline_run(self, run_id: str) -> PipelineRunInfo: ...
     def pipeline_run_heartbeat(self, run_id: str, interval_s: float) -> PipelineRunInfo: ...
     def pipeline_step_edges(
         self, run_id: str, step_run_ids: Sequence[str]
     ) -> list[tuple[str, str, str, int, str]]: ...
-    def find_cached_step(
-        self,
-        experiment_id: str,
-        cache_key: str,
-        started_since: int | None = None,
-        run_id: str | None = None,
-        exclude: Sequence[str] = (),
-    ) -> CachedStep | None: ...
+    def find_cached_steps(
+        self, experiment_id: str, lookups: Sequence[CacheLookup]
+    ) -> list[CachedStep | None]: ...
 
     # lineage
     def get_lineage(

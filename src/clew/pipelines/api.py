@@ -11,7 +11,13 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from clew.core.errors import InvalidInput
-from clew.pipelines.records import StepInput, StepOutput
+from clew.pipelines.records import (
+    MAX_BATCH,
+    CachedStepRecord,
+    CacheLookup,
+    StepInput,
+    StepOutput,
+)
 from clew.server.deps import ActorDep, PlatformDep
 from clew.server.routing import FeatureRouter
 
@@ -51,17 +57,42 @@ class RecordStep(BaseModel):
     files: dict[str, dict[str, str]] = {}
 
 
-class RecordCachedStep(BaseModel):
-    experiment_id: Annotated[str, Field(pattern=r"^[0-9]+$", max_length=19)]
-    run_name: Annotated[str, Field(min_length=1, max_length=500)]
+ExperimentId = Annotated[str, Field(pattern=r"^[0-9]+$", max_length=19)]
+RunName = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class CachedStepIn(BaseModel):
+    run_name: RunName
     outputs: Annotated[list[OutputIn], Field(max_length=1000)] = []
     inputs: Annotated[list[InputIn], Field(max_length=1000)] = []
     params: dict[str, str] = {}
     tags: dict[str, str] = {}
 
+    def record(self) -> CachedStepRecord:
+        return CachedStepRecord(
+            self.run_name,
+            tuple(StepOutput(o.name, o.digest, o.materializer) for o in self.outputs),
+            tuple(StepInput(i.name, i.producer_run_id, i.output) for i in self.inputs),
+            self.params,
+            self.tags,
+        )
+
+
+class RecordCachedStep(CachedStepIn):
+    experiment_id: ExperimentId
+
+
+class RecordCachedSteps(BaseModel):
+    experiment_id: ExperimentId
+    steps: Annotated[list[CachedStepIn], Field(min_length=1, max_length=MAX_BATCH)]
+
 
 class CachedStepRecorded(BaseModel):
     run_id: str
+
+
+class CachedStepsRecorded(BaseModel):
+    run_ids: list[str]
 
 
 class FinishRun(BaseModel):
@@ -108,6 +139,21 @@ class CachedStepFound(BaseModel):
     step: CachedStepOut | None
 
 
+class LookupIn(BaseModel):
+    cache_key: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    started_since: int | None = None
+    run_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
+    exclude: Annotated[list[str], Field(max_length=100)] = []
+
+
+class Lookups(BaseModel):
+    lookups: Annotated[list[LookupIn], Field(max_length=MAX_BATCH)]
+
+
+class CachedStepsFound(BaseModel):
+    steps: list[CachedStepOut | None]
+
+
 def _json(data: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
@@ -152,17 +198,25 @@ def record_cached_pipeline_step(
 ) -> Response:
     """A step run that was a cache hit, whole: a FINISHED run nested under the pipeline run,
     with its params, tags, output nodes and input edges, in one transaction."""
-    step_run_id = platform.pipelines.record_cached_step(
-        actor,
-        run_id,
-        body.experiment_id,
-        body.run_name,
-        outputs=[StepOutput(o.name, o.digest, o.materializer) for o in body.outputs],
-        inputs=[StepInput(i.name, i.producer_run_id, i.output) for i in body.inputs],
-        params=body.params,
-        tags=body.tags,
+    recorded = platform.pipelines.record_cached_steps(
+        actor, run_id, body.experiment_id, [body.record()]
     )
-    return _json({"run_id": step_run_id}, 201)
+    return _json({"run_id": recorded[0]}, 201)
+
+
+@router.post(
+    "/pipeline-runs/{run_id}/cached-steps/batch",
+    status_code=201,
+    response_model=CachedStepsRecorded,
+)
+def record_cached_pipeline_steps(
+    run_id: RunId, body: RecordCachedSteps, platform: PlatformDep, actor: ActorDep
+) -> Response:
+    """Several cache hits' step runs, whole, in one transaction (a fan-out's hits found
+    together); the new runs' ids in order."""
+    steps = [step.record() for step in body.steps]
+    recorded = platform.pipelines.record_cached_steps(actor, run_id, body.experiment_id, steps)
+    return _json({"run_ids": recorded}, 201)
 
 
 def _decoded(files: dict[str, str]) -> dict[str, bytes]:
@@ -215,3 +269,20 @@ def find_cached_step(
         actor, experiment_id, cache_key, started_since=started_since, run_id=run_id, exclude=exclude
     )
     return _json({"step": None if found is None else found.to_dict()})
+
+
+@router.post("/pipeline-cache/{experiment_id}/lookups", response_model=CachedStepsFound)
+def find_cached_steps(
+    experiment_id: Annotated[str, Path(pattern=r"^[0-9]+$")],
+    body: Lookups,
+    platform: PlatformDep,
+    actor: ActorDep,
+) -> Response:
+    """Several cache lookups in one read (a POST for the body's size: it writes nothing);
+    for each, the step run found, or null (``PipelineService.find_cached_steps``)."""
+    lookups = [
+        CacheLookup(lk.cache_key, lk.started_since, lk.run_id, tuple(lk.exclude))
+        for lk in body.lookups
+    ]
+    found = platform.pipelines.find_cached_steps(actor, experiment_id, lookups)
+    return _json({"steps": [None if step is None else step.to_dict() for step in found]})

@@ -2,7 +2,8 @@
 still stored (each file's blob there, the manifest matching the tagged digest) without loading
 them (``Deferred``, or references for a by-reference executor).
 
-One narrow read per candidate (``Client.find_cached_step``) brings the step run's tags, params
+One narrow read per candidate (``Client.find_cached_step``, or ``find_cached_steps`` for a
+fan-out's first candidates together) brings the step run's tags, params
 and output files with their blobs checked; a general run search and a file listing and blob
 opening per file cost about twice that a hit.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -48,13 +50,15 @@ def find_hit(
     expiry_s: float | None,
     now_s: float,
     by_ref: bool,
+    passed: Sequence[str] = (),
 ) -> tuple[CachedStep, StoredOutputs] | None:
     """The newest finished step run of ``experiment_id`` under ``key`` (not ``run_id``, the
-    step run asking; started within ``expiry_s`` of ``now_s`` if it expires) whose outputs
-    are all still stored, with them; one read per step run tried. ``run_id`` is None when
-    the asking step run has no tracked run yet (a hit makes it whole)."""
-    since = None if expiry_s is None else math.ceil((now_s - expiry_s) * 1000)
-    passed = [] if run_id is None else [run_id]
+    step run asking, nor one ``passed`` over already; started within ``expiry_s`` of
+    ``now_s`` if it expires) whose outputs are all still stored, with them; one read per
+    step run tried. ``run_id`` is None when the asking step run has no tracked run yet (a
+    hit makes it whole)."""
+    since = since_ms(expiry_s, now_s)
+    passed = [*passed] if run_id is None else [*passed, run_id]
     for _ in range(MAX_CANDIDATES):
         found = client.find_cached_step(experiment_id, key, started_since=since, exclude=passed)
         if found is None:
@@ -64,6 +68,11 @@ def find_hit(
             return found, outputs
         passed.append(found.run_id)  # its files are gone: not a hit (KFP does not check, #7939)
     return None
+
+
+def since_ms(expiry_s: float | None, now_s: float) -> int | None:
+    """The earliest start (UTC ms) of a step run that a lookup at ``now_s`` may find."""
+    return None if expiry_s is None else math.ceil((now_s - expiry_s) * 1000)
 
 
 def stored_outputs(

@@ -9,6 +9,10 @@ and report back through a queue, so there are no locks around the graph. Each pa
 - starts those, at most ``parallelism`` iterations of a loop at a time;
 - fails a running step whose timeout passed, and retries a failed one after its backoff.
 
+The step runs a pass starts go to the executor together (``submissions``): those the hooks
+look up in a cache together (a fan-out's iterations) as one job per group, whose misses then
+run one by one; the rest one job each.
+
 Each attempt is an ``attempts.Attempt`` that the scheduler (on a timeout) and the worker (as
 the function returns) race to settle: a timed-out attempt that returns late records nothing,
 and an executor that can stop it (the process pool) does.
@@ -35,7 +39,8 @@ from clew.pipelines.attempts import Abandoned, Attempt
 from clew.pipelines.conditions import ConditionError, evaluate
 from clew.pipelines.executors import Executor, Invoker, ThreadExecutor, import_step
 from clew.pipelines.flatten import flatten
-from clew.pipelines.hooks import Cached, Hooks, outputs_of
+from clew.pipelines.hooks import Cached, Hooks, Missed, Start, outputs_of
+from clew.pipelines.loop_slots import LoopSlots
 from clew.pipelines.state import (
     Outputs,
     PipelineRunResult,
@@ -45,6 +50,7 @@ from clew.pipelines.state import (
     StopBranch,
     resolved,
 )
+from clew.pipelines.submissions import Miss, Submissions
 
 Key = tuple[str, tuple[int, ...]]
 Listener = Callable[[StepRun], None]
@@ -86,15 +92,14 @@ class Engine:
         self.runs: dict[Key, StepRun] = {}
         self.items: dict[tuple[str, tuple[int, ...]], list[Any]] = {}
         # Indexes kept as runs change, so a pass costs what changed, not the whole graph:
-        # the tasks whose runs all exist, each task's runs, the runs not yet started, how many
-        # runs are not terminal (Finally ones apart), and per loop iteration how many of its
-        # runs are not terminal and which iterations have started and not finished.
+        # the tasks whose runs all exist, each task's runs, the runs not yet started, and how
+        # many runs are not terminal (Finally ones apart).
         self._all_made: set[str] = set()
         self._runs_of: dict[str, list[StepRun]] = {t.name: [] for t in self.spec.tasks}
         self._pending: dict[Key, StepRun] = {}
         self._open = {False: 0, True: 0}
-        self._open_in: dict[tuple[str, tuple[int, ...]], int] = {}
-        self._busy: dict[tuple[str, tuple[int, ...]], set[int]] = {}
+        #: Which loop iterations are under way, and the runs waiting for a slot.
+        self._slots = LoopSlots()
         # Which pending runs a pass tries: only those something happened to since they were
         # last tried (made, an input's producer ended, a slot of their loop freed, a retry's
         # backoff passed, or the run as a whole changed: a cancel, a failure, the regular
@@ -109,12 +114,12 @@ class Engine:
         self._dirty: dict[Key, None] = {}
         self._order: dict[Key, int] = {}
         self._made = itertools.count()
-        #: Runs ready but for their loop's parallelism: by (loop, prefix), then iteration.
-        self._blocked: dict[tuple[str, tuple[int, ...]], dict[int, dict[Key, None]]] = {}
         self._mood: tuple[bool, bool, bool] = (False, False, False)
         self._unmade = list(self.spec.tasks)
         self._regular_unmade = sum(not t.is_finally for t in self.spec.tasks)
         self._done: queue.Queue[tuple[Key, int, BaseException | None, Any]] = queue.Queue()
+        #: Hands the attempts a pass made ready to the executor as it ends.
+        self._submissions = Submissions(self.executor, self.hooks, self._done)
         self._attempt: dict[Key, int] = {}
         #: The attempt under way of each running step run.
         self._running: dict[Key, Attempt] = {}
@@ -223,9 +228,7 @@ class Engine:
         self._runs_of[task.name].append(run)
         self._make_pending(key, run)
         self._open[task.is_finally] += 1
-        for depth, loop in enumerate(task.loops):
-            here = (loop.id, run.index[: depth + 1])
-            self._open_in[here] = self._open_in.get(here, 0) + 1
+        self._slots.made(task, run.index)
 
     def _make_pending(self, key: Key, run: StepRun) -> None:
         self._pending[key] = run
@@ -343,6 +346,10 @@ class Engine:
     # ---- settling and starting ----------------------------------------------------------------
 
     def _settle_and_start(self) -> None:
+        self._settle()
+        self._submissions.submit()
+
+    def _settle(self) -> None:
         now = time.monotonic()
         for key, at in self._not_before.items():
             if at <= now:  # a retry whose backoff has passed
@@ -397,41 +404,9 @@ class Engine:
             self._failed = not task.is_finally or self._failed
             self._end(run, StepState.FAILED, f"its condition cannot be decided: {exc}")
             return
-        refused = self._refused(task, run.index)
-        if refused is not None:  # tried again when a slot frees or its iteration starts
-            where, iteration = refused
-            self._blocked.setdefault(where, {}).setdefault(iteration, {})[(run.task, run.index)] = (
-                None
-            )
-            return
+        if self._slots.refuse(task, run.index):  # tried again when a slot frees or its
+            return  # iteration starts
         self._start(task, run, kwargs)
-
-    def _refused(
-        self, task: g.TaskSpec, index: tuple[int, ...]
-    ) -> tuple[tuple[str, tuple[int, ...]], int] | None:
-        """At most ``parallelism`` iterations of each loop are under way at once: the loop
-        (and prefix) and iteration that has to wait, or None."""
-        for depth, loop in enumerate(task.loops):
-            if loop.parallelism <= 0:
-                continue
-            # Iterations with a run that started and a run not yet terminal (``_busy``).
-            busy = self._busy.get((loop.id, index[:depth]), set())
-            if index[depth] not in busy and len(busy) >= loop.parallelism:
-                return (loop.id, index[:depth]), index[depth]
-        return None
-
-    def _unblock(self, where: tuple[str, tuple[int, ...]], iteration: int | None) -> None:
-        """Wake the runs waiting for a slot of loop ``where``: those of ``iteration`` (it has
-        just started, so they are admitted), or all of them (a slot freed)."""
-        blocked = self._blocked.get(where)
-        if not blocked:
-            return
-        if iteration is None:
-            for keys in blocked.values():
-                self._dirty.update(keys)
-            blocked.clear()
-        elif iteration in blocked:
-            self._dirty.update(blocked.pop(iteration))
 
     def _start(self, task: g.TaskSpec, run: StepRun, kwargs: dict[str, Any]) -> None:
         key = (run.task, run.index)
@@ -442,12 +417,7 @@ class Engine:
         run.state = StepState.RUNNING
         run.started_at = run.started_at or time.time()
         self._pending.pop(key, None)
-        for depth, loop in enumerate(task.loops):
-            where = (loop.id, run.index[:depth])
-            busy = self._busy.setdefault(where, set())
-            if run.index[depth] not in busy:
-                busy.add(run.index[depth])
-                self._unblock(where, run.index[depth])
+        self._dirty.update(dict.fromkeys(self._slots.started(task, run.index)))
         self._not_before.pop(key, None)
         if task.options.timeout_s is not None:
             self._deadline[key] = time.monotonic() + task.options.timeout_s
@@ -457,16 +427,16 @@ class Engine:
         invoker = _settling(self.invokers[task.name], under_way)
         self._running[key] = under_way
 
-        def call() -> None:
+        def call(looked_up: Missed | None = None) -> None:
             try:
                 with attempts.running(under_way):
-                    value = hooks.call(task, run, invoker, kwargs)
+                    value = hooks.call(task, run, invoker, kwargs, looked_up)
             except BaseException as exc:  # reported to the loop, never lost on the thread
                 self._done.put((key, attempt, exc, None))
             else:
                 self._done.put((key, attempt, None, value))
 
-        self.executor.submit(call)
+        self._submissions.add(key, attempt, Start(task, run, invoker, kwargs, under_way), call)
 
     # ---- completions --------------------------------------------------------------------------
 
@@ -474,6 +444,14 @@ class Engine:
         run = self.runs[key]
         if attempt != self._attempt.get(key) or run.state is not StepState.RUNNING:
             return  # a timed-out attempt finishing late, or canceled meanwhile
+        if isinstance(value, Miss):
+            if not self._cancel.is_set():
+                self.executor.submit(value.call)  # not in the cache: it runs now
+                return
+            self._deadline.pop(key, None)
+            self._running.pop(key, None)
+            self._end(run, StepState.CANCELED, "the pipeline run was canceled")
+            return
         self._deadline.pop(key, None)
         self._running.pop(key, None)
         task = self.tasks[run.task]
@@ -526,15 +504,7 @@ class Engine:
             task = self.tasks[run.task]
             self._pending.pop((run.task, run.index), None)
             self._open[task.is_finally] -= 1
-            for depth, loop in enumerate(task.loops):
-                here = (loop.id, run.index[: depth + 1])
-                self._open_in[here] -= 1
-                if not self._open_in[here]:  # the iteration has finished
-                    where = (loop.id, run.index[:depth])
-                    busy = self._busy.get(where)
-                    if busy is not None and run.index[depth] in busy:
-                        busy.discard(run.index[depth])
-                        self._unblock(where, None)
+            self._dirty.update(dict.fromkeys(self._slots.ended(task, run.index)))
         run.state, run.reason = state, reason
         if run.started_at is not None:
             run.ended_at = time.time()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 #: Inputs and outputs one ``record_step`` call takes; a fan-in over more is recorded in parts.
@@ -18,6 +18,9 @@ MAX_EDGES = 1000
 MAX_INLINE_BYTES = 256 * 1024
 #: The output files a step's end may carry.
 MAX_INLINE_FILES = 64
+#: Cache lookups, or cached step runs, one batch call takes (``find_cached_steps``,
+#: ``record_cached_pipeline_steps``); a batch's step runs have at most ``MAX_EDGES`` edges.
+MAX_BATCH = 100
 
 
 def manifest_digest(files: Mapping[str, str]) -> str:
@@ -40,6 +43,35 @@ class StepInput:
     name: str
     producer_run_id: str
     output: str
+
+
+@dataclass(frozen=True)
+class CacheLookup:
+    """One question of ``Client.find_cached_steps``: the newest finished step run under
+    ``cache_key`` that started at ``started_since`` (UTC ms) or later and is not in
+    ``exclude``; with ``run_id``, that step run if it is under the key, whatever its status."""
+
+    cache_key: str
+    started_since: int | None = None
+    run_id: str | None = None
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CachedStepRecord:
+    """One step run that was a cache hit, for ``Client.record_cached_pipeline_steps``: a
+    FINISHED run named ``run_name`` with its params and tags, the outputs it adopted and the
+    step outputs it read."""
+
+    run_name: str
+    outputs: tuple[StepOutput, ...] = ()
+    inputs: tuple[StepInput, ...] = ()
+    params: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def edges(self) -> int:
+        return len(self.outputs) + len(self.inputs)
 
 
 #: A running pipeline run whose engine has not beaten for this many of its intervals is lost.

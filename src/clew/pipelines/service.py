@@ -26,7 +26,14 @@ from clew.core.db import Database, retry_conflicts
 from clew.core.errors import InvalidInput, NotFound
 from clew.core.ids import check_experiment_id, check_run_id, now_ms
 from clew.pipelines import records
-from clew.pipelines.records import CachedStep, PipelineRunInfo, StepInput, StepOutput
+from clew.pipelines.records import (
+    CachedStep,
+    CachedStepRecord,
+    CacheLookup,
+    PipelineRunInfo,
+    StepInput,
+    StepOutput,
+)
 from clew.pipelines.run_tags import CACHE_KEY_TAG, CACHED_FROM_TAG, OUTPUT_TAG
 from clew.pipelines.state import PipelineState
 from clew.pipelines.store import PIPELINE, PIPELINE_RUN, PipelineStore
@@ -163,7 +170,6 @@ class PipelineService:
         with self.db.write() as conn:
             record(conn)
 
-    @retry_conflicts
     def record_cached_step(
         self,
         actor: Actor,
@@ -176,32 +182,55 @@ class PipelineService:
         params: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> str:
-        """A step run that was a cache hit, whole, in one transaction: the run, nested under
+        """One cached step run (``record_cached_steps``); returns the new run's id."""
+        step = CachedStepRecord(run_name, tuple(outputs), tuple(inputs), params or {}, tags or {})
+        return self.record_cached_steps(actor, pipeline_run_id, experiment_id, [step])[0]
+
+    @retry_conflicts
+    def record_cached_steps(
+        self,
+        actor: Actor,
+        pipeline_run_id: str,
+        experiment_id: str,
+        steps: Sequence[CachedStepRecord],
+    ) -> list[str]:
+        """Step runs that were cache hits, whole, in one transaction: each a run nested under
         the pipeline run and already FINISHED, with its tags and params
-        (``TrackingService.create_run``, its checks and ``run.create`` event), and its output
-        nodes and input edges (``pipeline_step.record``), as ``record_step`` writes them.
-        Returns the new run's id.
+        (``TrackingService.prepare_run``/``insert_run``, their checks and ``run.create``
+        event), and its output nodes and input edges (``pipeline_step.record``), as
+        ``record_step`` writes them. Returns the new runs' ids, in order.
 
         A hit's run is made as it is recorded, not before the lookup: a hit costs one write
-        where creating the run first and ending it after took two.
+        where creating the run first and ending it after took two, and the hits of a fan-out
+        that are found together share that write.
         """
         check_run_id(pipeline_run_id)
-        _check_edges(outputs, inputs)
-
-        def record(conn: Connection, run_id: str) -> None:
-            self._record_in(conn, actor, pipeline_run_id, run_id, outputs, inputs)
-
-        run = self.tracking.create_run(
-            actor,
-            experiment_id,
-            run_name,
-            tags=tags or {},
-            parent_run_id=pipeline_run_id,
-            params=params or {},
-            status="FINISHED",
-            within=record,
-        )
-        return run.info.run_id
+        if not 0 < len(steps) <= records.MAX_BATCH:
+            raise InvalidInput(f"From 1 to {records.MAX_BATCH} cached step runs in one call")
+        if sum(step.edges for step in steps) > records.MAX_EDGES:
+            raise InvalidInput(f"At most {records.MAX_EDGES} inputs and outputs in one call")
+        for step in steps:
+            _check_edges(step.outputs, step.inputs)
+        new = [
+            self.tracking.prepare_run(
+                actor,
+                experiment_id,
+                step.run_name,
+                tags=step.tags,
+                parent_run_id=pipeline_run_id,
+                params=step.params,
+                status="FINISHED",
+            )
+            for step in steps
+        ]
+        with self.db.write() as conn:
+            store = PipelineStore(conn)
+            self._check_recording(store, actor, pipeline_run_id)
+            for made, step in zip(new, steps, strict=True):
+                self.tracking.insert_run(conn, actor, made)
+                self._record_edges(store, conn, actor, pipeline_run_id, made.info.run_id,
+                                   step.outputs, step.inputs)  # fmt: skip
+        return [made.info.run_id for made in new]
 
     def _store_files(
         self,
@@ -245,8 +274,26 @@ class PipelineService:
         inputs: Sequence[StepInput],
     ) -> None:
         store = PipelineStore(conn)
+        self._check_recording(store, actor, pipeline_run_id)
+        self._record_edges(store, conn, actor, pipeline_run_id, step_run_id, outputs, inputs)
+
+    def _check_recording(self, store: PipelineStore, actor: Actor, pipeline_run_id: str) -> None:
+        """The pipeline run exists and ``actor`` may record its steps."""
         info = self._require_run(store, pipeline_run_id)
         self.authz.check(actor, Permission.EDIT, _resource(info.pipeline))
+
+    def _record_edges(
+        self,
+        store: PipelineStore,
+        conn: Connection,
+        actor: Actor,
+        pipeline_run_id: str,
+        step_run_id: str,
+        outputs: Sequence[StepOutput],
+        inputs: Sequence[StepInput],
+    ) -> None:
+        """A step run's output nodes with OUTPUT edges and INPUT edges to the outputs it read,
+        and their ``pipeline_step.record`` event."""
         if not store.execution_exists(step_run_id):
             raise NotFound("No such step run", run_id=step_run_id)
         now = now_ms()
@@ -317,63 +364,88 @@ class PipelineService:
         run_id: str | None = None,
         exclude: Sequence[str] = (),
     ) -> CachedStep | None:
-        """The newest FINISHED (active) step run of ``experiment_id`` tagged with cache key
-        ``cache_key`` that started at ``started_since`` (UTC ms) or later and is not in
-        ``exclude``; with ``run_id``, that step run if it is in the experiment under the key,
-        whatever its status (a resume adopts what the run it resumes made). None if none is.
+        """One lookup (``find_cached_steps``)."""
+        lookup = CacheLookup(cache_key, started_since, run_id, tuple(exclude))
+        return self.find_cached_steps(actor, experiment_id, [lookup])[0]
 
-        What a cache hit checks comes with it, in one read and no file opened: its tags and
-        params, and each output's files (below ``outputs/<name>/`` of the run that holds them,
-        itself or the run it was a hit of) with digests, each blob checked to exist
-        (``missing``). Whether the files are the tagged output is the caller's to judge (the
-        manifest digest is the engine's).
+    def find_cached_steps(
+        self, actor: Actor, experiment_id: str, lookups: Sequence[CacheLookup]
+    ) -> list[CachedStep | None]:
+        """For each lookup, the newest FINISHED (active) step run of ``experiment_id`` tagged
+        with cache key ``cache_key`` that started at ``started_since`` (UTC ms) or later and
+        is not in ``exclude``; with ``run_id``, that step run if it is in the experiment under
+        the key, whatever its status (a resume adopts what the run it resumes made). None
+        where none is. All of them in one read: a fan-out's steps are looked up together.
+
+        What a cache hit checks comes with it, and no file is opened: its tags and params,
+        and each output's files (below ``outputs/<name>/`` of the run that holds them, itself
+        or the run it was a hit of) with digests, each blob checked to exist (``missing``).
+        Whether the files are the tagged output is the caller's to judge (the manifest digest
+        is the engine's).
         """
         experiment = check_experiment_id(experiment_id)
-        _check_digest(cache_key)
-        if run_id is not None:
-            check_run_id(run_id)
-        if len(exclude) > MAX_EXCLUDED:
-            raise InvalidInput(f"At most {MAX_EXCLUDED} step runs to exclude")
-        for excluded in exclude:
-            check_run_id(excluded)
+        if len(lookups) > records.MAX_BATCH:
+            raise InvalidInput(f"At most {records.MAX_BATCH} lookups in one call")
+        for lookup in lookups:
+            _check_lookup(lookup)
         self.authz.check(actor, Permission.READ, experiment_resource(experiment))
         with self.db.read() as conn:
             store = PipelineStore(conn)
-            found: tuple[str, int] | None = None
-            if run_id is not None:
-                start = store.keyed_run(experiment, CACHE_KEY_TAG, cache_key, run_id)
-                found = None if start is None else (run_id, start)
-            else:
-                skip = set(exclude)
-                since = 0 if started_since is None else int(started_since)
-                limit = len(skip) + 1
-                rows = store.keyed_runs(experiment, CACHE_KEY_TAG, cache_key, since, limit)
-                found = next((row for row in rows if row[0] not in skip), None)
-            if found is None:
-                return None
-            step_id, start_time = found
-            tags = store.run_tags(step_id)
-            params = store.run_params(step_id)
-            source = tags.get(CACHED_FROM_TAG, step_id)
-            if source != step_id:
-                check_run_id(source)
-                self.authz.check(actor, Permission.READ, run_resource(source))
-            stored = ArtifactFileStore(conn).walk(source, "outputs")
+            files = ArtifactFileStore(conn)
+            found = [self._candidate(store, files, actor, experiment, lk) for lk in lookups]
+        present: dict[str, bool] = {}  # a blob shared by files (or step runs) is checked once
+        return [None if step is None else self._with_missing(step, present) for step in found]
+
+    def _candidate(
+        self,
+        store: PipelineStore,
+        files: ArtifactFileStore,
+        actor: Actor,
+        experiment: int,
+        lookup: CacheLookup,
+    ) -> CachedStep | None:
+        """The step run ``lookup`` asks for with its tags, params and output files, read in
+        the caller's transaction; blobs not yet checked."""
+        found: tuple[str, int] | None = None
+        if lookup.run_id is not None:
+            start = store.keyed_run(experiment, CACHE_KEY_TAG, lookup.cache_key, lookup.run_id)
+            found = None if start is None else (lookup.run_id, start)
+        else:
+            skip = set(lookup.exclude)
+            since = 0 if lookup.started_since is None else int(lookup.started_since)
+            rows = store.keyed_runs(experiment, CACHE_KEY_TAG, lookup.cache_key, since,
+                                    len(skip) + 1)  # fmt: skip
+            found = next((row for row in rows if row[0] not in skip), None)
+        if found is None:
+            return None
+        step_id, start_time = found
+        tags = store.run_tags(step_id)
+        params = store.run_params(step_id)
+        source = tags.get(CACHED_FROM_TAG, step_id)
+        if source != step_id:
+            check_run_id(source)
+            self.authz.check(actor, Permission.READ, run_resource(source))
+        stored = files.walk(source, "outputs")
         names = [key[len(OUTPUT_TAG) :] for key in tags if key.startswith(OUTPUT_TAG)]
-        files: dict[str, dict[str, str]] = {}
-        missing: list[str] = []
-        present: dict[str, bool] = {}  # a blob shared by files is checked once
+        below: dict[str, dict[str, str]] = {}
         for name in sorted(names):
             prefix = f"outputs/{name}/"
-            below = {f.path: f.digest for f in stored if f.path.startswith(prefix) and f.digest}
-            files[name] = below
+            below[name] = {
+                f.path: f.digest for f in stored if f.path.startswith(prefix) and f.digest
+            }
+        return CachedStep(step_id, start_time, tags, params, source, below)
+
+    def _with_missing(self, step: CachedStep, present: dict[str, bool]) -> CachedStep:
+        """``step`` with the outputs that lost a blob named (``missing``)."""
+        missing: list[str] = []
+        for name, below in step.files.items():
             for digest in below.values():
                 if digest not in present:
                     present[digest] = self.blobs.exists(digest)
                 if not present[digest]:
                     missing.append(name)
                     break
-        return CachedStep(step_id, start_time, tags, params, source, files, tuple(missing))
+        return dataclasses.replace(step, missing=tuple(missing)) if missing else step
 
     @staticmethod
     def _require_run(store: PipelineStore, run_id: str) -> PipelineRunInfo:
@@ -406,6 +478,18 @@ def _check_edges(outputs: Sequence[StepOutput], inputs: Sequence[StepInput]) -> 
         v.check_key("Input", src.name)
         check_run_id(src.producer_run_id)
         v.check_key("Output", src.output)
+
+
+def _check_lookup(lookup: CacheLookup) -> None:
+    _check_digest(lookup.cache_key)
+    if lookup.started_since is not None:
+        v.check_int64("started_since", lookup.started_since)
+    if lookup.run_id is not None:
+        check_run_id(lookup.run_id)
+    if len(lookup.exclude) > MAX_EXCLUDED:
+        raise InvalidInput(f"At most {MAX_EXCLUDED} step runs to exclude")
+    for excluded in lookup.exclude:
+        check_run_id(excluded)
 
 
 def _check_digest(digest: str) -> None:

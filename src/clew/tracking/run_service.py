@@ -6,6 +6,7 @@ Each public method: authorize → validate → write → audit, in one transacti
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -43,6 +44,25 @@ from clew.tracking.service_base import (
 from clew.tracking.store import TrackingStore
 
 
+@dataclass(frozen=True)
+class NewRun:
+    """A run checked and authorized, not yet written (``RunUseCases.prepare_run``): what
+    ``insert_run`` writes into a transaction, so that a caller can write several runs, or a
+    run and another service's rows, in one commit."""
+
+    info: RunInfo
+    tags: dict[str, str]
+    params: dict[str, str]
+    metrics: list[Metric]
+    #: The caller chose the id (an importer): it is checked to be free as it is written.
+    chosen_id: bool = False
+
+    @property
+    def run(self) -> Run:
+        data = RunData(params=self.params, metrics=latest_points(self.metrics), tags=self.tags)
+        return Run(info=self.info, data=data)
+
+
 class RunUseCases(UseCases):
     @retry_conflicts
     def create_run(
@@ -64,8 +84,7 @@ class RunUseCases(UseCases):
         one round trip where MLflow's clients need three.
 
         ``within(conn, run_id)`` runs in the transaction after the run's writes and its
-        audit event: another service's writes that must commit or fail with the run (a cached
-        pipeline step's lineage, ``PipelineService.record_cached_step``).
+        audit event: another service's writes that must commit or fail with the run.
 
         ``status`` defaults to RUNNING; a terminal status (with ``end_time``, default now)
         records a run that already ended, as importers and offline loggers have.
@@ -74,6 +93,31 @@ class RunUseCases(UseCases):
         32-hex shape), so ``runs:/<id>`` URIs keep working and a second import finds it.
         An id already taken is ``AlreadyExists``.
         """
+        new = self.prepare_run(actor, experiment_id, run_name, start_time, tags, parent_run_id,
+                               params, metrics, status, end_time, run_id)  # fmt: skip
+        with self.db.write() as conn:
+            self.insert_run(conn, actor, new)
+            if within is not None:
+                within(conn, new.info.run_id)
+        # Nothing else can have touched a run created a moment ago: no need to read it back.
+        return new.run
+
+    def prepare_run(
+        self,
+        actor: Actor,
+        experiment_id: str = DEFAULT_EXPERIMENT_ID,
+        run_name: str | None = None,
+        start_time: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_run_id: str | None = None,
+        params: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        metrics: Sequence[Metric] = (),
+        status: str | None = None,
+        end_time: int | None = None,
+        run_id: str | None = None,
+    ) -> NewRun:
+        """``create_run``'s checks and authorization, and the run it would write; nothing is
+        read or written (``insert_run`` does that)."""
         run_status = _run_status(status) if status is not None else RunStatus.RUNNING
         if end_time is not None:
             v.check_int64("end_time", end_time)
@@ -83,13 +127,13 @@ class RunUseCases(UseCases):
             v.check_name("Run", run_name)
         if start_time is not None:
             v.check_int64("start_time", start_time)
-        first_metrics, first_params, tags = self._checked_batch(metrics, params, tags or {})
+        first_metrics, first_params, checked_tags = self._checked_batch(metrics, params, tags or {})
         if parent_run_id is not None:
             check_run_id(parent_run_id)
-            tags.setdefault("mlflow.parentRunId", parent_run_id)
-        run_name = run_name or tags.get("mlflow.runName") or generated_run_name()
-        tags["mlflow.runName"] = run_name
-        tags.setdefault("mlflow.user", actor.name)
+            checked_tags.setdefault("mlflow.parentRunId", parent_run_id)
+        run_name = run_name or checked_tags.get("mlflow.runName") or generated_run_name()
+        checked_tags["mlflow.runName"] = run_name
+        checked_tags.setdefault("mlflow.user", actor.name)
         chosen_id = run_id is not None
         run_id = check_run_id(run_id) if run_id is not None else new_run_id()
         info = RunInfo(
@@ -106,36 +150,36 @@ class RunUseCases(UseCases):
             lifecycle_stage=LifecycleStage.ACTIVE,
             parent_run_id=parent_run_id,
         )
-        with self.db.write() as conn:
-            store = TrackingStore(conn)
-            self._active_experiment(store, eid)
-            if chosen_id and store.get_run_infos([run_id]):  # new ids are unique: no query
-                raise AlreadyExists(f"Run {run_id} already exists")
-            if parent_run_id is not None:
-                parent = store.get_run_info(parent_run_id)
-                if parent.experiment_id != str(eid):
-                    raise InvalidInput("A nested run must be in its parent's experiment")
-            store.insert_run(info)
-            store.set_run_tags(run_id, tags)
-            store.insert_params(run_id, first_params)
-            store.insert_metrics(run_id, first_metrics)
-            audit.append(
-                conn,
-                actor,
-                "run.create",
-                "run",
-                run_id,
-                {"experiment_id": str(eid), "name": run_name, "parent": parent_run_id}
-                | ({"status": run_status.value} if run_status.is_terminal else {})
-                | _batch_summary(first_metrics, first_params, {}),
-            )
-            if within is not None:
-                within(conn, run_id)
-        # Nothing else can have touched a run created a moment ago: no need to read it back.
-        return Run(
-            info=info,
-            data=RunData(params=first_params, metrics=latest_points(first_metrics), tags=tags),
-        )
+        return NewRun(info, checked_tags, first_params, first_metrics, chosen_id)
+
+    def insert_run(self, conn: Connection, actor: Actor, new: NewRun) -> None:
+        """Write a prepared run and its ``run.create`` event into transaction ``conn``: its
+        experiment must be active, and a nested run in its parent's experiment."""
+        info = new.info
+        store = TrackingStore(conn)
+        eid = int(info.experiment_id)
+        self._active_experiment(store, eid)
+        if new.chosen_id and store.get_run_infos([info.run_id]):  # new ids are unique
+            raise AlreadyExists(f"Run {info.run_id} already exists")
+        if info.parent_run_id is not None:
+            parent = store.get_run_info(info.parent_run_id)
+            if parent.experiment_id != info.experiment_id:
+                raise InvalidInput("A nested run must be in its parent's experiment")
+        store.insert_run(info)
+        store.set_run_tags(info.run_id, new.tags)
+        store.insert_params(info.run_id, new.params)
+        store.insert_metrics(info.run_id, new.metrics)
+        audit.append(
+            conn,
+            actor,
+            "run.create",
+            "run",
+            info.run_id,
+            {"experiment_id": info.experiment_id, "name": info.run_name,
+             "parent": info.parent_run_id}
+            | ({"status": str(info.status)} if RunStatus(info.status).is_terminal else {})
+            | _batch_summary(new.metrics, new.params, {}),
+        )  # fmt: skip
 
     def get_run(self, actor: Actor, run_id: str) -> Run:
         check_run_id(run_id)
