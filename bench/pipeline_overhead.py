@@ -51,7 +51,7 @@ CASES = [
     ("chain", 200, False),
     ("fan", 1000, False),
 ]
-RAY_CASES = [("chain", 20, True), ("chain", 200, True), ("chain", 200, False)]
+RAY_CASES = [("chain", 20, True), ("chain", 200, True), ("fan", 200, True), ("chain", 200, False)]
 
 
 # ---- kfp side: runs in .venv-compat/kfp, imports only kfp and the stdlib ----------------------
