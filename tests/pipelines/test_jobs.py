@@ -35,7 +35,10 @@ def job_settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={
             "pipeline_modules": MODULES,
-            "pipeline_lease_s": 0.6,
+            # Renewed every second: a renewal may wait behind other writers on a loaded machine
+            # (0.6 s lapsed once in CI, two workers on one SQLite file); a lapse is tested with
+            # a lease of its own.
+            "pipeline_lease_s": 3.0,
             "pipeline_poll_interval_s": 0.05,
         }
     )

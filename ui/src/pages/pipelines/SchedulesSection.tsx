@@ -27,7 +27,9 @@ function every(seconds: number): string {
 
 function CreateSchedule({ pipelines, onCreated }: { pipelines: string[]; onCreated: () => void }) {
   const [name, setName] = useState("");
-  const [pipeline, setPipeline] = useState(pipelines[0] ?? "");
+  const [picked, setPicked] = useState("");
+  // The registered pipelines may arrive after the form opens: until one is picked, the first.
+  const pipeline = picked || pipelines[0] || "";
   const [kind, setKind] = useState<"cron" | "every">("cron");
   const [when, setWhen] = useState("0 3 * * *");
   const [error, setError] = useState<Error>();
@@ -62,13 +64,13 @@ function CreateSchedule({ pipelines, onCreated }: { pipelines: string[]; onCreat
       <label>
         Pipeline
         {pipelines.length ? (
-          <select aria-label="Pipeline" value={pipeline} onChange={(e) => setPipeline(e.target.value)}>
+          <select aria-label="Pipeline" value={pipeline} onChange={(e) => setPicked(e.target.value)}>
             {pipelines.map((p) => (
               <option key={p}>{p}</option>
             ))}
           </select>
         ) : (
-          <input value={pipeline} onChange={(e) => setPipeline(e.target.value)} required placeholder="a registered pipeline" />
+          <input value={pipeline} onChange={(e) => setPicked(e.target.value)} required placeholder="a registered pipeline" />
         )}
       </label>
       <label>
