@@ -46,8 +46,9 @@ def brief_fan(items: list[int]) -> list[int]:
 
 
 class Lookups(Hooks):
-    """A loop's iterations that start together looked up as one group: the even items are hits (their
-    attempt settled, as a hit's must be), the odd ones misses. ``release`` holds the lookup."""
+    """A loop's iterations that start together looked up as one group: the even items are
+    hits (their attempt settled, as a hit's must be), the odd ones misses. ``release`` holds
+    the lookup."""
 
     def __init__(self) -> None:
         self.groups: list[list[str]] = []

@@ -145,6 +145,9 @@ class LookupIn(BaseModel):
     run_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
     exclude: Annotated[list[str], Field(max_length=100)] = []
 
+    def lookup(self) -> CacheLookup:
+        return CacheLookup(self.cache_key, self.started_since, self.run_id, tuple(self.exclude))
+
 
 class Lookups(BaseModel):
     lookups: Annotated[list[LookupIn], Field(max_length=MAX_BATCH)]
@@ -280,9 +283,6 @@ def find_cached_steps(
 ) -> Response:
     """Several cache lookups in one read (a POST for the body's size: it writes nothing);
     for each, the step run found, or null (``PipelineService.find_cached_steps``)."""
-    lookups = [
-        CacheLookup(lk.cache_key, lk.started_since, lk.run_id, tuple(lk.exclude))
-        for lk in body.lookups
-    ]
+    lookups = [lookup.lookup() for lookup in body.lookups]
     found = platform.pipelines.find_cached_steps(actor, experiment_id, lookups)
     return _json({"steps": [None if step is None else step.to_dict() for step in found]})

@@ -95,6 +95,27 @@ class CachedSteps(TrackedSteps):
 
     # ---- one step run -------------------------------------------------------------------------
 
+    def _earlier(
+        self,
+        task: g.TaskSpec,
+        run: StepRun,
+        key: str | None,
+        kwargs: dict[str, Any],
+        by_ref: bool,
+    ) -> Cached | None:
+        """Outputs an earlier step run made under ``key``: the run being resumed's, else a
+        cache hit's if the step caches."""
+        if key is None:
+            return None
+        earlier = self.reuse.get(run.key)
+        if earlier is not None:
+            reused = self._reuse(task, run, earlier, key, kwargs, by_ref)
+            if reused is not None:
+                return reused
+        if self.cache and task.options.caching.enabled:
+            return self._cached(task, run, key, kwargs, by_ref)
+        return None
+
     def _reuse(
         self,
         task: g.TaskSpec,
@@ -266,11 +287,12 @@ class CachedSteps(TrackedSteps):
         assert self.experiment_id is not None
         keys = [self._cache_key(s.task, s.run, s.invoker.function, s.kwargs) for s in group]
         now_s = clock()
-        asked = [i for i, key in enumerate(keys) if key is not None]
-        lookups = [
-            CacheLookup(keys[i] or "", since_ms(group[i].task.options.caching.expiry_s, now_s))
-            for i in asked
-        ]
+        asked = {
+            i: CacheLookup(key, since_ms(group[i].task.options.caching.expiry_s, now_s))
+            for i, key in enumerate(keys)
+            if key is not None
+        }
+        lookups = list(asked.values())
         found = self.client.find_cached_steps(self.experiment_id, lookups) if lookups else []
         firsts: dict[int, CachedStep | None] = dict(zip(asked, found, strict=True))
         outcomes: list[Cached | Missed | BaseException] = []

@@ -196,7 +196,7 @@ class PipelineService:
     ) -> list[str]:
         """Step runs that were cache hits, whole, in one transaction: each a run nested under
         the pipeline run and already FINISHED, with its tags and params
-        (``TrackingService.prepare_run``/``insert_run``, their checks and ``run.create``
+        (``TrackingService.prepare_run``/``insert_runs``, their checks and ``run.create``
         event), and its output nodes and input edges (``pipeline_step.record``), as
         ``record_step`` writes them. Returns the new runs' ids, in order.
 
@@ -223,13 +223,17 @@ class PipelineService:
             )
             for step in steps
         ]
+        step_of = {made.info.run_id: step for made, step in zip(new, steps, strict=True)}
         with self.db.write() as conn:
             store = PipelineStore(conn)
             self._check_recording(store, actor, pipeline_run_id)
-            for made, step in zip(new, steps, strict=True):
-                self.tracking.insert_run(conn, actor, made)
-                self._record_edges(store, conn, actor, pipeline_run_id, made.info.run_id,
-                                   step.outputs, step.inputs)  # fmt: skip
+
+            def record(conn: Connection, run_id: str) -> None:
+                step = step_of[run_id]
+                self._record_edges(store, actor, pipeline_run_id, run_id, step.outputs,
+                                   step.inputs)  # fmt: skip
+
+            self.tracking.insert_runs(conn, actor, new, each=record)
         return [made.info.run_id for made in new]
 
     def _store_files(
@@ -275,7 +279,9 @@ class PipelineService:
     ) -> None:
         store = PipelineStore(conn)
         self._check_recording(store, actor, pipeline_run_id)
-        self._record_edges(store, conn, actor, pipeline_run_id, step_run_id, outputs, inputs)
+        if not store.execution_exists(step_run_id):
+            raise NotFound("No such step run", run_id=step_run_id)
+        self._record_edges(store, actor, pipeline_run_id, step_run_id, outputs, inputs)
 
     def _check_recording(self, store: PipelineStore, actor: Actor, pipeline_run_id: str) -> None:
         """The pipeline run exists and ``actor`` may record its steps."""
@@ -285,17 +291,14 @@ class PipelineService:
     def _record_edges(
         self,
         store: PipelineStore,
-        conn: Connection,
         actor: Actor,
         pipeline_run_id: str,
         step_run_id: str,
         outputs: Sequence[StepOutput],
         inputs: Sequence[StepInput],
     ) -> None:
-        """A step run's output nodes with OUTPUT edges and INPUT edges to the outputs it read,
-        and their ``pipeline_step.record`` event."""
-        if not store.execution_exists(step_run_id):
-            raise NotFound("No such step run", run_id=step_run_id)
+        """An existing step run's output nodes with OUTPUT edges and INPUT edges to the outputs
+        it read, and their ``pipeline_step.record`` event."""
         now = now_ms()
         for out in outputs:
             node = store.ensure_output_node(
@@ -311,7 +314,7 @@ class PipelineService:
                     output=src.output,
                 )
             store.add_event(step_run_id, node_id, "INPUT", src.name, now)
-        audit.append(conn, actor, "pipeline_step.record", "run", step_run_id, {
+        audit.append(store.conn, actor, "pipeline_step.record", "run", step_run_id, {
             "pipeline_run": pipeline_run_id,
             "outputs": {o.name: o.digest for o in outputs},
             "inputs": {i.name: f"{i.producer_run_id}/{i.output}" for i in inputs},

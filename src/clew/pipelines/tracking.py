@@ -30,7 +30,7 @@ from clew.core.errors import AlreadyExists
 from clew.pipelines import graph as g
 from clew.pipelines.cached_steps import CachedSteps
 from clew.pipelines.executors import Invoker, RunContext
-from clew.pipelines.hooks import Cached, Hooks, Missed, as_return, outputs_of
+from clew.pipelines.hooks import Hooks, Missed, as_return, outputs_of
 from clew.pipelines.liveness import Heartbeat, heartbeat_interval
 from clew.pipelines.materializers import Materializers
 from clew.pipelines.run_tags import (
@@ -216,27 +216,6 @@ class TrackingHooks(CachedSteps, Hooks):
             tags[CACHE_KEY_TAG] = key
         self._end_step(task, run, run_id, [ref.record for ref in refs.values()], {}, tags, files)
         return value
-
-    def _earlier(
-        self,
-        task: g.TaskSpec,
-        run: StepRun,
-        key: str | None,
-        kwargs: dict[str, Any],
-        by_ref: bool,
-    ) -> Cached | None:
-        """Outputs an earlier step run made under ``key``: the run being resumed's, else a
-        cache hit's if the step caches."""
-        if key is None:
-            return None
-        earlier = self.reuse.get(run.key)
-        if earlier is not None:
-            reused = self._reuse(task, run, earlier, key, kwargs, by_ref)
-            if reused is not None:
-                return reused
-        if self.cache and task.options.caching.enabled:
-            return self._cached(task, run, key, kwargs, by_ref)
-        return None
 
     def resolve(self, value: Any) -> Any:
         """A by-reference or deferred output loaded here, for what the driver decides on."""

@@ -47,8 +47,8 @@ from clew.tracking.store import TrackingStore
 @dataclass(frozen=True)
 class NewRun:
     """A run checked and authorized, not yet written (``RunUseCases.prepare_run``): what
-    ``insert_run`` writes into a transaction, so that a caller can write several runs, or a
-    run and another service's rows, in one commit."""
+    ``insert_runs`` writes into a transaction, so that a caller can write several runs, each
+    with another service's rows, in one commit."""
 
     info: RunInfo
     tags: dict[str, str]
@@ -78,13 +78,9 @@ class RunUseCases(UseCases):
         status: str | None = None,
         end_time: int | None = None,
         run_id: str | None = None,
-        within: Callable[[Connection, str], None] | None = None,
     ) -> Run:
         """Start a run, optionally with its first params and metrics in the same transaction:
         one round trip where MLflow's clients need three.
-
-        ``within(conn, run_id)`` runs in the transaction after the run's writes and its
-        audit event: another service's writes that must commit or fail with the run.
 
         ``status`` defaults to RUNNING; a terminal status (with ``end_time``, default now)
         records a run that already ended, as importers and offline loggers have.
@@ -96,9 +92,7 @@ class RunUseCases(UseCases):
         new = self.prepare_run(actor, experiment_id, run_name, start_time, tags, parent_run_id,
                                params, metrics, status, end_time, run_id)  # fmt: skip
         with self.db.write() as conn:
-            self.insert_run(conn, actor, new)
-            if within is not None:
-                within(conn, new.info.run_id)
+            self.insert_runs(conn, actor, [new])
         # Nothing else can have touched a run created a moment ago: no need to read it back.
         return new.run
 
@@ -117,7 +111,7 @@ class RunUseCases(UseCases):
         run_id: str | None = None,
     ) -> NewRun:
         """``create_run``'s checks and authorization, and the run it would write; nothing is
-        read or written (``insert_run`` does that)."""
+        read or written (``insert_runs`` does that)."""
         run_status = _run_status(status) if status is not None else RunStatus.RUNNING
         if end_time is not None:
             v.check_int64("end_time", end_time)
@@ -152,34 +146,46 @@ class RunUseCases(UseCases):
         )
         return NewRun(info, checked_tags, first_params, first_metrics, chosen_id)
 
-    def insert_run(self, conn: Connection, actor: Actor, new: NewRun) -> None:
-        """Write a prepared run and its ``run.create`` event into transaction ``conn``: its
-        experiment must be active, and a nested run in its parent's experiment."""
-        info = new.info
+    def insert_runs(
+        self,
+        conn: Connection,
+        actor: Actor,
+        runs: Sequence[NewRun],
+        each: Callable[[Connection, str], None] | None = None,
+    ) -> None:
+        """Write prepared runs and their ``run.create`` events into transaction ``conn``.
+        Their experiments must be active, and a nested run in its parent's experiment; each
+        experiment and parent is read once, however many runs share it. ``each(conn, run_id)``
+        runs after each run's writes and event: another service's rows that commit or fail
+        with it (a cached pipeline step's lineage)."""
         store = TrackingStore(conn)
-        eid = int(info.experiment_id)
-        self._active_experiment(store, eid)
-        if new.chosen_id and store.get_run_infos([info.run_id]):  # new ids are unique
-            raise AlreadyExists(f"Run {info.run_id} already exists")
-        if info.parent_run_id is not None:
-            parent = store.get_run_info(info.parent_run_id)
-            if parent.experiment_id != info.experiment_id:
+        for eid in sorted({int(new.info.experiment_id) for new in runs}):
+            self._active_experiment(store, eid)
+        parents = sorted({new.info.parent_run_id for new in runs if new.info.parent_run_id})
+        experiment_of = {parent: store.get_run_info(parent).experiment_id for parent in parents}
+        for new in runs:
+            info = new.info
+            if new.chosen_id and store.get_run_infos([info.run_id]):  # new ids are unique
+                raise AlreadyExists(f"Run {info.run_id} already exists")
+            parent = info.parent_run_id
+            if parent is not None and experiment_of[parent] != info.experiment_id:
                 raise InvalidInput("A nested run must be in its parent's experiment")
-        store.insert_run(info)
-        store.set_run_tags(info.run_id, new.tags)
-        store.insert_params(info.run_id, new.params)
-        store.insert_metrics(info.run_id, new.metrics)
-        audit.append(
-            conn,
-            actor,
-            "run.create",
-            "run",
-            info.run_id,
-            {"experiment_id": info.experiment_id, "name": info.run_name,
-             "parent": info.parent_run_id}
-            | ({"status": str(info.status)} if RunStatus(info.status).is_terminal else {})
-            | _batch_summary(new.metrics, new.params, {}),
-        )  # fmt: skip
+            store.insert_run(info)
+            store.set_run_tags(info.run_id, new.tags)
+            store.insert_params(info.run_id, new.params)
+            store.insert_metrics(info.run_id, new.metrics)
+            audit.append(
+                conn,
+                actor,
+                "run.create",
+                "run",
+                info.run_id,
+                {"experiment_id": info.experiment_id, "name": info.run_name, "parent": parent}
+                | ({"status": str(info.status)} if RunStatus(info.status).is_terminal else {})
+                | _batch_summary(new.metrics, new.params, {}),
+            )
+            if each is not None:
+                each(conn, info.run_id)
 
     def get_run(self, actor: Actor, run_id: str) -> Run:
         check_run_id(run_id)
